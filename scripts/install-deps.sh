@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package berth needs to build, test and benchmark.
+# Usage: scripts/install-deps.sh [build|test|system]...  (default: build test)
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+
+build=(build-essential cmake ninja-build pkg-config git
+       libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libmnl-dev
+       libnftables-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
+       libfmt-dev libgtest-dev libgmock-dev)
+test=(busybox-static iproute2 procps util-linux crun runc hyperfine nftables tmux
+      iputils-ping socat python3)
+system=(debootstrap systemd-container podman containerd)
+
+groups=("$@")
+[ ${#groups[@]} -gt 0 ] || groups=(build test)
+pkgs=()
+for g in "${groups[@]}"; do
+  case "$g" in
+    build) pkgs+=("${build[@]}") ;;
+    test) pkgs+=("${test[@]}") ;;
+    system) pkgs+=("${system[@]}") ;;
+    *) echo "install-deps: unknown group '$g' (expected build, test or system)" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

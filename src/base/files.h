@@ -1,0 +1,28 @@
+// Small file helpers: whole-file reads and atomic (write, fsync, rename) writes.
+#pragma once
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace berth {
+
+Result<std::string> read_file(const std::string& path);
+Result<std::string> read_fd(int fd);
+// Writes all of data to fd, retrying on EINTR and short writes.
+Result<void> write_all(int fd, std::string_view data);
+// Writes path.tmp, fsyncs it, renames it over path and fsyncs the directory,
+// so a crash leaves either the old or the new content, never a mix.
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Plain write (O_WRONLY|O_TRUNC, no create): for /proc and /sys files.
+Result<void> write_existing(const std::string& path, std::string_view data);
+Result<void> mkdir_p(const std::string& path, mode_t mode = 0755);
+// Removes path and everything below it; a missing path is not an error.
+Result<void> remove_tree(const std::string& path);
+bool path_exists(const std::string& path);
+
+}  // namespace berth
