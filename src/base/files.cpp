@@ -45,18 +45,19 @@ Result<void> write_all(int fd, std::string_view data) {
   return ok();
 }
 
-Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode) {
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode, bool durable) {
   std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return errno_error("open {}", tmp);
   if (auto r = write_all(fd.get(), data); !r) return std::move(r).error().wrap(tmp);
-  if (::fsync(fd.get()) < 0) return errno_error("fsync {}", tmp);
+  if (durable && ::fsync(fd.get()) < 0) return errno_error("fsync {}", tmp);
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) < 0) {
     int e = errno;
     ::unlink(tmp.c_str());
     return code_error(e, "rename {} to {}", tmp, path);
   }
+  if (!durable) return ok();
   std::string dir = std::filesystem::path(path).parent_path().string();
   UniqueFd dfd(::open(dir.empty() ? "." : dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (dfd) ::fsync(dfd.get());

@@ -15,9 +15,12 @@ Result<std::string> read_file(const std::string& path);
 Result<std::string> read_fd(int fd);
 // Writes all of data to fd, retrying on EINTR and short writes.
 Result<void> write_all(int fd, std::string_view data);
-// Writes path.tmp, fsyncs it, renames it over path and fsyncs the directory,
-// so a crash leaves either the old or the new content, never a mix.
-Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644);
+// Writes path.tmp and renames it over path, so a crash leaves either the old
+// or the new content, never a mix. durable also fsyncs the file and its
+// directory (for what must survive power loss; runtime state under /run
+// does not need it, and the fsyncs cost milliseconds on the start path).
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode = 0644,
+                               bool durable = true);
 // Plain write (O_WRONLY|O_TRUNC, no create): for /proc and /sys files.
 Result<void> write_existing(const std::string& path, std::string_view data);
 Result<void> mkdir_p(const std::string& path, mode_t mode = 0755);

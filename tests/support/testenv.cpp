@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -147,12 +148,24 @@ void Bundle::use_private_rootfs() {
   config_["root"]["readonly"] = false;
 }
 
-OciRoot::OciRoot() : dir_("berth-ociroot") {}
+OciRoot::OciRoot() : dir_("berth-ociroot") {
+  // Like conmon and containerd's shim, the test process is the subreaper that
+  // container inits are reparented to once `create` returns.
+  prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
 
 OciRoot::~OciRoot() {
   std::error_code ec;
   for (auto& e : fs::directory_iterator(dir_.path(), ec)) {
-    if (e.is_directory()) run({berth_oci(), "--root", dir_.path(), "delete", "--force", e.path().filename()});
+    if (e.is_directory() && e.path().filename().string()[0] != '.')
+      run({berth_oci(), "--root", dir_.path(), "delete", "--force", e.path().filename()});
+  }
+  reap_children();
+}
+
+void reap_children() {
+  int st;
+  while (waitpid(-1, &st, WNOHANG) > 0) {
   }
 }
 

@@ -71,7 +71,8 @@ class Bundle {
 };
 
 // A berth-oci state root of the test's own, with every container still in it
-// force-deleted when the object goes out of scope.
+// force-deleted when the object goes out of scope. Makes the test process a
+// child subreaper (as conmon and containerd's shim are) and reaps at the end.
 class OciRoot {
  public:
   OciRoot();
@@ -83,6 +84,9 @@ class OciRoot {
  private:
   TempDir dir_;
 };
+
+// Reaps exited children (container inits reparented to the test process).
+void reap_children();
 
 std::string unique_id(const std::string& prefix = "t");
 

@@ -1,0 +1,113 @@
+// exec: a new process inside a running container
+#include <filesystem>
+#include <iostream>
+
+#include "base/files.h"
+#include "cli/oci/cli.h"
+#include "engine/container.h"
+#include "engine/process.h"
+
+namespace berth::oci_cli {
+
+void register_exec(CLI::App& app, Registry& r) {
+  auto* c = app.add_subcommand("exec", "run a process in a running container");
+  struct Flags {
+    std::string process_file, console_socket, pid_file, cwd, user, process_label, apparmor, cgroup;
+    std::vector<std::string> env, caps, additional_gids;
+    bool tty = false, detach = false, no_new_privs = false, ignore_paused = false;
+    int preserve_fds = 0;
+  };
+  static Flags f;
+  c->add_option("-p,--process", f.process_file, "process.json (runtime-spec Process) to run");
+  c->add_flag("-t,--tty", f.tty, "allocate a pty");
+  c->add_option("--console-socket", f.console_socket, "AF_UNIX socket that receives the pty master");
+  c->add_flag("-d,--detach", f.detach, "do not wait for the process");
+  c->add_option("--pid-file", f.pid_file, "write the process's pid to this file");
+  c->add_option("--cwd", f.cwd, "working directory inside the container");
+  c->add_option("-e,--env", f.env, "KEY=VALUE to add to the environment");
+  c->add_option("-u,--user", f.user, "UID[:GID]");
+  c->add_option("-c,--cap", f.caps, "an extra capability");
+  c->add_option("-g,--additional-gids", f.additional_gids, "an extra group");
+  c->add_flag("--no-new-privs", f.no_new_privs, "set no_new_privs");
+  c->add_option("--preserve-fds", f.preserve_fds, "pass this many fds after stdio");
+  c->add_option("--process-label", f.process_label, "accepted; no SELinux on berth's hosts");
+  c->add_option("--apparmor", f.apparmor, "accepted; no AppArmor on berth's hosts");
+  c->add_option("--cgroup", f.cgroup, "accepted for runc compatibility");
+  c->add_flag("--ignore-paused", f.ignore_paused, "accepted for runc compatibility");
+  c->add_option("--pidfd-socket", [](const CLI::results_t&) { return true; }, "accepted for runc compatibility");
+  c->prefix_command();
+  c->callback([&r, c] {
+    std::vector<std::string> rest = c->remaining();
+    *r.chosen = [&r, rest]() -> Result<int> {
+      if (rest.empty()) return make_error("exec: a container id is required");
+      std::string id = rest[0];
+      std::vector<std::string> args(rest.begin() + 1, rest.end());
+      auto store = r.store();
+      oci::Process p;
+      if (!f.process_file.empty()) {
+        auto text = TRY(read_file(f.process_file));
+        nlohmann::json j;
+        try {
+          j = nlohmann::json::parse(text);
+        } catch (const std::exception& e) {
+          return make_error("{}: invalid JSON: {}", f.process_file, e.what());
+        }
+        p = TRY(oci::parse_process(j));
+      } else {
+        if (args.empty()) return make_error("exec: arguments are required unless --process is given");
+        p = TRY(engine::exec_base_process(store, id));
+        p.args = args;
+      }
+      if (f.tty) p.terminal = true;
+      if (!f.cwd.empty()) p.cwd = f.cwd;
+      for (auto& e : f.env) {
+        auto key = e.substr(0, e.find('='));
+        std::erase_if(p.env, [&](const std::string& x) { return x.substr(0, x.find('=')) == key; });
+        p.env.push_back(e);
+      }
+      if (!f.user.empty()) {
+        auto colon = f.user.find(':');
+        try {
+          size_t used = 0;
+          std::string u = f.user.substr(0, colon);
+          p.user.uid = static_cast<uint32_t>(std::stoul(u, &used));
+          if (used != u.size()) throw std::invalid_argument(u);
+          p.user.gid = 0;
+          if (colon != std::string::npos) {
+            std::string g = f.user.substr(colon + 1);
+            p.user.gid = static_cast<uint32_t>(std::stoul(g, &used));
+            if (used != g.size()) throw std::invalid_argument(g);
+          }
+        } catch (const std::exception&) {
+          return make_error("exec: --user must be UID[:GID] with numbers, got \"{}\"", f.user);
+        }
+      }
+      for (auto& g : f.additional_gids) p.user.additional_gids.push_back(static_cast<uint32_t>(std::stoul(g)));
+      if (!f.caps.empty()) {
+        if (!p.capabilities) p.capabilities = oci::Capabilities{};
+        for (auto& cap : f.caps) {
+          TRY(engine::capability_from_name(cap));
+          for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
+            if (std::find(set->begin(), set->end(), cap) == set->end()) set->push_back(cap);
+        }
+      }
+      if (f.no_new_privs) p.no_new_privileges = true;
+      engine::ExecOptions o;
+      o.process = p;
+      o.console_socket = f.console_socket.empty() ? "" : std::filesystem::absolute(f.console_socket).string();
+      o.pid_file = f.pid_file;
+      o.detach = f.detach;
+      o.preserve_fds = f.preserve_fds;
+      UniqueFd master;
+      if (p.terminal && o.console_socket.empty()) {
+        if (f.detach) return make_error("cannot allocate tty if berth-oci will detach without setting console socket");
+        o.console_out = &master;
+      }
+      pid_t pid = TRY(engine::exec(store, id, o));
+      if (f.detach) return 0;
+      return wait_forwarding(pid, master.get());
+    };
+  });
+}
+
+}  // namespace berth::oci_cli

@@ -1,0 +1,53 @@
+// berth-oci: an OCI runtime (runc's command line) on the berth engine.
+#include <unistd.h>
+
+#include "base/log.h"
+#include "cli/oci/cli.h"
+#include "oci/spec.h"
+
+using namespace berth;
+
+int main(int argc, char** argv) {
+  CLI::App app{"berth-oci: run OCI bundles on the berth engine", "berth-oci"};
+  app.require_subcommand(1);
+  app.set_version_flag("-v,--version",
+                       fmt::format("berth-oci version 0.1.0\nspec: {}", oci::kOciVersion));
+  oci_cli::Globals g;
+  app.add_option("--root", g.root, "directory for the containers' state");
+  app.add_option("--log", g.log_file, "log file (default: stderr)");
+  app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+  app.add_option("--log-level", [](const CLI::results_t&) { return true; }, "accepted for crun compatibility");
+  app.add_flag("--debug", g.debug, "debug logging");
+  app.add_flag("--systemd-cgroup", g.systemd_cgroup, "use systemd to manage cgroups");
+  app.add_option("--cgroup-manager", g.cgroup_manager, "cgroupfs, systemd or disabled")
+      ->check(CLI::IsMember({"cgroupfs", "systemd", "disabled"}));
+  app.add_option("--rootless", g.rootless, "accepted for runc compatibility");
+  app.fallthrough();
+
+  oci_cli::Action action;
+  oci_cli::Registry reg{&g, &action};
+  oci_cli::register_lifecycle(app, reg);
+  oci_cli::register_exec(app, reg);
+  oci_cli::register_spec(app, reg);
+  oci_cli::register_resources(app, reg);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 1;
+  }
+  log::configure({g.log_file, g.log_format == "json", g.debug});
+  if (g.systemd_cgroup || g.cgroup_manager == "systemd") {
+    if (access("/run/systemd/system", F_OK) != 0) {
+      log::error("systemd cgroup manager requested, but systemd is not running on this host (no /run/systemd/system)");
+      return 1;
+    }
+  }
+  if (!action) return 0;
+  auto r = action();
+  if (!r) {
+    log::error("{}", r.error().message);
+    return 1;
+  }
+  return *r;
+}

@@ -1,0 +1,880 @@
+#include "engine/container.h"
+
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <map>
+
+#include "base/files.h"
+#include "base/log.h"
+#include "cgroup/cgroup.h"
+#include "engine/hooks.h"
+#include "engine/process.h"
+#include "engine/rootfs.h"
+#include "engine/sync.h"
+#include "seccomp/seccomp.h"
+
+extern char** environ;
+
+namespace berth::engine {
+namespace {
+
+struct NsInfo {
+  const char* type;  // OCI name
+  const char* proc;  // /proc/PID/ns/<proc>
+  int flag;
+};
+constexpr NsInfo kNamespaces[] = {
+    {"user", "user", CLONE_NEWUSER}, {"mount", "mnt", CLONE_NEWNS},   {"uts", "uts", CLONE_NEWUTS},
+    {"ipc", "ipc", CLONE_NEWIPC},    {"network", "net", CLONE_NEWNET}, {"pid", "pid", CLONE_NEWPID},
+    {"cgroup", "cgroup", CLONE_NEWCGROUP}, {"time", "time", CLONE_NEWTIME},
+};
+
+const NsInfo* ns_info(const std::string& type) {
+  for (auto& n : kNamespaces)
+    if (type == n.type) return &n;
+  return nullptr;
+}
+
+std::string cgroups_path_for(const oci::Spec& spec) {
+  return spec.linux ? spec.linux->cgroups_path : std::string();
+}
+
+Result<void> write_pid_file(const std::string& path, pid_t pid) {
+  if (path.empty()) return ok();
+  std::string abs = std::filesystem::absolute(path).string();
+  return write_file_atomic(abs, std::to_string(pid), 0644, false);
+}
+
+Result<void> write_id_map(pid_t pid, const char* file, const std::vector<oci::IdMapping>& maps) {
+  std::string text;
+  for (auto& m : maps) text += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
+  return write_existing(fmt::format("/proc/{}/{}", pid, file), text);
+}
+
+// Everything the init needs, computed by the runtime before clone.
+struct InitPlan {
+  const oci::Spec* spec;
+  const CreateOptions* opts;
+  std::string rootfs;
+  int clone_flags = 0;
+  bool new_user = false, new_cgroup = false, new_time = false;
+  std::vector<std::pair<const NsInfo*, std::string>> joins;  // setns in the child, user first
+  std::optional<seccomp::Program> seccomp;
+  bool seccomp_early = false;  // without no_new_privs the filter needs CAP_SYS_ADMIN
+  int fifo_fd = -1;
+  const cgroup::Cgroup* cgroup = nullptr;
+  // Joining a v1 cgroup costs an RCU grace period (milliseconds), so the
+  // runtime does it while the init builds its mounts; the init waits for
+  // CgroupJoined only where it matters (before its cgroup namespace).
+  bool cgroup_joined = false;
+};
+
+// Receives until `want`, noting a CgroupJoined that arrives in between.
+Result<void> recv_until(InitPlan& plan, Channel& chan, Msg want) {
+  for (;;) {
+    auto m = TRY(chan.recv());
+    if (m.type == Msg::ErrorMsg) return Error{0, m.payload};
+    if (m.type == Msg::CgroupJoined) {
+      plan.cgroup_joined = true;
+      if (want == Msg::CgroupJoined) return ok();
+      continue;
+    }
+    if (m.type == want) return ok();
+    return make_error("unexpected message {} from the runtime", static_cast<uint32_t>(m.type));
+  }
+}
+
+int sys_setns_path(const std::string& path, int flag) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  int r = ::setns(fd, flag);
+  int e = errno;
+  ::close(fd);
+  errno = e;
+  return r;
+}
+
+Result<void> write_sysctls(const std::map<std::string, std::string>& sysctl) {
+  for (auto& [k, v] : sysctl) {
+    std::string path = "/proc/sys/" + k;
+    for (size_t i = 10; i < path.size(); i++)
+      if (path[i] == '.') path[i] = '/';
+    if (k.find("..") != std::string::npos) return make_error("linux.sysctl: invalid key \"{}\"", k);
+    if (auto r = write_existing(path, v); !r) return std::move(r).error().wrap(fmt::format("linux.sysctl.{}", k));
+  }
+  return ok();
+}
+
+Result<void> setup_time_namespace(const oci::Linux& l) {
+  if (::unshare(CLONE_NEWTIME) < 0) return errno_error("unshare time namespace");
+  std::string text;
+  for (auto& [clock, off] : l.time_offsets) {
+    if (clock != "monotonic" && clock != "boottime")
+      return make_error("linux.timeOffsets: unknown clock \"{}\"", clock);
+    text += fmt::format("{} {} {}\n", clock, off.secs, off.nanosecs);
+  }
+  if (!text.empty()) TRY(write_existing("/proc/self/timens_offsets", text));
+  if (sys_setns_path("/proc/self/ns/time_for_children", CLONE_NEWTIME) < 0)
+    return errno_error("enter the new time namespace");
+  return ok();
+}
+
+// Opens a new pty from the devpts mounted in the container (or the host's).
+Result<std::pair<UniqueFd, UniqueFd>> open_pty(const std::string& ptmx) {
+  UniqueFd master(::open(ptmx.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC));
+  if (!master) return errno_error("open {}", ptmx);
+  int unlock = 0;
+  if (::ioctl(master.get(), TIOCSPTLCK, &unlock) < 0) return errno_error("unlock pty");
+  // TIOCGPTPEER opens the peer through the master, never by a path the
+  // container could have replaced (CVE-2025-52565).
+  int slave = ::ioctl(master.get(), TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) return errno_error("open pty peer");
+  return std::pair<UniqueFd, UniqueFd>{std::move(master), UniqueFd(slave)};
+}
+
+Result<void> set_console_size(int fd, const std::optional<oci::ConsoleSize>& size) {
+  if (!size) return ok();
+  struct winsize ws = {};
+  ws.ws_row = static_cast<unsigned short>(size->height);
+  ws.ws_col = static_cast<unsigned short>(size->width);
+  if (::ioctl(fd, TIOCSWINSZ, &ws) < 0) return errno_error("set console size");
+  return ok();
+}
+
+Result<void> become_session_leader_on(int slave) {
+  if (::setsid() < 0) return errno_error("setsid");
+  if (::ioctl(slave, TIOCSCTTY, 0) < 0) return errno_error("set controlling terminal");
+  for (int i = 0; i < 3; i++)
+    if (::dup2(slave, i) < 0) return errno_error("dup2 console");
+  return ok();
+}
+
+// Marks every fd >= 3 + preserve close-on-exec, and the preserved ones not.
+void prepare_fds_for_exec(int preserve) {
+  for (int fd = 3; fd < 3 + preserve; fd++) {
+    int fl = ::fcntl(fd, F_GETFD);
+    if (fl >= 0) ::fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
+  }
+  ::syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC);
+}
+
+Result<void> verify_cwd() {
+  char buf[PATH_MAX];
+  if (!::getcwd(buf, sizeof buf)) return errno_error("getcwd");
+  if (buf[0] != '/') return make_error("current working directory is outside of the container: {}", buf);
+  return ok();
+}
+
+// Applies the process config that is common to init and exec, after the
+// namespaces and rootfs are in place. Runs as root in the container.
+Result<void> finalize_process(const oci::Process& p, const seccomp::Program* seccomp, bool seccomp_early) {
+  if (p.oom_score_adj) (void)write_existing("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
+  if (p.io_priority) TRY(set_io_priority(*p.io_priority));
+  if (p.scheduler) TRY(set_scheduler(*p.scheduler));
+  TRY(set_rlimits(p.rlimits));
+  if (seccomp && seccomp_early) {
+    int r = seccomp::install(*seccomp);
+    if (r < 0) return code_error(-r, "load seccomp filter");
+  }
+  if (p.capabilities) TRY(drop_bounding(*p.capabilities));
+  TRY(switch_user(p.user));
+  if (p.capabilities) TRY(apply_capabilities(*p.capabilities));
+  if (::chdir(p.cwd.c_str()) < 0) return errno_error("chdir to cwd (\"{}\") set in config.json", p.cwd);
+  TRY(verify_cwd());
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return errno_error("set no_new_privs");
+  return ok();
+}
+
+// The container's init, between clone and exec. Only returns on error.
+Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
+  const oci::Spec& spec = *plan.spec;
+  const oci::Process& proc = *spec.process;
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  TRY(recv_until(plan, chan, Msg::Go));
+  for (auto& [ns, path] : plan.joins) {
+    if (sys_setns_path(path, ns->flag) < 0) return errno_error("join {} namespace {}", ns->type, path);
+  }
+  if (plan.new_user) {
+    if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) return errno_error("become root in the user namespace");
+  }
+  if (plan.new_time) TRY(setup_time_namespace(*spec.linux));
+  bool new_uts = plan.clone_flags & CLONE_NEWUTS;
+  if (!spec.hostname.empty()) {
+    if (!new_uts && !(spec.linux && spec.linux->find_namespace("uts")))
+      return make_error("hostname requires a uts namespace");
+    if (::sethostname(spec.hostname.data(), spec.hostname.size()) < 0) return errno_error("sethostname");
+  }
+  if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
+    return errno_error("setdomainname");
+  if (!plan.opts->no_new_keyring) {
+    // A session keyring of the container's own, so it sees none of the host's keys.
+    ::syscall(SYS_keyctl, 1 /*KEYCTL_JOIN_SESSION_KEYRING*/, plan.opts->id.c_str());
+  }
+
+  bool new_mount = (plan.clone_flags & CLONE_NEWNS) != 0;
+  UniqueFd master, slave;
+  if (new_mount) {
+    RootfsContext ctx;
+    ctx.spec = &spec;
+    ctx.rootfs = plan.rootfs;
+    ctx.bundle = plan.opts->bundle;
+    ctx.userns = plan.new_user;
+    ctx.cgroupns = plan.new_cgroup || (spec.linux && spec.linux->find_namespace("cgroup"));
+    ctx.cgroup = plan.cgroup;
+    TRY(setup_mounts(ctx));
+    if (proc.terminal) {
+      std::string ptmx = plan.rootfs + "/dev/pts/ptmx";
+      if (!path_exists(ptmx)) ptmx = "/dev/ptmx";
+      auto pty = TRY(open_pty(ptmx));
+      master = std::move(pty.first);
+      slave = std::move(pty.second);
+      UniqueFd root(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      auto con = TRY(open_in_root(root.get(), "/dev/console", Create::File));
+      std::string src = "/proc/self/fd/" + std::to_string(slave.get());
+      std::string dst = "/proc/self/fd/" + std::to_string(con.get());
+      if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) < 0) return errno_error("bind /dev/console");
+    }
+  } else if (proc.terminal) {
+    auto pty = TRY(open_pty("/dev/ptmx"));
+    master = std::move(pty.first);
+    slave = std::move(pty.second);
+  }
+  if (master) {
+    TRY(set_console_size(master.get(), proc.console_size));
+    TRY(chan.send(Msg::ConsoleFd, "", master.get()));
+    master.reset();
+  }
+  if (!spec.hooks.prestart.empty() || !spec.hooks.create_runtime.empty()) {
+    TRY(chan.send(Msg::RunHooks));
+    TRY(recv_until(plan, chan, Msg::HooksDone));
+  }
+  if (!spec.hooks.create_container.empty()) {
+    // State for these hooks: the runtime wrote it before HooksDone... we only
+    // know our own view, which is enough for the spec's fields.
+    nlohmann::json st = {{"ociVersion", oci::kOciVersion}, {"id", plan.opts->id}, {"status", "creating"},
+                         {"pid", 0}, {"bundle", plan.opts->bundle}};
+    TRY(run_hooks(spec.hooks.create_container, st.dump(), "createContainer"));
+  }
+  if (new_mount) {
+    TRY(enter_rootfs(plan.rootfs, plan.opts->no_pivot));
+    if (spec.linux) TRY(write_sysctls(spec.linux->sysctl));
+    TRY(finish_rootfs(spec));
+  } else if (spec.linux) {
+    TRY(write_sysctls(spec.linux->sysctl));
+  }
+  if (!plan.cgroup_joined) TRY(recv_until(plan, chan, Msg::CgroupJoined));
+  if (plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) < 0) return errno_error("unshare cgroup namespace");
+  if (spec.linux && spec.linux->personality) TRY(set_personality(*spec.linux->personality));
+  if (slave) {
+    TRY(become_session_leader_on(slave.get()));
+    slave.reset();
+  }
+  const seccomp::Program* sc = plan.seccomp ? &*plan.seccomp : nullptr;
+  bool early = sc && (plan.seccomp_early || sc->uses_notify);
+  TRY(finalize_process(proc, sc, early));
+  if (sc && sc->uses_notify && !plan.seccomp_early) {
+    // finalize_process installed it; the listener fd is handed over below.
+  }
+  exe = TRY(find_executable(proc.args[0], proc.env));
+  return ok();
+}
+
+[[noreturn]] void init_main(InitPlan& plan, Channel& chan) {
+  std::string exe;
+  auto r = init_setup(plan, chan, exe);
+  if (!r) {
+    (void)chan.send(Msg::ErrorMsg, r.error().message);
+    _exit(1);
+  }
+  const oci::Spec& spec = *plan.spec;
+  const oci::Process& proc = *spec.process;
+  prepare_fds_for_exec(plan.opts->preserve_fds);
+  ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+  (void)chan.send(Msg::Ready);
+  chan.close();
+  // Blocked until `start` writes to exec.fifo. A fifo no writer has opened
+  // yet never polls readable, so this waits without spinning.
+  for (;;) {
+    struct pollfd pfd = {plan.fifo_fd, POLLIN, 0};
+    int n = ::poll(&pfd, 1, -1);
+    if (n < 0 && errno == EINTR) continue;
+    char c;
+    ssize_t got = ::read(plan.fifo_fd, &c, 1);
+    if (got == 1) break;
+    if (got < 0 && errno == EAGAIN) continue;
+    _exit(1);  // the fifo was closed without a start
+  }
+  ::close(plan.fifo_fd);
+  if (!spec.hooks.start_container.empty()) {
+    nlohmann::json st = {{"ociVersion", oci::kOciVersion}, {"id", plan.opts->id}, {"status", "created"},
+                         {"pid", ::getpid()}, {"bundle", plan.opts->bundle}};
+    if (auto h = run_hooks(spec.hooks.start_container, st.dump(), "startContainer"); !h) {
+      dprintf(2, "%s\n", h.error().message.c_str());
+      _exit(1);
+    }
+  }
+  if (plan.seccomp && !(plan.seccomp_early || plan.seccomp->uses_notify)) {
+    int r2 = seccomp::install(*plan.seccomp);
+    if (r2 < 0) {
+      dprintf(2, "load seccomp filter: %s\n", strerror(-r2));
+      _exit(1);
+    }
+  }
+  std::vector<char*> argv, envp;
+  for (auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (auto& e : proc.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ::execve(exe.c_str(), argv.data(), envp.data());
+  dprintf(2, "exec %s: %s\n", exe.c_str(), strerror(errno));
+  _exit(127);
+}
+
+// Undoes a half-made container unless dismissed.
+struct CreateGuard {
+  const Store* store;
+  std::string id;
+  pid_t pid = -1;
+  std::optional<cgroup::Cgroup>* cg = nullptr;
+  bool armed = true;
+  ~CreateGuard() {
+    if (!armed) return;
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      int st;
+      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+    }
+    if (cg && *cg) (void)(*cg)->destroy();
+    (void)remove_tree(store->dir(id));
+  }
+};
+
+Result<std::string> resolve_rootfs(const oci::Spec& spec, const std::string& bundle) {
+  std::string p = spec.root.path;
+  if (p.empty()) return make_error("root.path: is required");
+  if (p[0] != '/') p = bundle + "/" + p;
+  char buf[PATH_MAX];
+  if (!::realpath(p.c_str(), buf)) return errno_error("root.path {}", p);
+  struct stat st;
+  if (::stat(buf, &st) < 0 || !S_ISDIR(st.st_mode)) return make_error("root.path {} is not a directory", buf);
+  return std::string(buf);
+}
+
+Result<void> validate_for_create(const oci::Spec& spec) {
+  if (!spec.process) return make_error("process: is required to create a container");
+  if (spec.process->args.empty()) return make_error("process.args: must not be empty");
+  if (spec.process->cwd.empty() || spec.process->cwd[0] != '/')
+    return make_error("process.cwd: must be an absolute path, got \"{}\"", spec.process->cwd);
+  if (spec.linux) {
+    for (auto& ns : spec.linux->namespaces)
+      if (!ns_info(ns.type)) return make_error("linux.namespaces: unknown type \"{}\"", ns.type);
+    bool user = spec.linux->find_namespace("user") != nullptr;
+    if (!user && (!spec.linux->uid_mappings.empty() || !spec.linux->gid_mappings.empty()))
+      return make_error("linux.uidMappings: requires a user namespace");
+    if (!spec.linux->time_offsets.empty() && !spec.linux->find_namespace("time"))
+      return make_error("linux.timeOffsets: requires a time namespace");
+  }
+  return ok();
+}
+
+std::string seccomp_cache_dir(const Store& store) { return store.root() + "/.cache/seccomp"; }
+
+}  // namespace
+
+Result<void> send_fd_to_socket(const std::string& path, int fd, const std::string& name) {
+  UniqueFd sock(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!sock) return errno_error("socket");
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) return make_error("console socket path {} is too long", path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
+    return errno_error("connect to console socket {}", path);
+  struct iovec iov = {const_cast<char*>(name.data()), name.size()};
+  struct msghdr mh = {};
+  mh.msg_iov = &iov;
+  mh.msg_iovlen = 1;
+  alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
+  mh.msg_control = cbuf;
+  mh.msg_controllen = sizeof cbuf;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  if (::sendmsg(sock.get(), &mh, MSG_NOSIGNAL) < 0) return errno_error("send console to {}", path);
+  return ok();
+}
+
+Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOptions& opts) {
+  TRY(validate_id(opts.id));
+  TRY(validate_for_create(spec));
+  if (spec.process->terminal && opts.console_socket.empty() && !opts.console_out)
+    return make_error("cannot allocate tty if berth-oci will detach without setting console socket");
+  if (!spec.process->terminal && !opts.console_socket.empty())
+    return make_error("cannot use console socket if the container has no terminal (process.terminal is false)");
+  std::string rootfs = TRY(resolve_rootfs(spec, opts.bundle));
+
+  InitPlan plan;
+  plan.spec = &spec;
+  plan.opts = &opts;
+  plan.rootfs = rootfs;
+  const NsInfo* join_pid = nullptr;
+  std::string join_pid_path;
+  State state;
+  if (spec.linux) {
+    for (auto& ns : spec.linux->namespaces) {
+      const NsInfo* info = ns_info(ns.type);
+      state.namespaces.push_back(ns.type);
+      if (ns.path.empty()) {
+        if (info->flag == CLONE_NEWCGROUP) plan.new_cgroup = true;
+        else if (info->flag == CLONE_NEWTIME) plan.new_time = true;
+        else plan.clone_flags |= info->flag;
+        if (info->flag == CLONE_NEWUSER) plan.new_user = true;
+      } else if (info->flag == CLONE_NEWPID) {
+        join_pid = info;
+        join_pid_path = ns.path;
+      } else {
+        struct stat st;
+        if (::stat(ns.path.c_str(), &st) < 0) return errno_error("linux.namespaces: {} namespace path {}", ns.type, ns.path);
+        plan.joins.emplace_back(info, ns.path);
+      }
+    }
+    std::stable_sort(plan.joins.begin(), plan.joins.end(),
+                     [](auto& a, auto& b) { return a.first->flag == CLONE_NEWUSER && b.first->flag != CLONE_NEWUSER; });
+    if (plan.new_user && join_pid) return make_error("linux.namespaces: joining a pid namespace together with a new user namespace is not supported");
+    for (auto& [ns, path] : plan.joins)
+      if (ns->flag == CLONE_NEWUSER && (plan.clone_flags & ~CLONE_NEWUSER))
+        return make_error("linux.namespaces: joining a user namespace by path while creating other namespaces is not supported");
+    if (plan.new_user && (spec.linux->uid_mappings.empty() || spec.linux->gid_mappings.empty()))
+      return make_error("linux.uidMappings: a new user namespace needs uidMappings and gidMappings");
+  }
+  if (spec.linux && spec.linux->seccomp) {
+    auto prog = seccomp::compile(*spec.linux->seccomp, seccomp_cache_dir(store));
+    if (!prog) return std::move(prog).error().wrap("linux.seccomp");
+    plan.seccomp = std::move(*prog);
+    plan.seccomp_early = !spec.process->no_new_privileges;
+  }
+
+  TRY(mkdir_p(store.root(), 0700));
+  if (::mkdir(store.dir(opts.id).c_str(), 0700) < 0) {
+    if (errno == EEXIST) return make_error("container with id \"{}\" already exists", opts.id);
+    return errno_error("create state dir {}", store.dir(opts.id));
+  }
+  std::optional<cgroup::Cgroup> cg;
+  CreateGuard guard{&store, opts.id, -1, &cg};
+  TRY(write_file_atomic(store.config(opts.id), oci::to_json(spec).dump(), 0600, false));
+  if (::mkfifo(store.fifo(opts.id).c_str(), 0600) < 0) return errno_error("mkfifo exec.fifo");
+  UniqueFd fifo(::open(store.fifo(opts.id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) return errno_error("open exec.fifo");
+  plan.fifo_fd = fifo.get();
+
+  if (opts.use_cgroups) {
+    auto c = cgroup::Cgroup::create(cgroups_path_for(spec), opts.id);
+    if (!c) return std::move(c).error().wrap("linux.cgroupsPath");
+    cg = std::move(*c);
+    if (spec.linux && spec.linux->resources) TRY(cg->apply(*spec.linux->resources));
+    plan.cgroup = &*cg;
+  }
+
+  auto [parent_chan, child_chan] = TRY(Channel::pair());
+  if (join_pid && sys_setns_path(join_pid_path, CLONE_NEWPID) < 0)
+    return errno_error("join pid namespace {}", join_pid_path);
+  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, plan.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  if (pid < 0) return errno_error("clone");
+  if (pid == 0) {
+    parent_chan.close();
+    init_main(plan, child_chan);
+  }
+  guard.pid = pid;
+  child_chan.close();
+  fifo.reset();
+
+  if (plan.new_user) {
+    TRY_CTX(write_id_map(pid, "uid_map", spec.linux->uid_mappings), "linux.uidMappings");
+    TRY_CTX(write_id_map(pid, "gid_map", spec.linux->gid_mappings), "linux.gidMappings");
+  }
+  TRY(parent_chan.send(Msg::Go));
+  if (cg) TRY(cg->add_process(pid));
+  if (spec.process->oom_score_adj)
+    TRY_CTX(write_existing(fmt::format("/proc/{}/oom_score_adj", pid), std::to_string(*spec.process->oom_score_adj)),
+            "process.oomScoreAdj");
+  TRY(parent_chan.send(Msg::CgroupJoined));
+
+  state.id = opts.id;
+  state.pid = pid;
+  state.bundle = opts.bundle;
+  state.rootfs = rootfs;
+  state.created = now_rfc3339();
+  state.annotations = spec.annotations;
+  if (cg) state.cgroup = cg->to_json();
+  auto st = process_start_time(pid);
+  state.start_time = st.value_or(0);
+
+  for (;;) {
+    auto msg = parent_chan.recv();
+    if (!msg) {
+      int status = 0;
+      ::waitpid(pid, &status, 0);
+      guard.pid = -1;
+      return make_error("container init exited during setup ({})",
+                        WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status)) : fmt::format("status {}", WEXITSTATUS(status)));
+    }
+    if (msg->type == Msg::ErrorMsg) return Error{0, msg->payload};
+    if (msg->type == Msg::Ready) break;
+    if (msg->type == Msg::ConsoleFd) {
+      if (opts.console_out) *opts.console_out = std::move(msg->fd);
+      else TRY(send_fd_to_socket(opts.console_socket, msg->fd.get(), "/dev/ptmx"));
+    } else if (msg->type == Msg::RunHooks) {
+      std::string sj = state_json(state, Status::Creating).dump();
+      TRY(run_hooks(spec.hooks.prestart, sj, "prestart"));
+      TRY(run_hooks(spec.hooks.create_runtime, sj, "createRuntime"));
+      TRY(parent_chan.send(Msg::HooksDone));
+    } else {
+      return make_error("unexpected message {} from container init", static_cast<uint32_t>(msg->type));
+    }
+  }
+  TRY(store.save(state));
+  TRY(write_pid_file(opts.pid_file, pid));
+  guard.armed = false;
+  return pid;
+}
+
+Result<pid_t> create_from_bundle(const Store& store, const CreateOptions& opts) {
+  auto spec = TRY(oci::load_spec(opts.bundle + "/config.json"));
+  return create(store, spec, opts);
+}
+
+Result<void> start(const Store& store, const std::string& id) {
+  State s = TRY(store.load(id));
+  Status st = current_status(store, s);
+  if (st == Status::Stopped) return make_error("cannot start a container that has stopped");
+  if (st != Status::Created) return make_error("cannot start an already running container");
+  UniqueFd fifo(::open(store.fifo(id).c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) {
+    if (errno == ENXIO) return make_error("cannot start a container that has stopped");
+    return errno_error("open exec.fifo");
+  }
+  if (::write(fifo.get(), "0", 1) != 1) return errno_error("write exec.fifo");
+  fifo.reset();
+  ::unlink(store.fifo(id).c_str());
+  auto spec = oci::load_spec(store.config(id));
+  if (spec && !spec->hooks.poststart.empty()) {
+    if (auto r = run_hooks(spec->hooks.poststart, state_json(s, Status::Running).dump(), "poststart"); !r) {
+      ::kill(s.pid, SIGKILL);
+      return r;
+    }
+  }
+  return ok();
+}
+
+Result<int> parse_signal(const std::string& in) {
+  static const std::map<std::string, int> names = {
+      {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"ILL", SIGILL},     {"TRAP", SIGTRAP},
+      {"ABRT", SIGABRT}, {"IOT", SIGIOT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},     {"KILL", SIGKILL},
+      {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},
+      {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
+      {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU},
+      {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
+      {"POLL", SIGPOLL}, {"PWR", SIGPWR},     {"SYS", SIGSYS}};
+  std::string s = in;
+  if (s.empty()) return make_error("invalid signal \"\"");
+  if (std::all_of(s.begin(), s.end(), ::isdigit)) {
+    int n = std::stoi(s);
+    if (n <= 0 || n > SIGRTMAX) return make_error("invalid signal \"{}\"", in);
+    return n;
+  }
+  for (auto& c : s) c = static_cast<char>(toupper(c));
+  if (s.rfind("SIG", 0) == 0) s = s.substr(3);
+  if (auto it = names.find(s); it != names.end()) return it->second;
+  auto rt = [&](const std::string& base, int origin, int dir) -> std::optional<int> {
+    if (s.rfind(base, 0) != 0) return std::nullopt;
+    std::string rest = s.substr(base.size());
+    if (rest.empty()) return origin;
+    if ((rest[0] == '+' || rest[0] == '-') && rest.size() > 1 && std::all_of(rest.begin() + 1, rest.end(), ::isdigit)) {
+      int off = std::stoi(rest.substr(1)) * (rest[0] == '+' ? 1 : -1) * dir;
+      int v = origin + off;
+      if (v >= SIGRTMIN && v <= SIGRTMAX) return v;
+    }
+    return std::nullopt;
+  };
+  if (auto v = rt("RTMIN", SIGRTMIN, 1)) return *v;
+  if (auto v = rt("RTMAX", SIGRTMAX, 1)) return *v;
+  return make_error("invalid signal \"{}\"", in);
+}
+
+Result<void> kill(const Store& store, const std::string& id, int sig, bool all) {
+  State s = TRY(store.load(id));
+  Status st = current_status(store, s);
+  if (st == Status::Stopped) {
+    if (all) return ok();
+    return make_error("container not running");
+  }
+  if (all && !s.cgroup.is_null()) {
+    auto cg = TRY(cgroup::Cgroup::from_json(s.cgroup));
+    return cg.kill_all(sig);
+  }
+  if (::kill(s.pid, sig) < 0) {
+    if (errno == ESRCH) return make_error("container not running");
+    return errno_error("kill {}", s.pid);
+  }
+  return ok();
+}
+
+namespace {
+
+// Waits (up to timeout_ms) for a process that is not our child to go away.
+bool wait_gone(pid_t pid, uint64_t start_time, int timeout_ms) {
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  for (int waited = 0; waited <= timeout_ms; waited += 10) {
+    auto st = process_start_time(pid);
+    if (!st || *st != start_time) return true;
+    if (pidfd) {
+      struct pollfd p = {pidfd.get(), POLLIN, 0};
+      if (::poll(&p, 1, 10) > 0) {
+        // Exited; it may stay a zombie until its parent reaps it.
+        int st2;
+        ::waitpid(pid, &st2, WNOHANG);
+        return true;
+      }
+    } else {
+      ::usleep(10000);
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<void> destroy(const Store& store, const std::string& id) {
+  State s = TRY(store.load(id));
+  if (!s.cgroup.is_null()) {
+    if (auto cg = cgroup::Cgroup::from_json(s.cgroup); cg) {
+      (void)cg->thaw();
+      (void)cg->kill_all(SIGKILL);
+      if (auto r = cg->destroy(); !r) log::warn("remove cgroup: {}", r.error().message);
+    }
+  }
+  auto spec = oci::load_spec(store.config(id));
+  if (spec && !spec->hooks.poststop.empty()) {
+    if (auto r = run_hooks(spec->hooks.poststop, state_json(s, Status::Stopped).dump(), "poststop"); !r)
+      log::warn("{}", r.error().message);
+  }
+  return remove_tree(store.dir(id));
+}
+
+Result<void> remove(const Store& store, const std::string& id, bool force) {
+  auto loaded = store.load(id);
+  if (!loaded) {
+    if (force && loaded.error().code == ENOENT) {
+      if (validate_id(id)) (void)remove_tree(store.dir(id));
+      return ok();
+    }
+    return std::move(loaded).error();
+  }
+  State s = std::move(*loaded);
+  Status st = current_status(store, s);
+  if (st == Status::Running || st == Status::Paused) {
+    if (!force) return make_error("cannot delete container {} that is not stopped: {}", id, status_name(st));
+  }
+  if (st != Status::Stopped) {
+    if (!s.cgroup.is_null()) {
+      if (auto cg = cgroup::Cgroup::from_json(s.cgroup); cg) {
+        (void)cg->kill_all(SIGKILL);
+        (void)cg->thaw();
+      }
+    }
+    ::kill(s.pid, SIGKILL);
+    if (!wait_gone(s.pid, s.start_time, 5000)) return make_error("container {} init (pid {}) did not die", id, s.pid);
+  }
+  return destroy(store, id);
+}
+
+Result<oci::Process> exec_base_process(const Store& store, const std::string& id) {
+  auto spec = TRY(oci::load_spec(store.config(id)));
+  if (!spec.process) return make_error("container {} has no process config", id);
+  oci::Process p = *spec.process;
+  p.terminal = false;
+  p.console_size.reset();
+  return p;
+}
+
+Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions& opts) {
+  State s = TRY(store.load(id));
+  Status st = current_status(store, s);
+  if (st == Status::Stopped) return make_error("cannot exec in a stopped container");
+  if (st == Status::Paused) return make_error("cannot exec in a paused container");
+  const oci::Process& proc = opts.process;
+  if (proc.args.empty()) return make_error("exec: process.args must not be empty");
+  if (proc.cwd.empty() || proc.cwd[0] != '/') return make_error("exec: cwd must be an absolute path");
+  if (proc.terminal && opts.console_socket.empty() && !opts.console_out)
+    return make_error("cannot allocate tty if berth-oci will detach without setting console socket");
+  auto spec = TRY(oci::load_spec(store.config(id)));
+  std::optional<seccomp::Program> sc;
+  if (spec.linux && spec.linux->seccomp) sc = TRY(seccomp::compile(*spec.linux->seccomp, seccomp_cache_dir(store)));
+  std::optional<cgroup::Cgroup> cg;
+  if (!s.cgroup.is_null()) cg = TRY(cgroup::Cgroup::from_json(s.cgroup));
+
+  // Namespaces of the init that differ from ours, user first.
+  std::vector<std::pair<const NsInfo*, UniqueFd>> joins;
+  UniqueFd pidns;
+  for (auto& n : kNamespaces) {
+    std::string theirs = fmt::format("/proc/{}/ns/{}", s.pid, n.proc);
+    std::string ours = fmt::format("/proc/self/ns/{}", n.proc);
+    struct stat a, b;
+    if (::stat(theirs.c_str(), &a) < 0 || ::stat(ours.c_str(), &b) < 0) continue;
+    if (a.st_ino == b.st_ino && a.st_dev == b.st_dev) continue;
+    UniqueFd fd(::open(theirs.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return errno_error("open {}", theirs);
+    if (n.flag == CLONE_NEWPID) pidns = std::move(fd);
+    else joins.emplace_back(&n, std::move(fd));
+  }
+  // The init may have died while we looked.
+  auto again = process_start_time(s.pid);
+  if (!again || *again != s.start_time) return make_error("cannot exec in a stopped container");
+
+  auto [parent_chan, child_chan] = TRY(Channel::pair());
+  if (pidns && ::setns(pidns.get(), CLONE_NEWPID) < 0) return errno_error("join pid namespace");
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) {
+    parent_chan.close();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    std::string exe;
+    auto setup = [&]() -> Result<void> {
+      TRY(child_chan.expect(Msg::Go));
+      for (auto& [n, fd] : joins)
+        if (::setns(fd.get(), n->flag) < 0) return errno_error("join {} namespace", n->type);
+      joins.clear();
+      if (proc.terminal) {
+        auto pty = TRY(open_pty("/dev/pts/ptmx"));
+        TRY(set_console_size(pty.first.get(), proc.console_size));
+        TRY(child_chan.send(Msg::ConsoleFd, "", pty.first.get()));
+        TRY(become_session_leader_on(pty.second.get()));
+      }
+      if (spec.linux && spec.linux->personality) TRY(set_personality(*spec.linux->personality));
+      bool early = sc && (!proc.no_new_privileges || sc->uses_notify);
+      TRY(finalize_process(proc, sc ? &*sc : nullptr, early));
+      exe = TRY(find_executable(proc.args[0], proc.env));
+      if (sc && !early) {
+        int r = seccomp::install(*sc);
+        if (r < 0) return code_error(-r, "load seccomp filter");
+      }
+      return ok();
+    };
+    if (auto r = setup(); !r) {
+      (void)child_chan.send(Msg::ErrorMsg, r.error().message);
+      _exit(1);
+    }
+    prepare_fds_for_exec(opts.preserve_fds);
+    ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
+    (void)child_chan.send(Msg::Ready);
+    child_chan.close();
+    std::vector<char*> argv, envp;
+    for (auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    for (auto& e : proc.env) envp.push_back(const_cast<char*>(e.c_str()));
+    envp.push_back(nullptr);
+    ::execve(exe.c_str(), argv.data(), envp.data());
+    dprintf(2, "exec %s: %s\n", exe.c_str(), strerror(errno));
+    _exit(127);
+  }
+  child_chan.close();
+  auto fail = [&](Error e) -> Error {
+    ::kill(pid, SIGKILL);
+    int stt;
+    ::waitpid(pid, &stt, 0);
+    return e;
+  };
+  if (cg) {
+    if (auto r = cg->add_process(pid); !r) return fail(std::move(r).error());
+  }
+  if (auto r = parent_chan.send(Msg::Go); !r) return fail(std::move(r).error());
+  for (;;) {
+    auto msg = parent_chan.recv();
+    if (!msg) return fail(std::move(msg).error());
+    if (msg->type == Msg::ErrorMsg) return fail(Error{0, msg->payload});
+    if (msg->type == Msg::Ready) break;
+    if (msg->type == Msg::ConsoleFd) {
+      if (opts.console_out) {
+        *opts.console_out = std::move(msg->fd);
+      } else if (auto r = send_fd_to_socket(opts.console_socket, msg->fd.get(), "/dev/ptmx"); !r) {
+        return fail(std::move(r).error());
+      }
+    }
+  }
+  if (auto r = write_pid_file(opts.pid_file, pid); !r) return fail(std::move(r).error());
+  return pid;
+}
+
+Result<void> pause(const Store& store, const std::string& id) {
+  State s = TRY(store.load(id));
+  Status st = current_status(store, s);
+  if (st != Status::Running && st != Status::Created) return make_error("container not running");
+  if (s.cgroup.is_null()) return make_error("cannot pause a container without a cgroup");
+  auto cg = TRY(cgroup::Cgroup::from_json(s.cgroup));
+  return cg.freeze();
+}
+
+Result<void> resume(const Store& store, const std::string& id) {
+  State s = TRY(store.load(id));
+  if (current_status(store, s) != Status::Paused) return make_error("container not paused");
+  auto cg = TRY(cgroup::Cgroup::from_json(s.cgroup));
+  return cg.thaw();
+}
+
+Result<void> update(const Store& store, const std::string& id, const oci::Resources& r) {
+  State s = TRY(store.load(id));
+  if (current_status(store, s) == Status::Stopped) return make_error("container not running");
+  if (s.cgroup.is_null()) return make_error("container {} has no cgroup to update", id);
+  auto cg = TRY(cgroup::Cgroup::from_json(s.cgroup));
+  TRY(cg.apply(r, true));
+  // Keep the stored config in step, so `berth-oci state`/restarts see the new limits.
+  auto spec = oci::load_spec(store.config(id));
+  if (spec) {
+    if (!spec->linux) spec->linux = oci::Linux{};
+    auto merged = oci::to_json(spec->linux->resources.value_or(oci::Resources{}));
+    merged.merge_patch(oci::to_json(r));
+    if (auto m = oci::parse_resources(merged); m) spec->linux->resources = *m;
+    TRY(write_file_atomic(store.config(id), oci::to_json(*spec).dump(), 0600, false));
+  }
+  return ok();
+}
+
+Result<nlohmann::json> stats(const Store& store, const std::string& id) {
+  State s = TRY(store.load(id));
+  if (current_status(store, s) == Status::Stopped) return make_error("container not running");
+  if (s.cgroup.is_null()) return make_error("container {} has no cgroup", id);
+  auto cg = TRY(cgroup::Cgroup::from_json(s.cgroup));
+  return cg.stats();
+}
+
+Result<std::vector<pid_t>> pids(const Store& store, const std::string& id) {
+  State s = TRY(store.load(id));
+  if (current_status(store, s) == Status::Stopped) return std::vector<pid_t>{};
+  if (s.cgroup.is_null()) return std::vector<pid_t>{s.pid};
+  auto cg = TRY(cgroup::Cgroup::from_json(s.cgroup));
+  return cg.pids();
+}
+
+}  // namespace berth::engine

@@ -1,0 +1,75 @@
+// The engine's lifecycle operations: create (set up and block before exec),
+// start, kill, delete, exec into a running container, pause/resume, update
+// and stats. Both faces of berth call these: berth-oci from the command line,
+// the manager's monitor in-process.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "engine/state.h"
+#include "oci/spec.h"
+
+namespace berth::engine {
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle;         // absolute path
+  std::string console_socket;  // AF_UNIX path that receives the pty master
+  std::string pid_file;
+  int preserve_fds = 0;
+  bool no_pivot = false;
+  bool no_new_keyring = false;
+  bool use_cgroups = true;    // false: --cgroup-manager disabled
+  // In-process callers (`run`, the manager) may keep the pty master instead
+  // of sending it to a console socket.
+  UniqueFd* console_out = nullptr;
+};
+
+// Creates the container from spec; returns the init's pid once it is blocked
+// just before exec. The caller of create is the init's parent.
+Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOptions& opts);
+// Loads bundle/config.json and creates.
+Result<pid_t> create_from_bundle(const Store& store, const CreateOptions& opts);
+Result<void> start(const Store& store, const std::string& id);
+Result<void> kill(const Store& store, const std::string& id, int sig, bool all);
+Result<void> remove(const Store& store, const std::string& id, bool force);
+// After the init has been reaped (run): cgroup, poststop hooks, state dir.
+Result<void> destroy(const Store& store, const std::string& id);
+
+struct ExecOptions {
+  oci::Process process;
+  std::string console_socket;
+  std::string pid_file;
+  bool detach = false;
+  int preserve_fds = 0;
+  UniqueFd* console_out = nullptr;
+};
+// Runs a process in every namespace and the cgroup of a running container.
+// Returns its pid (the caller is its parent and waits for it unless detached).
+Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions& opts);
+// The process config `exec` starts from: the container's own process with
+// args replaced, as runc does.
+Result<oci::Process> exec_base_process(const Store& store, const std::string& id);
+
+Result<void> pause(const Store& store, const std::string& id);
+Result<void> resume(const Store& store, const std::string& id);
+Result<void> update(const Store& store, const std::string& id, const oci::Resources& r);
+Result<nlohmann::json> stats(const Store& store, const std::string& id);
+Result<std::vector<pid_t>> pids(const Store& store, const std::string& id);
+
+// Signal names and numbers: "KILL", "SIGKILL", "9", "RTMIN+4".
+Result<int> parse_signal(const std::string& s);
+
+// Sends fd over an AF_UNIX stream socket at path, as runc sends the console
+// master (the payload is the name of the file).
+Result<void> send_fd_to_socket(const std::string& path, int fd, const std::string& name);
+
+}  // namespace berth::engine

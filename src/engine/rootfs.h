@@ -1,0 +1,43 @@
+// The container's filesystem, built inside its new mount namespace by the
+// init before exec: mounts in config order (destinations resolved inside the
+// rootfs, never through a symlink out of it), devices, console, pivot_root,
+// masked and readonly paths.
+#pragma once
+
+#include <string>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "oci/spec.h"
+
+namespace berth::cgroup {
+class Cgroup;
+}
+
+namespace berth::engine {
+
+struct RootfsContext {
+  const oci::Spec* spec = nullptr;
+  std::string rootfs;  // absolute host path of root.path
+  std::string bundle;  // relative bind sources are relative to it
+  bool userns = false;  // in a new user namespace: no mknod, no fresh sysfs
+  bool cgroupns = false;
+  const cgroup::Cgroup* cgroup = nullptr;  // null when cgroups are disabled
+  int console_slave = -1;  // bound onto /dev/console when >= 0
+};
+
+// Opens path (absolute, as seen inside the container) below root_fd with
+// RESOLVE_IN_ROOT, so symlinks cannot lead out of the rootfs. Missing
+// components are created as directories (and the last one as a file when
+// make_file). Returns an O_PATH descriptor.
+enum class Create { No, Dir, File };
+Result<UniqueFd> open_in_root(int root_fd, const std::string& path, Create create);
+
+// Before pivot_root: propagation, rootfs bind, mounts, devices, console.
+Result<void> setup_mounts(const RootfsContext& ctx);
+// pivot_root into the rootfs (or MS_MOVE + chroot when no_pivot).
+Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot);
+// After pivot_root: masked paths, readonly paths, rootfs propagation, readonly root.
+Result<void> finish_rootfs(const oci::Spec& spec);
+
+}  // namespace berth::engine

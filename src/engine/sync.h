@@ -1,0 +1,49 @@
+// The typed channel between the runtime and a container's init while it is
+// being set up: short messages over a SOCK_SEQPACKET socketpair, optionally
+// carrying one file descriptor (SCM_RIGHTS).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace berth::engine {
+
+enum class Msg : uint32_t {
+  MapIds = 1,        // child -> parent: write my uid/gid maps
+  Go,                // parent -> child: continue (maps written, cgroup joined)
+  RunHooks,          // child -> parent: mounts are ready, run createRuntime hooks
+  HooksDone,         // parent -> child
+  ConsoleFd,         // child -> parent: the pty master (fd attached)
+  Ready,             // child -> parent: blocked before exec; payload: pid in its ns
+  ErrorMsg,          // child -> parent: setup failed, payload: the message
+  ChildPid,          // intermediate -> parent: pid of the real init
+  CgroupJoined,      // parent -> child: the init is in its cgroup
+};
+
+class Channel {
+ public:
+  Channel() = default;
+  explicit Channel(UniqueFd fd) : fd_(std::move(fd)) {}
+  static Result<std::pair<Channel, Channel>> pair();
+
+  Result<void> send(Msg type, std::string_view payload = {}, int fd = -1);
+  struct Received {
+    Msg type;
+    std::string payload;
+    UniqueFd fd;
+  };
+  // Returns an error with code EPIPE when the other side is gone.
+  Result<Received> recv();
+  // Receives the next message and checks its type; an ErrorMsg becomes the error.
+  Result<Received> expect(Msg type);
+  int fd() const { return fd_.get(); }
+  void close() { fd_.reset(); }
+
+ private:
+  UniqueFd fd_;
+};
+
+}  // namespace berth::engine
