@@ -1,0 +1,186 @@
+#include "net/nft.h"
+
+#include <nftables/libnftables.h>
+
+#include <cctype>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+namespace berth::net {
+
+namespace {
+
+// One libnftables context per call, created on the worker thread so its
+// netlink socket is opened inside the target namespace.
+Result<std::string> run_nft(int netns_fd, std::string_view script, unsigned output_flags) {
+  std::string out;
+  auto r = run_in_netns(netns_fd, [&]() -> Result<void> {
+    nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    if (!ctx) return make_error("nft_ctx_new failed");
+    nft_ctx_output_set_flags(ctx, output_flags);
+    nft_ctx_buffer_output(ctx);
+    nft_ctx_buffer_error(ctx);
+    std::string buf(script);
+    int rc = nft_run_cmd_from_buffer(ctx, buf.c_str());
+    Result<void> res;
+    if (rc != 0) {
+      std::string err = nft_ctx_get_error_buffer(ctx);
+      while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
+      res = make_error("nft: {}", err.empty() ? "command failed" : err);
+    } else {
+      out = nft_ctx_get_output_buffer(ctx);
+    }
+    nft_ctx_free(ctx);
+    return res;
+  });
+  if (!r) return std::move(r).error();
+  return out;
+}
+
+bool valid_container_name(std::string_view n) {
+  if (n.empty()) return false;
+  for (char c : n)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.'))
+      return false;
+  return true;
+}
+
+}  // namespace
+
+std::string nft_rule_comment(std::string_view container) {
+  return fmt::format("berth:{}", container);
+}
+
+Result<std::string> nat_rules_script(const NatRules& rules) {
+  if (!valid_container_name(rules.container))
+    return make_error("invalid container name '{}' for nat rules", rules.container);
+  std::string comment = nft_rule_comment(rules.container);
+  std::string v4, v6;
+  for (const auto& f : rules.forwards) {
+    if (f.protocol != "tcp" && f.protocol != "udp")
+      return make_error("port forward: unknown protocol '{}' (want tcp or udp)", f.protocol);
+    if (f.host_port == 0) return make_error("port forward: host port 0");
+    if (!rules.local4 && !rules.local6)
+      return make_error("port forward {}/{}: the container has no local address", f.protocol,
+                        f.host_port);
+    int to = f.container_port ? f.container_port : f.host_port;
+    if (rules.local4) {
+      std::string a = rules.local4->str();
+      for (const char* chain : {"prerouting", "output"})
+        v4 += fmt::format(
+            "add rule ip {} {} fib daddr type local {} dport {} dnat to {}:{} comment \"{}\"\n",
+            kNftTable, chain, f.protocol, f.host_port, a, to, comment);
+    }
+    if (rules.local6) {
+      // ::1 cannot be routed to another host, so the host's v6 loopback is left out.
+      std::string a = rules.local6->str();
+      v6 += fmt::format(
+          "add rule ip6 {} prerouting fib daddr type local {} dport {} dnat to [{}]:{} comment "
+          "\"{}\"\n",
+          kNftTable, f.protocol, f.host_port, a, to, comment);
+      v6 += fmt::format(
+          "add rule ip6 {} output fib daddr type local ip6 daddr != ::1 {} dport {} dnat to "
+          "[{}]:{} comment \"{}\"\n",
+          kNftTable, f.protocol, f.host_port, a, to, comment);
+    }
+  }
+  if (!rules.forwards.empty() && rules.local4)
+    // Loopback-sourced connections keep 127.0.0.1 as their source after DNAT;
+    // the container could not answer that, so they leave as the host.
+    v4 += fmt::format(
+        "add rule ip {} postrouting ip saddr 127.0.0.0/8 ip daddr {} masquerade comment \"{}\"\n",
+        kNftTable, rules.local4->str(), comment);
+  if (rules.masquerade) {
+    if (rules.local4)
+      v4 += fmt::format(
+          "add rule ip {} postrouting ip saddr {} oifname != \"ve-*\" oifname != \"vb-*\" "
+          "masquerade comment \"{}\"\n",
+          kNftTable, rules.local4->str(), comment);
+    if (rules.local6)
+      v6 += fmt::format(
+          "add rule ip6 {} postrouting ip6 saddr {} oifname != \"ve-*\" oifname != \"vb-*\" "
+          "masquerade comment "
+          "\"{}\"\n",
+          kNftTable, rules.local6->str(), comment);
+  }
+  auto base = [](const char* family) {
+    return fmt::format(
+        "add table {0} {1}\n"
+        "add chain {0} {1} prerouting {{ type nat hook prerouting priority dstnat; policy accept; "
+        "}}\n"
+        "add chain {0} {1} output {{ type nat hook output priority -100; policy accept; }}\n"
+        "add chain {0} {1} postrouting {{ type nat hook postrouting priority srcnat; policy "
+        "accept; }}\n",
+        family, kNftTable);
+  };
+  std::string script;
+  if (!v4.empty()) script += base("ip") + v4;
+  if (!v6.empty()) script += base("ip6") + v6;
+  return script;
+}
+
+Result<void> nft_run(int netns_fd, std::string_view script) {
+  TRY(run_nft(netns_fd, script, 0));
+  return ok();
+}
+
+Result<std::string> nft_list_json(int netns_fd, std::string_view command) {
+  return run_nft(netns_fd, command, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
+}
+
+Result<void> add_nat_rules(int netns_fd, const NatRules& rules) {
+  std::string script = TRY(nat_rules_script(rules));
+  TRY_CTX(remove_nat_rules(netns_fd, rules.container), "replace nat rules of {}", rules.container);
+  if (script.empty()) return ok();
+  TRY_CTX(nft_run(netns_fd, script), "add nat rules of {}", rules.container);
+  return ok();
+}
+
+Result<void> remove_nat_rules(int netns_fd, std::string_view container) {
+  std::string text =
+      TRY_CTX(nft_list_json(netns_fd, "list ruleset"), "remove nat rules of {}", container);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.contains("nftables")) return ok();  // empty ruleset prints nothing
+  std::string comment = nft_rule_comment(container);
+  std::string script;
+  std::map<std::string, int> remaining;  // family -> rules of other containers
+  std::map<std::string, bool> tables;
+  for (const auto& item : j["nftables"]) {
+    if (item.contains("table")) {
+      const auto& t = item["table"];
+      std::string f = t.value("family", "");
+      if (t.value("name", "") == kNftTable && (f == "ip" || f == "ip6"))
+        tables[t.value("family", "")] = true;
+      continue;
+    }
+    if (!item.contains("rule")) continue;
+    const auto& r = item["rule"];
+    if (r.value("table", "") != kNftTable) continue;
+    std::string family = r.value("family", "");
+    if (family != "ip" && family != "ip6") continue;
+    if (r.value("comment", "") == comment)
+      script += fmt::format("delete rule {} {} {} handle {}\n", family, kNftTable,
+                            r.value("chain", ""), r.value("handle", 0));
+    else
+      remaining[family]++;
+  }
+  for (const auto& [family, present] : tables)
+    if (present && remaining[family] == 0)
+      script += fmt::format("delete table {} {}\n", family, kNftTable);
+  if (script.empty()) return ok();
+  TRY_CTX(nft_run(netns_fd, script), "remove nat rules of {}", container);
+  return ok();
+}
+
+Result<void> enable_ip_forwarding(int netns_fd, bool ipv6) {
+  TRY(write_sysctl(netns_fd, "net/ipv4/ip_forward", "1"));
+  if (ipv6) TRY(write_sysctl(netns_fd, "net/ipv6/conf/all/forwarding", "1"));
+  return ok();
+}
+
+Result<void> enable_route_localnet(int netns_fd) {
+  return write_sysctl(netns_fd, "net/ipv4/conf/all/route_localnet", "1");
+}
+
+}  // namespace berth::net
