@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <filesystem>
@@ -84,6 +85,7 @@ struct InitPlan {
   // runtime does it while the init builds its mounts; the init waits for
   // CgroupJoined only where it matters (before its cgroup namespace).
   bool cgroup_joined = false;
+  std::map<size_t, int> mount_fds;  // idmapped trees from the runtime
 };
 
 // Receives until `want`, noting a CgroupJoined that arrives in between.
@@ -94,6 +96,10 @@ Result<void> recv_until(InitPlan& plan, Channel& chan, Msg want) {
     if (m.type == Msg::CgroupJoined) {
       plan.cgroup_joined = true;
       if (want == Msg::CgroupJoined) return ok();
+      continue;
+    }
+    if (m.type == Msg::MountFd) {
+      plan.mount_fds[std::stoul(m.payload)] = m.fd.release();
       continue;
     }
     if (m.type == want) return ok();
@@ -239,7 +245,13 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     ctx.userns = plan.new_user;
     ctx.cgroupns = plan.new_cgroup || (spec.linux && spec.linux->find_namespace("cgroup"));
     ctx.cgroup = plan.cgroup;
+    if (!plan.mount_fds.empty() || std::any_of(spec.mounts.begin(), spec.mounts.end(), wants_idmap)) {
+      // The runtime sends the idmapped trees right after Go.
+      while (!plan.cgroup_joined) TRY(recv_until(plan, chan, Msg::CgroupJoined));
+    }
+    ctx.mount_fds = plan.mount_fds;
     TRY(setup_mounts(ctx));
+    for (auto& [i, fd] : plan.mount_fds) ::close(fd);
     if (proc.terminal) {
       std::string ptmx = plan.rootfs + "/dev/pts/ptmx";
       if (!path_exists(ptmx)) ptmx = "/dev/ptmx";
@@ -514,6 +526,19 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     TRY_CTX(write_id_map(pid, "gid_map", spec.linux->gid_mappings), "linux.gidMappings");
   }
   TRY(parent_chan.send(Msg::Go));
+  for (size_t i = 0; i < spec.mounts.size(); i++) {
+    if (!wants_idmap(spec.mounts[i])) continue;
+    if (!plan.new_user) return make_error("mounts[{}]: an idmapped mount needs a new user namespace", i);
+    auto& mm = spec.mounts[i];
+    if ((!mm.uid_mappings.empty() && mm.uid_mappings.size() != spec.linux->uid_mappings.size()) ||
+        (!mm.gid_mappings.empty() && mm.gid_mappings.size() != spec.linux->gid_mappings.size()))
+      return make_error("mounts[{}]: idmapped mounts with mappings other than the container's are not supported", i);
+    UniqueFd userns(::open(fmt::format("/proc/{}/ns/user", pid).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!userns) return errno_error("open the container's user namespace");
+    auto tree = make_idmapped_tree(mm, opts.bundle, userns.get());
+    if (!tree) return std::move(tree).error().wrap(fmt::format("mounts[{}]", i));
+    TRY(parent_chan.send(Msg::MountFd, std::to_string(i), tree->get()));
+  }
   if (cg) TRY(cg->add_process(pid));
   if (spec.process->oom_score_adj)
     TRY_CTX(write_existing(fmt::format("/proc/{}/oom_score_adj", pid), std::to_string(*spec.process->oom_score_adj)),

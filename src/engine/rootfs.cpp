@@ -153,8 +153,16 @@ Result<void> mount_cgroup(const RootfsContext& ctx, int root_fd, const oci::Moun
   return ok();
 }
 
-Result<void> do_mount(const RootfsContext& ctx, int root_fd, const oci::Mount& m) {
+Result<void> do_mount(const RootfsContext& ctx, int root_fd, const oci::Mount& m, size_t index) {
   MountFlags mf = parse_mount_options(m.options);
+  if (auto it = ctx.mount_fds.find(index); it != ctx.mount_fds.end()) {
+    struct stat st;
+    bool dir = ::fstat(it->second, &st) == 0 && S_ISDIR(st.st_mode);
+    auto dest = TRY(open_in_root(root_fd, m.destination, dir ? Create::Dir : Create::File));
+    if (::syscall(SYS_move_mount, it->second, "", dest.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+      return errno_error("move idmapped mount onto {}", m.destination);
+    return set_mount_attrs(root_fd, m.destination, mf, mf.recursive_idmap || mf.recursive);
+  }
   if (m.type == "bind") mf.bind = true;
   if (m.destination.empty() || m.destination[0] != '/')
     return make_error("mount destination {} is not an absolute path", m.destination);
@@ -326,6 +334,33 @@ unsigned long propagation_flag(const std::string& p) {
 
 }  // namespace
 
+bool wants_idmap(const oci::Mount& m) {
+  if (!m.uid_mappings.empty() || !m.gid_mappings.empty()) return true;
+  for (auto& o : m.options)
+    if (o == "idmap" || o == "ridmap") return true;
+  return false;
+}
+
+Result<UniqueFd> make_idmapped_tree(const oci::Mount& m, const std::string& bundle, int userns_fd) {
+  MountFlags mf = parse_mount_options(m.options);
+  std::string src = m.source;
+  if (!src.empty() && src[0] != '/') src = bundle + "/" + src;
+  bool recursive = mf.recursive || mf.recursive_idmap;
+  int fd = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, src.c_str(),
+                                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
+  if (fd < 0) return errno_error("open_tree {}", src);
+  UniqueFd tree(fd);
+  struct mount_attr attr = {};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(userns_fd);
+  if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | (mf.recursive_idmap ? AT_RECURSIVE : 0), &attr) < 0) {
+    if (errno == EINVAL || errno == EPERM || errno == EOPNOTSUPP)
+      return errno_error("idmapped mount of {} (the filesystem or kernel may not support idmapped mounts)", src);
+    return errno_error("idmap {}", src);
+  }
+  return tree;
+}
+
 Result<UniqueFd> open_in_root(int root_fd, const std::string& path, Create create) {
   std::string rel = relative(path);
   if (rel.empty()) {
@@ -367,7 +402,7 @@ Result<void> setup_mounts(const RootfsContext& ctx) {
   UniqueFd root(::open(ctx.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return errno_error("open rootfs {}", ctx.rootfs);
   for (size_t i = 0; i < spec.mounts.size(); i++) {
-    if (auto r = do_mount(ctx, root.get(), spec.mounts[i]); !r)
+    if (auto r = do_mount(ctx, root.get(), spec.mounts[i], i); !r)
       return std::move(r).error().wrap(fmt::format("mounts[{}]", i));
   }
   TRY(setup_dev(ctx, root.get()));

@@ -4,6 +4,7 @@
 // masked and readonly paths.
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "base/result.h"
@@ -24,7 +25,16 @@ struct RootfsContext {
   bool cgroupns = false;
   const cgroup::Cgroup* cgroup = nullptr;  // null when cgroups are disabled
   int console_slave = -1;  // bound onto /dev/console when >= 0
+  // Detached, idmapped mount trees the runtime made for mounts[i] (only the
+  // host's root may idmap a mount), moved into place by the init.
+  std::map<size_t, int> mount_fds;
 };
+
+// Whether mounts[i] asks for an idmapped bind ("idmap"/"ridmap" or mappings).
+bool wants_idmap(const oci::Mount& m);
+// In the runtime: a detached copy of m.source idmapped with the user
+// namespace userns_fd, ready for move_mount(2) in the container.
+Result<UniqueFd> make_idmapped_tree(const oci::Mount& m, const std::string& bundle, int userns_fd);
 
 // Opens path (absolute, as seen inside the container) below root_fd with
 // RESOLVE_IN_ROOT, so symlinks cannot lead out of the rootfs. Missing

@@ -21,6 +21,7 @@ enum class Msg : uint32_t {
   ErrorMsg,          // child -> parent: setup failed, payload: the message
   ChildPid,          // intermediate -> parent: pid of the real init
   CgroupJoined,      // parent -> child: the init is in its cgroup
+  MountFd,           // parent -> child: payload mount index, fd an idmapped tree
 };
 
 class Channel {
