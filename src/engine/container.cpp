@@ -86,6 +86,7 @@ struct InitPlan {
   // CgroupJoined only where it matters (before its cgroup namespace).
   bool cgroup_joined = false;
   std::map<size_t, int> mount_fds;  // idmapped trees from the runtime
+  pid_t host_pid = 0;  // the init's pid as the runtime sees it (for hook state)
 };
 
 // Receives until `want`, noting a CgroupJoined that arrives in between.
@@ -93,6 +94,7 @@ Result<void> recv_until(InitPlan& plan, Channel& chan, Msg want) {
   for (;;) {
     auto m = TRY(chan.recv());
     if (m.type == Msg::ErrorMsg) return Error{0, m.payload};
+    if (m.type == Msg::Go) plan.host_pid = static_cast<pid_t>(std::stol(m.payload));
     if (m.type == Msg::CgroupJoined) {
       plan.cgroup_joined = true;
       if (want == Msg::CgroupJoined) return ok();
@@ -282,7 +284,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     // State for these hooks: the runtime wrote it before HooksDone... we only
     // know our own view, which is enough for the spec's fields.
     nlohmann::json st = {{"ociVersion", oci::kOciVersion}, {"id", plan.opts->id}, {"status", "creating"},
-                         {"pid", 0}, {"bundle", plan.opts->bundle}};
+                         {"pid", plan.host_pid}, {"bundle", plan.opts->bundle}};
     TRY(run_hooks(spec.hooks.create_container, st.dump(), "createContainer"));
   }
   if (new_mount) {
@@ -337,7 +339,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   ::close(plan.fifo_fd);
   if (!spec.hooks.start_container.empty()) {
     nlohmann::json st = {{"ociVersion", oci::kOciVersion}, {"id", plan.opts->id}, {"status", "created"},
-                         {"pid", ::getpid()}, {"bundle", plan.opts->bundle}};
+                         {"pid", plan.host_pid}, {"bundle", plan.opts->bundle}};
     if (auto h = run_hooks(spec.hooks.start_container, st.dump(), "startContainer"); !h) {
       dprintf(2, "%s\n", h.error().message.c_str());
       _exit(1);
@@ -525,7 +527,7 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     TRY_CTX(write_id_map(pid, "uid_map", spec.linux->uid_mappings), "linux.uidMappings");
     TRY_CTX(write_id_map(pid, "gid_map", spec.linux->gid_mappings), "linux.gidMappings");
   }
-  TRY(parent_chan.send(Msg::Go));
+  TRY(parent_chan.send(Msg::Go, std::to_string(pid)));
   for (size_t i = 0; i < spec.mounts.size(); i++) {
     if (!wants_idmap(spec.mounts[i])) continue;
     if (!plan.new_user) return make_error("mounts[{}]: an idmapped mount needs a new user namespace", i);
@@ -604,9 +606,12 @@ Result<void> start(const Store& store, const std::string& id) {
   ::unlink(store.fifo(id).c_str());
   auto spec = oci::load_spec(store.config(id));
   if (spec && !spec->hooks.poststart.empty()) {
-    if (auto r = run_hooks(spec->hooks.poststart, state_json(s, Status::Running).dump(), "poststart"); !r) {
-      ::kill(s.pid, SIGKILL);
-      return r;
+    // runtime-spec: a failing poststart hook is logged as a warning and the
+    // lifecycle goes on as if it had succeeded.
+    for (size_t i = 0; i < spec->hooks.poststart.size(); i++) {
+      std::vector<oci::Hook> one = {spec->hooks.poststart[i]};
+      if (auto r = run_hooks(one, state_json(s, Status::Running).dump(), "poststart"); !r)
+        log::warn("{}", r.error().message);
     }
   }
   return ok();

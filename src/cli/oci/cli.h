@@ -36,6 +36,10 @@ void register_exec(CLI::App& app, Registry& r);
 void register_spec(CLI::App& app, Registry& r);
 void register_resources(CLI::App& app, Registry& r);
 
+// Inserts "--" after exec's container id, so the command's own flags are
+// not taken for berth-oci's.
+void protect_exec_command(std::vector<std::string>& args);
+
 // Waits for a child (the container init or an exec'd process), forwarding
 // the signals berth-oci receives, and proxying a console when given one.
 // Returns the exit code (128+N when killed by signal N).

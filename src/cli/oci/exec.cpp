@@ -1,5 +1,6 @@
 // exec: a new process inside a running container
 #include <filesystem>
+#include <set>
 #include <iostream>
 
 #include "base/files.h"
@@ -8,6 +9,32 @@
 #include "engine/process.h"
 
 namespace berth::oci_cli {
+
+void protect_exec_command(std::vector<std::string>& args) {
+  static const std::set<std::string> global_with_value = {"--root", "--log", "--log-format", "--log-level",
+                                                          "--cgroup-manager", "--rootless"};
+  static const std::set<std::string> exec_with_value = {
+      "-p", "--process", "--console-socket", "--pid-file", "--cwd", "-e", "--env", "-u", "--user", "-c",
+      "--cap", "-g", "--additional-gids", "--preserve-fds", "--process-label", "--apparmor", "--cgroup",
+      "--pidfd-socket"};
+  size_t i = 0;
+  for (; i < args.size(); i++) {
+    if (args[i] == "exec") break;
+    if (global_with_value.count(args[i])) i++;
+    else if (args[i].empty() || args[i][0] != '-') return;  // another command
+  }
+  for (i++; i < args.size(); i++) {
+    const std::string& a = args[i];
+    if (a == "--") return;
+    if (!a.empty() && a[0] == '-') {
+      if (exec_with_value.count(a)) i++;
+      continue;
+    }
+    // a is the container id: from here on everything is positional.
+    args.insert(args.begin() + static_cast<long>(i), "--");
+    return;
+  }
+}
 
 void register_exec(CLI::App& app, Registry& r) {
   auto* c = app.add_subcommand("exec", "run a process in a running container");
@@ -35,9 +62,13 @@ void register_exec(CLI::App& app, Registry& r) {
   c->add_option("--cgroup", f.cgroup, "accepted for runc compatibility");
   c->add_flag("--ignore-paused", f.ignore_paused, "accepted for runc compatibility");
   c->add_option("--pidfd-socket", [](const CLI::results_t&) { return true; }, "accepted for runc compatibility");
-  c->prefix_command();
-  c->callback([&r, c] {
-    std::vector<std::string> rest = c->remaining();
+  static std::string id_arg;
+  static std::vector<std::string> command;
+  c->add_option("container-id", id_arg, "the container")->required();
+  c->add_option("command", command, "the command and its arguments (unless --process)");
+  c->callback([&r] {
+    std::vector<std::string> rest = command;
+    rest.insert(rest.begin(), id_arg);
     *r.chosen = [&r, rest]() -> Result<int> {
       if (rest.empty()) return make_error("exec: a container id is required");
       std::string id = rest[0];

@@ -1,6 +1,8 @@
 // berth-oci: an OCI runtime (runc's command line) on the berth engine.
 #include <unistd.h>
 
+#include <algorithm>
+
 #include "base/log.h"
 #include "cli/oci/cli.h"
 #include "oci/spec.h"
@@ -31,8 +33,13 @@ int main(int argc, char** argv) {
   oci_cli::register_spec(app, reg);
   oci_cli::register_resources(app, reg);
 
+  // `exec ID CMD ARGS...`: everything after the container id belongs to the
+  // command, flags included, so mark the end of berth-oci's own options.
+  std::vector<std::string> args(argv + 1, argv + argc);
+  oci_cli::protect_exec_command(args);
   try {
-    app.parse(argc, argv);
+    std::reverse(args.begin(), args.end());
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
   }

@@ -1,0 +1,211 @@
+// Container declarations: the model of /etc/berth/containers.toml (and .json),
+// the parser that fills it, and the validation that says what is wrong, where.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+
+namespace berth::decl {
+
+// An IPv4 or IPv6 address as declared, with an optional /prefix. Without one
+// the prefix is the full length (a /32 or /128 host route, as NixOS does).
+struct Cidr {
+  bool v6 = false;
+  std::string address;   // canonical text, no prefix ("10.233.1.2", "fc00::2")
+  unsigned prefix = 32;  // 32/128 when not written
+  bool explicit_prefix = false;
+  std::string str() const;  // as declared: "10.233.1.2" or "10.233.1.2/24"
+  bool operator==(const Cidr&) const = default;
+};
+// family: 4 or 6.
+Result<Cidr> parse_cidr(std::string_view text, int family);
+
+struct BindMount {
+  std::string host_path;  // defaults to the mount point itself
+  bool read_only = true;
+  bool operator==(const BindMount&) const = default;
+};
+
+struct AllowedDevice {
+  std::string node;              // "/dev/net/tun"
+  std::string modifier = "rwm";  // a non-empty subset of "rwm"
+  bool operator==(const AllowedDevice&) const = default;
+};
+
+struct PortForward {
+  std::string protocol = "tcp";  // tcp | udp
+  uint16_t host_port = 0;
+  uint16_t container_port = 0;  // defaults to host_port
+  bool operator==(const PortForward&) const = default;
+};
+
+struct Resources {
+  std::optional<uint64_t> memory;  // bytes
+  std::optional<double> cpu;       // fraction of one CPU (1.5 = one and a half)
+  std::optional<int64_t> pids;
+  std::optional<uint16_t> io_weight;  // 10..1000 (OCI blockIO.weight)
+  bool operator==(const Resources&) const = default;
+};
+
+// As systemd's Restart=: "no", "on-failure", "always". The default is
+// on-failure, like the seed's container@ unit; a clean poweroff (exit 0) is
+// never restarted under on-failure, a reboot request always is.
+enum class Restart { No, OnFailure, Always };
+
+// As systemd-nspawn --private-users: no user namespace, a range picked by the
+// manager, or a fixed base uid (65536 ids from it).
+struct PrivateUsers {
+  enum class Mode { No, Pick, Base } mode = Mode::No;
+  uint32_t base = 0;
+  bool operator==(const PrivateUsers&) const = default;
+};
+inline constexpr uint32_t kPrivateUsersRange = 65536;
+
+struct ExtraVeth {
+  std::string host_bridge;
+  std::optional<Cidr> host_address, local_address, host_address6, local_address6;
+  std::vector<PortForward> forward_ports;
+  bool operator==(const ExtraVeth&) const = default;
+};
+
+struct Container {
+  std::string name;
+  // Where it was declared, for messages: the file, the line of its table, and
+  // the line of each key written ("host_address", "resources.memory",
+  // "extra_veths.x.host_address", "bind_mounts./srv", "forward_ports[0]").
+  std::string file;
+  int line = 0;
+  std::map<std::string, int> key_lines;
+  std::set<std::string> invalid_keys;  // already reported: later checks skip them
+  int line_of(const std::string& key) const;
+
+  // What runs.
+  std::string path;                  // a system tree (absolute)
+  bool share_host = false;           // or the host's read-only /usr & co. plus a private /etc
+  std::vector<std::string> command;  // exactly one of command and boot
+  bool boot = false;                 // run the tree's /sbin/init
+  std::map<std::string, std::string> environment;
+  std::string hostname;  // empty: the name
+
+  // Life cycle.
+  bool autostart = false;
+  bool ephemeral = false;
+  std::chrono::milliseconds timeout_start{std::chrono::minutes(1)};  // as NixOS timeoutStartSec
+  // Poweroff request to SIGKILL. 10 s rather than systemd's 90 s: the 90 s
+  // "stop job is running" hang at host shutdown is a top NixOS complaint.
+  std::chrono::milliseconds timeout_stop{std::chrono::seconds(10)};
+  Restart restart = Restart::OnFailure;
+  std::vector<std::string> after;  // names of containers started before this one
+
+  // Filesystem.
+  std::map<std::string, BindMount> bind_mounts;  // keyed by mount point
+  std::vector<std::string> tmpfs;
+
+  // Privileges and devices.
+  std::vector<std::string> additional_capabilities;
+  std::vector<AllowedDevice> allowed_devices;
+  bool enable_tun = false;
+  PrivateUsers private_users;
+  Resources resources;
+
+  // Network. Every option below needs private_network (network_namespace
+  // excludes them all). A local (container-side) address is unique across all
+  // containers and extra veths; a host address may be shared by several
+  // containers' host links (one host address for every routed veth is a
+  // common NixOS setup) but never equal a local one.
+  bool private_network = false;
+  std::optional<Cidr> host_address, local_address, host_address6, local_address6;
+  std::string host_bridge;
+  std::vector<std::string> macvlans;
+  std::vector<std::string> interfaces;
+  std::map<std::string, ExtraVeth> extra_veths;
+  std::string network_namespace;  // join this netns (exclusive with private_network)
+  std::vector<PortForward> forward_ports;
+  std::string local_mac_address;  // lower-case aa:bb:cc:dd:ee:ff
+  bool nat = false;               // masquerade the container's traffic out of the host
+
+  const std::string& effective_hostname() const { return hostname.empty() ? name : hostname; }
+  bool operator==(const Container&) const = default;
+};
+
+// Whether two declarations of a container ask for the same thing (where they
+// were written does not count): the manager's "did it change?".
+bool same_declaration(const Container& a, const Container& b);
+
+// Host-wide settings ([settings]).
+struct Settings {
+  // Masquerade traffic of every private-network container (per-container
+  // `nat` does it for one).
+  bool nat = false;
+  std::string file;
+  int line = 0;
+};
+
+struct Declarations {
+  std::map<std::string, Container> containers;
+  Settings settings;
+};
+
+// One problem in the declarations: printed as "FILE:LINE: KEY: MESSAGE".
+struct Diagnostic {
+  std::string file;
+  int line = 0;
+  std::string key;  // "containers.web.host_address"
+  std::string message;
+  std::string str() const;
+};
+
+struct LoadOptions {
+  // Check the host: `path` is a directory (with sbin/init when boot), bind
+  // mount sources and allowed device nodes exist. Off for pure syntax tests.
+  bool check_host = true;
+};
+
+struct LoadResult {
+  Declarations decls;
+  std::vector<Diagnostic> errors;  // in file order; empty means valid
+  bool ok() const { return errors.empty(); }
+  // All errors, one per line (no trailing newline).
+  std::string error_text() const;
+};
+
+// Parse one document into decls (no cross-file or semantic checks). The format
+// is chosen by the name: ".json" is JSON, anything else TOML. `file` is only
+// used in messages.
+void parse_text(std::string_view text, const std::string& file, Declarations& decls,
+                std::vector<Diagnostic>& errors);
+struct Document {
+  std::string file;  // for messages; ".json" selects JSON
+  std::string text;
+};
+// Parse each document, merge (a name declared twice is an error naming both
+// places), then validate everything.
+LoadResult load_documents(const std::vector<Document>& docs, const LoadOptions& opts = {});
+// Read and parse each file, merge (a name declared twice is an error naming
+// both places), then validate everything. A missing file is an error.
+LoadResult load_files(const std::vector<std::string>& files, const LoadOptions& opts = {});
+// Validate merged declarations (types are already checked by the parser).
+void validate(const Declarations& decls, const LoadOptions& opts, std::vector<Diagnostic>& errors);
+
+// Names in an order that starts every container after those in its `after`
+// (ties by name). Meant for validated declarations; members of a cycle, if
+// any, come last in name order.
+std::vector<std::string> start_order(const Declarations& decls);
+
+// "256M", "1G", "512k", "1.5G", "1048576" -> bytes (powers of 1024).
+std::optional<uint64_t> parse_size(std::string_view text);
+// "1min", "90s", "500ms", "1h 30min", "2m" (systemd time spans) -> duration.
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
+std::string_view restart_name(Restart r);
+
+// Capability names berth knows (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE).
+const std::vector<std::string>& known_capabilities();
+
+}  // namespace berth::decl

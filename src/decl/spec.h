@@ -1,0 +1,56 @@
+// From a container declaration to what the engine runs: the OCI spec, the
+// generated root of a share_host container, and the NAME.conf summary.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "decl/decl.h"
+#include "decl/paths.h"
+#include "oci/spec.h"
+
+namespace berth::decl {
+
+struct SpecContext {
+  Paths paths;
+  // The network namespace the manager made (and configured) for a
+  // private_network container; empty means a new, loopback-only one.
+  std::string netns_path;
+  bool terminal = false;
+  // The uid/gid base the manager chose for private_users = "pick".
+  std::optional<uint32_t> picked_uid_base;
+  // Where the host's /usr & co. are looked up (tests use a fake host).
+  std::string host_root = "/";
+};
+
+// The directories a share_host container takes read-only from the host, when
+// they exist there; a symlink (Debian 12's /bin -> usr/bin) is mirrored as a
+// symlink instead.
+const std::vector<std::string>& shared_host_dirs();
+// systemd-nspawn's default capability set for a system container.
+const std::vector<std::string>& default_capabilities();
+
+// Builds the spec: rootfs, args, env (container=berth), hostname, mounts,
+// capabilities, namespaces, devices, resources, cgroupsPath /berth/NAME.
+// It only reads the host (device numbers, which shared dirs exist).
+Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx);
+
+// Creates <state>/containers/NAME/rootfs for a share_host container: mount
+// points and symlinks for the shared dirs, the usual top-level dirs, and a
+// small /etc. passwd and group are written only when missing (the container
+// may add users); hosts, hostname, resolv.conf and nsswitch.conf are rewritten
+// on every call. With a private network, loopback nameservers of the host
+// are dropped from resolv.conf since the container cannot reach them.
+Result<void> prepare_share_host_root(const Container& c, const Paths& paths,
+                                     const std::string& host_root = "/");
+
+// The NixOS-like KEY=VALUE summary of a container for scripts (sourceable by
+// sh): HOST_ADDRESS=, LOCAL_ADDRESS=, PRIVATE_NETWORK=, HOST_PORT=tcp:8080:80,...
+std::string summary_conf_text(const Container& c);
+// Writes it atomically to paths.summary_conf(NAME) (creating the etc dir).
+Result<void> write_summary_conf(const Container& c, const Paths& paths);
+
+}  // namespace berth::decl

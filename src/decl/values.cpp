@@ -1,0 +1,215 @@
+// Value syntaxes shared by the parser and its callers: sizes, durations,
+// addresses, capability names.
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "decl/decl.h"
+
+namespace berth::decl {
+
+std::string Cidr::str() const {
+  return explicit_prefix ? fmt::format("{}/{}", address, prefix) : address;
+}
+
+Result<Cidr> parse_cidr(std::string_view text, int family) {
+  const char* what = family == 6 ? "an IPv6 address" : "an IPv4 address";
+  unsigned max = family == 6 ? 128 : 32;
+  auto bad = [&] { return make_error("expected {}, got \"{}\"", what, text); };
+  Cidr c;
+  c.v6 = family == 6;
+  c.prefix = max;
+  std::string addr(text);
+  if (auto slash = text.find('/'); slash != std::string_view::npos) {
+    addr = std::string(text.substr(0, slash));
+    std::string_view p = text.substr(slash + 1);
+    if (p.empty() || p.size() > 3 || !std::all_of(p.begin(), p.end(), ::isdigit))
+      return make_error("expected {} with an optional /prefix (0-{}), got \"{}\"", what, max, text);
+    unsigned n = static_cast<unsigned>(std::stoul(std::string(p)));
+    if (n > max)
+      return make_error("expected {} with an optional /prefix (0-{}), got \"{}\"", what, max, text);
+    c.prefix = n;
+    c.explicit_prefix = true;
+  }
+  unsigned char buf[16];
+  int af = family == 6 ? AF_INET6 : AF_INET;
+  if (::inet_pton(af, addr.c_str(), buf) != 1) return bad();
+  char out[INET6_ADDRSTRLEN];
+  ::inet_ntop(af, buf, out, sizeof out);
+  c.address = out;
+  return c;
+}
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+    ++i;
+  std::string num(text.substr(0, i));
+  std::string unit(text.substr(i));
+  if (num.empty() || std::count(num.begin(), num.end(), '.') > 1 || num.front() == '.' ||
+      num.back() == '.')
+    return std::nullopt;
+  for (auto& ch : unit) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  // "M", "MB" and "MiB" all mean 2^20, as in systemd's MemoryMax=.
+  for (const char* tail : {"ib", "b"}) {
+    if (unit.size() > std::string(tail).size() && unit.ends_with(tail)) {
+      unit.resize(unit.size() - std::string(tail).size());
+      break;
+    }
+  }
+  double mult;
+  if (unit.empty() || unit == "b")
+    mult = 1;
+  else if (unit == "k")
+    mult = 1024.0;
+  else if (unit == "m")
+    mult = 1024.0 * 1024;
+  else if (unit == "g")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "t")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else
+    return std::nullopt;
+  if (mult == 1 && num.find('.') != std::string::npos) return std::nullopt;
+  double v = std::stod(num) * mult;
+  if (!(v < 1.8e19)) return std::nullopt;
+  return static_cast<uint64_t>(std::llround(v));
+}
+
+std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
+  using namespace std::chrono;
+  static const std::vector<std::pair<std::vector<std::string_view>, double>> units = {
+      {{"us", "usec"}, 0.001},
+      {{"ms", "msec"}, 1},
+      {{"s", "sec", "second", "seconds"}, 1000},
+      {{"m", "min", "minute", "minutes"}, 60000},
+      {{"h", "hr", "hour", "hours"}, 3600000},
+      {{"d", "day", "days"}, 86400000},
+  };
+  double total = 0;
+  size_t i = 0;
+  bool any = false;
+  auto skip_ws = [&] {
+    while (i < text.size() && text[i] == ' ') ++i;
+  };
+  skip_ws();
+  while (i < text.size()) {
+    size_t start = i;
+    while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
+      ++i;
+    std::string num(text.substr(start, i - start));
+    if (num.empty() || num.front() == '.' || num.back() == '.' ||
+        std::count(num.begin(), num.end(), '.') > 1)
+      return std::nullopt;
+    skip_ws();
+    start = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string_view unit = text.substr(start, i - start);
+    double mult = -1;
+    if (unit.empty()) mult = 1000;  // a bare number is seconds, as in systemd
+    for (auto& [names, m] : units)
+      if (std::find(names.begin(), names.end(), unit) != names.end()) mult = m;
+    if (mult < 0) return std::nullopt;
+    total += std::stod(num) * mult;
+    any = true;
+    skip_ws();
+  }
+  if (!any || total > 1e15) return std::nullopt;
+  return milliseconds(static_cast<int64_t>(std::llround(total)));
+}
+
+std::string_view restart_name(Restart r) {
+  switch (r) {
+    case Restart::No:
+      return "no";
+    case Restart::OnFailure:
+      return "on-failure";
+    case Restart::Always:
+      return "always";
+  }
+  return "on-failure";
+}
+
+const std::vector<std::string>& known_capabilities() {
+  static const std::vector<std::string> caps = {"CAP_CHOWN",
+                                                "CAP_DAC_OVERRIDE",
+                                                "CAP_DAC_READ_SEARCH",
+                                                "CAP_FOWNER",
+                                                "CAP_FSETID",
+                                                "CAP_KILL",
+                                                "CAP_SETGID",
+                                                "CAP_SETUID",
+                                                "CAP_SETPCAP",
+                                                "CAP_LINUX_IMMUTABLE",
+                                                "CAP_NET_BIND_SERVICE",
+                                                "CAP_NET_BROADCAST",
+                                                "CAP_NET_ADMIN",
+                                                "CAP_NET_RAW",
+                                                "CAP_IPC_LOCK",
+                                                "CAP_IPC_OWNER",
+                                                "CAP_SYS_MODULE",
+                                                "CAP_SYS_RAWIO",
+                                                "CAP_SYS_CHROOT",
+                                                "CAP_SYS_PTRACE",
+                                                "CAP_SYS_PACCT",
+                                                "CAP_SYS_ADMIN",
+                                                "CAP_SYS_BOOT",
+                                                "CAP_SYS_NICE",
+                                                "CAP_SYS_RESOURCE",
+                                                "CAP_SYS_TIME",
+                                                "CAP_SYS_TTY_CONFIG",
+                                                "CAP_MKNOD",
+                                                "CAP_LEASE",
+                                                "CAP_AUDIT_WRITE",
+                                                "CAP_AUDIT_CONTROL",
+                                                "CAP_SETFCAP",
+                                                "CAP_MAC_OVERRIDE",
+                                                "CAP_MAC_ADMIN",
+                                                "CAP_SYSLOG",
+                                                "CAP_WAKE_ALARM",
+                                                "CAP_BLOCK_SUSPEND",
+                                                "CAP_AUDIT_READ",
+                                                "CAP_PERFMON",
+                                                "CAP_BPF",
+                                                "CAP_CHECKPOINT_RESTORE"};
+  return caps;
+}
+
+std::string Diagnostic::str() const {
+  std::string out;
+  if (line <= 0)
+    out = fmt::format("{}: {}", file, message);
+  else if (key.empty())
+    out = fmt::format("{}:{}: {}", file, line, message);
+  else
+    out = fmt::format("{}:{}: {}: {}", file, line, key, message);
+  // One problem, one line, whatever the parser quoted back from the input.
+  std::string safe;
+  for (char c : out) {
+    if (c == '\n')
+      safe += "\\n";
+    else if (c == '\r')
+      safe += "\\r";
+    else
+      safe += c;
+  }
+  return safe;
+}
+
+std::string LoadResult::error_text() const {
+  std::string out;
+  for (auto& e : errors) {
+    if (!out.empty()) out += '\n';
+    out += e.str();
+  }
+  return out;
+}
+
+int Container::line_of(const std::string& key) const {
+  auto it = key_lines.find(key);
+  return it == key_lines.end() ? line : it->second;
+}
+
+}  // namespace berth::decl

@@ -1,0 +1,438 @@
+// to_spec: what the engine is asked to run for each option; the share_host
+// root; the NAME.conf summary; the --root paths.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "base/files.h"
+#include "decl/decl.h"
+#include "decl/paths.h"
+#include "decl/spec.h"
+#include "support/testenv.h"
+
+namespace berth::decl {
+namespace {
+
+namespace fs = std::filesystem;
+
+Container parse_one(const std::string& toml) {
+  LoadOptions o;
+  o.check_host = false;
+  auto r = load_documents({{"c.toml", toml}}, o);
+  EXPECT_TRUE(r.ok()) << r.error_text();
+  EXPECT_EQ(r.decls.containers.size(), 1u);
+  return r.decls.containers.begin()->second;
+}
+
+const oci::Mount* find_mount(const oci::Spec& s, const std::string& dest) {
+  for (auto& m : s.mounts)
+    if (m.destination == dest) return &m;
+  return nullptr;
+}
+
+bool has(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// A fake host: real /usr and /lib64, /bin, /sbin and /lib as symlinks into usr.
+class FakeHost {
+ public:
+  FakeHost() {
+    for (auto d : {"usr/bin", "usr/sbin", "usr/lib", "lib64", "etc"})
+      fs::create_directories(dir_ / d);
+    fs::create_directory_symlink("usr/bin", dir_ / "bin");
+    fs::create_directory_symlink("usr/sbin", dir_ / "sbin");
+    fs::create_directory_symlink("usr/lib", dir_ / "lib");
+    std::ofstream(dir_ / "etc/resolv.conf")
+        << "search example.org\nnameserver 127.0.0.53\nnameserver 192.0.2.53\n";
+    std::ofstream(dir_ / "usr/lib/os-release") << "ID=fake\n";
+  }
+  const std::string& path() const { return dir_.path(); }
+
+ private:
+  test::TempDir dir_;
+};
+
+constexpr const char* kWeb = R"([containers.web]
+share_host = true
+command = ["/usr/bin/python3", "-m", "http.server", "80"]
+environment = { LANG = "C.UTF-8", PATH = "/opt/bin:/usr/bin" }
+private_network = true
+host_address = "10.233.1.1"
+local_address = "10.233.1.2"
+bind_mounts."/srv" = { host_path = "/srv/www", read_only = true }
+bind_mounts."/srv/uploads" = { host_path = "/srv/up", read_only = false }
+tmpfs = ["/var/cache"]
+resources = { memory = "256M", pids = 128, cpu = 0.5, io_weight = 300 }
+)";
+
+TEST(ToSpec, ShareHostWebContainer) {
+  FakeHost host;
+  test::TempDir root;
+  SpecContext ctx{Paths::under(root.path()), "/run/netns/berth-web", false, std::nullopt,
+                  host.path()};
+  auto r = to_spec(parse_one(kWeb), ctx);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const oci::Spec& s = *r;
+  EXPECT_EQ(s.root.path, root.path() + "/var/lib/berth/containers/web/rootfs");
+  EXPECT_FALSE(s.root.readonly);
+  EXPECT_EQ(s.hostname, "web");
+  ASSERT_TRUE(s.process);
+  EXPECT_EQ(s.process->args,
+            (std::vector<std::string>{"/usr/bin/python3", "-m", "http.server", "80"}));
+  EXPECT_FALSE(s.process->terminal);
+  EXPECT_FALSE(s.process->no_new_privileges);
+  EXPECT_EQ(s.process->env, (std::vector<std::string>{"LANG=C.UTF-8", "PATH=/opt/bin:/usr/bin",
+                                                      "container=berth"}));
+  EXPECT_EQ(s.process->user.uid, 0u);
+
+  // The host's real dirs are bound read-only; its symlinks are not mounts.
+  const oci::Mount* usr = find_mount(s, "/usr");
+  ASSERT_NE(usr, nullptr);
+  EXPECT_EQ(usr->source, host.path() + "/usr");
+  EXPECT_EQ(usr->options, (std::vector<std::string>{"rbind", "ro"}));
+  EXPECT_NE(find_mount(s, "/lib64"), nullptr);
+  EXPECT_EQ(find_mount(s, "/bin"), nullptr);
+  EXPECT_EQ(find_mount(s, "/lib"), nullptr);
+  EXPECT_EQ(find_mount(s, "/lib32"), nullptr);
+
+  for (auto d : {"/proc", "/dev", "/dev/pts", "/dev/shm", "/dev/mqueue", "/sys"})
+    EXPECT_NE(find_mount(s, d), nullptr) << d;
+  EXPECT_TRUE(has(find_mount(s, "/sys")->options, "ro"));
+  EXPECT_EQ(find_mount(s, "/run"), nullptr);  // only boot containers get /run and /tmp
+  const oci::Mount* srv = find_mount(s, "/srv");
+  ASSERT_NE(srv, nullptr);
+  EXPECT_EQ(srv->source, "/srv/www");
+  EXPECT_EQ(srv->type, "bind");
+  EXPECT_EQ(srv->options, (std::vector<std::string>{"rbind", "ro"}));
+  const oci::Mount* up = find_mount(s, "/srv/uploads");
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(up->options, (std::vector<std::string>{"rbind", "rw"}));
+  EXPECT_LT(srv, up);  // a parent is mounted before its child
+  const oci::Mount* cache = find_mount(s, "/var/cache");
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(cache->type, "tmpfs");
+
+  const auto& caps = s.process->capabilities->bounding;
+  for (auto& c : default_capabilities()) EXPECT_TRUE(has(caps, c)) << c;
+  EXPECT_TRUE(has(caps, "CAP_NET_ADMIN"));  // private network, as NixOS
+  EXPECT_FALSE(has(caps, "CAP_SYS_MODULE"));
+  EXPECT_EQ(s.process->capabilities->effective, caps);
+  EXPECT_EQ(s.process->capabilities->permitted, caps);
+  EXPECT_TRUE(s.process->capabilities->ambient.empty());
+
+  ASSERT_TRUE(s.linux);
+  const oci::Linux& l = *s.linux;
+  for (auto ns : {"pid", "mount", "ipc", "uts", "cgroup"})
+    EXPECT_NE(l.find_namespace(ns), nullptr) << ns;
+  ASSERT_NE(l.find_namespace("network"), nullptr);
+  EXPECT_EQ(l.find_namespace("network")->path, "/run/netns/berth-web");
+  EXPECT_EQ(l.find_namespace("user"), nullptr);
+  EXPECT_EQ(l.cgroups_path, "/berth/web");
+  ASSERT_TRUE(l.resources);
+  EXPECT_EQ(l.resources->memory->limit, 256 * 1024 * 1024);
+  EXPECT_EQ(l.resources->cpu->quota, 50000);
+  EXPECT_EQ(l.resources->cpu->period, 100000u);
+  EXPECT_EQ(l.resources->pids_limit, 128);
+  EXPECT_EQ(l.resources->block_io->weight, 300);
+  EXPECT_FALSE(l.resources->devices.front().allow);  // deny by default
+}
+
+TEST(ToSpec, RoundTripsThroughOciJson) {
+  FakeHost host;
+  SpecContext ctx{Paths::under("/tmp/x"), "/run/netns/n", true, std::nullopt, host.path()};
+  auto r = to_spec(parse_one(kWeb), ctx);
+  ASSERT_TRUE(r.ok());
+  auto j = oci::to_json(*r);
+  auto back = oci::parse_spec(j);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(oci::to_json(*back), j);
+  EXPECT_TRUE(j["process"]["terminal"].get<bool>());
+  EXPECT_TRUE(has(r->process->env, "TERM=xterm"));
+}
+
+TEST(ToSpec, BootContainer) {
+  Container c = parse_one(R"([containers.db]
+path = "/var/lib/machines/debian"
+boot = true
+hostname = "db.example"
+)");
+  auto r = to_spec(c, {Paths::under("/"), "", false, std::nullopt, "/"});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->root.path, "/var/lib/machines/debian");
+  EXPECT_EQ(r->process->args, std::vector<std::string>{"/sbin/init"});
+  EXPECT_EQ(r->hostname, "db.example");
+  const oci::Mount* run = find_mount(*r, "/run");
+  ASSERT_NE(run, nullptr);
+  EXPECT_EQ(run->type, "tmpfs");
+  ASSERT_NE(find_mount(*r, "/tmp"), nullptr);
+  EXPECT_TRUE(has(find_mount(*r, "/tmp")->options, "mode=1777"));
+  ASSERT_NE(find_mount(*r, "/sys/fs/cgroup"), nullptr);
+  EXPECT_FALSE(has(find_mount(*r, "/sys/fs/cgroup")->options, "ro"));
+  EXPECT_EQ(find_mount(*r, "/usr"), nullptr);               // a full tree shares nothing
+  EXPECT_EQ(r->linux->find_namespace("network"), nullptr);  // the host's network
+  EXPECT_FALSE(has(r->process->capabilities->bounding, "CAP_NET_ADMIN"));
+  EXPECT_FALSE(r->linux->resources->memory);
+  EXPECT_FALSE(r->linux->resources->cpu);
+  EXPECT_FALSE(r->linux->resources->pids_limit);
+}
+
+TEST(ToSpec, PrivateNetworkWithoutNetnsPathGetsANewOne) {
+  Container c = parse_one(
+      "[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nprivate_network = true\n");
+  auto r = to_spec(c, {});
+  ASSERT_TRUE(r.ok());
+  ASSERT_NE(r->linux->find_namespace("network"), nullptr);
+  EXPECT_EQ(r->linux->find_namespace("network")->path, "");
+}
+
+TEST(ToSpec, NetworkNamespacePath) {
+  Container c = parse_one(
+      "[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nnetwork_namespace = "
+      "\"/run/netns/shared\"\n");
+  auto r = to_spec(c, {});
+  ASSERT_TRUE(r.ok());
+  ASSERT_NE(r->linux->find_namespace("network"), nullptr);
+  EXPECT_EQ(r->linux->find_namespace("network")->path, "/run/netns/shared");
+  EXPECT_FALSE(has(r->process->capabilities->bounding, "CAP_NET_ADMIN"));
+}
+
+TEST(ToSpec, PrivateUsers) {
+  Container c = parse_one(
+      "[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nprivate_users = 524288\n");
+  auto r = to_spec(c, {});
+  ASSERT_TRUE(r.ok());
+  ASSERT_NE(r->linux->find_namespace("user"), nullptr);
+  ASSERT_EQ(r->linux->uid_mappings.size(), 1u);
+  EXPECT_EQ(r->linux->uid_mappings[0].container_id, 0u);
+  EXPECT_EQ(r->linux->uid_mappings[0].host_id, 524288u);
+  EXPECT_EQ(r->linux->uid_mappings[0].size, 65536u);
+  EXPECT_EQ(r->linux->gid_mappings[0].host_id, 524288u);
+
+  Container p = parse_one(
+      "[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nprivate_users = \"pick\"\n");
+  auto bad = to_spec(p, {});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().message,
+            "containers.a: private_users = \"pick\" needs a uid range chosen by the manager");
+  SpecContext ctx;
+  ctx.picked_uid_base = 1u << 20;
+  auto good = to_spec(p, ctx);
+  ASSERT_TRUE(good.ok());
+  EXPECT_EQ(good->linux->uid_mappings[0].host_id, 1u << 20);
+}
+
+TEST(ToSpec, DevicesAndTun) {
+  Container c = parse_one(R"([containers.a]
+share_host = true
+command = ["/bin/sh"]
+allowed_devices = [{ node = "/dev/null", modifier = "r" }]
+enable_tun = true
+additional_capabilities = ["CAP_SYS_TIME", "CAP_NET_ADMIN"]
+)");
+  auto r = to_spec(c, {});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  const auto& devs = r->linux->devices;
+  ASSERT_EQ(devs.size(), 2u);
+  EXPECT_EQ(devs[0].path, "/dev/null");
+  EXPECT_EQ(devs[0].type, "c");
+  EXPECT_EQ(devs[0].major, 1);
+  EXPECT_EQ(devs[0].minor, 3);
+  EXPECT_EQ(devs[1].path, "/dev/net/tun");
+  EXPECT_EQ(devs[1].major, 10);
+  EXPECT_EQ(devs[1].minor, 200);
+  const auto& rules = r->linux->resources->devices;
+  auto allows = [&](int64_t maj, int64_t min, const std::string& access) {
+    return std::any_of(rules.begin(), rules.end(), [&](const oci::DeviceRule& d) {
+      return d.allow && d.type == "c" && d.major == maj && d.minor == min && d.access == access;
+    });
+  };
+  EXPECT_TRUE(allows(1, 3, "r"));
+  EXPECT_TRUE(allows(10, 200, "rwm"));
+  EXPECT_FALSE(allows(10, 229, "rwm"));  // /dev/fuse was not asked for
+  const auto& caps = r->process->capabilities->bounding;
+  EXPECT_TRUE(has(caps, "CAP_SYS_TIME"));
+  EXPECT_EQ(std::count(caps.begin(), caps.end(), "CAP_NET_ADMIN"), 1);
+}
+
+TEST(ToSpec, CpuQuotaScales) {
+  Container c =
+      parse_one("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nresources.cpu = 2\n");
+  auto r = to_spec(c, {});
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->linux->resources->cpu->quota, 200000);
+}
+
+TEST(ShareHostRoot, IsPreparedFromTheHost) {
+  FakeHost host;
+  test::TempDir root;
+  Paths paths = Paths::under(root.path());
+  Container c = parse_one(R"([containers.web]
+share_host = true
+command = ["/bin/sh"]
+private_network = true
+)");
+  ASSERT_TRUE(prepare_share_host_root(c, paths, host.path()).ok());
+  std::string r = paths.container_rootfs("web");
+  EXPECT_EQ(fs::read_symlink(r + "/bin"), "usr/bin");
+  EXPECT_EQ(fs::read_symlink(r + "/lib"), "usr/lib");
+  EXPECT_TRUE(fs::is_directory(fs::symlink_status(r + "/usr")));
+  EXPECT_TRUE(fs::is_empty(r + "/usr"));  // a mount point only
+  EXPECT_TRUE(fs::is_directory(fs::symlink_status(r + "/lib64")));
+  EXPECT_FALSE(fs::exists(fs::symlink_status(r + "/lib32")));
+  for (auto d : {"proc", "sys", "dev", "run", "tmp", "var/tmp", "root"})
+    EXPECT_TRUE(fs::is_directory(r + "/" + d)) << d;
+  EXPECT_EQ(fs::status(r + "/tmp").permissions() & fs::perms::all, fs::perms::all);
+  EXPECT_NE(read_file(r + "/etc/passwd")->find("root:x:0:0:"), std::string::npos);
+  EXPECT_NE(read_file(r + "/etc/group")->find("root:x:0:"), std::string::npos);
+  EXPECT_NE(read_file(r + "/etc/hosts")->find("127.0.1.1\tweb\n"), std::string::npos);
+  EXPECT_EQ(*read_file(r + "/etc/hostname"), "web\n");
+  EXPECT_NE(read_file(r + "/etc/nsswitch.conf")->find("hosts: files dns"), std::string::npos);
+  std::string resolv = *read_file(r + "/etc/resolv.conf");
+  EXPECT_NE(resolv.find("nameserver 192.0.2.53\n"), std::string::npos);
+  EXPECT_EQ(resolv.find("127.0.0.53"), std::string::npos) << resolv;
+  EXPECT_NE(resolv.find("search example.org"), std::string::npos);
+  EXPECT_EQ(fs::read_symlink(r + "/etc/os-release"), "../usr/lib/os-release");
+
+  // A second run keeps what the container changed in passwd, and is idempotent.
+  std::ofstream(r + "/etc/passwd", std::ios::app) << "app:x:1000:1000::/home/app:/bin/sh\n";
+  ASSERT_TRUE(prepare_share_host_root(c, paths, host.path()).ok());
+  EXPECT_NE(read_file(r + "/etc/passwd")->find("app:x:1000"), std::string::npos);
+  EXPECT_EQ(fs::read_symlink(r + "/bin"), "usr/bin");
+}
+
+TEST(ShareHostRoot, HostsNamesTheLocalAddress) {
+  FakeHost host;
+  test::TempDir root;
+  Paths paths = Paths::under(root.path());
+  Container c = parse_one(R"([containers.web]
+share_host = true
+command = ["/bin/sh"]
+hostname = "www"
+private_network = true
+local_address = "10.233.1.2/24"
+local_address6 = "fd00::2"
+)");
+  ASSERT_TRUE(prepare_share_host_root(c, paths, host.path()).ok());
+  EXPECT_EQ(*read_file(paths.container_rootfs("web") + "/etc/hosts"),
+            "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+            "ip6-loopback\n10.233.1.2\twww\nfd00::2\twww\n");
+  EXPECT_EQ(*read_file(paths.container_rootfs("web") + "/etc/hostname"), "www\n");
+}
+
+TEST(ShareHostRoot, HostNetworkKeepsLoopbackResolvers) {
+  FakeHost host;
+  test::TempDir root;
+  Paths paths = Paths::under(root.path());
+  Container c = parse_one("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\n");
+  ASSERT_TRUE(prepare_share_host_root(c, paths, host.path()).ok());
+  EXPECT_NE(
+      read_file(paths.container_rootfs("a") + "/etc/resolv.conf")->find("nameserver 127.0.0.53"),
+      std::string::npos);
+}
+
+TEST(SummaryConf, WrittenAtomicallyWithNixosKeys) {
+  test::TempDir root;
+  Paths paths = Paths::under(root.path());
+  Container c = parse_one(R"([containers.web]
+share_host = true
+command = ["/bin/sh"]
+autostart = true
+private_network = true
+host_address = "10.233.1.1"
+local_address = "10.233.1.2/24"
+local_address6 = "fc00::2"
+interfaces = ["eth1", "eth2"]
+forward_ports = [{ host_port = 8080, container_port = 80 }, { protocol = "udp", host_port = 53 }]
+)");
+  ASSERT_TRUE(write_summary_conf(c, paths).ok());
+  auto text = read_file(root.path() + "/etc/berth/web.conf");
+  ASSERT_TRUE(text.ok());
+  EXPECT_EQ(*text,
+            "# written by berth from c.toml; edit the declaration, not this file\n"
+            "NAME=web\n"
+            "SYSTEM_PATH=\n"
+            "SHARE_HOST=1\n"
+            "BOOT=0\n"
+            "AUTO_START=1\n"
+            "EPHEMERAL=0\n"
+            "PRIVATE_NETWORK=1\n"
+            "HOST_BRIDGE=\n"
+            "HOST_ADDRESS=10.233.1.1\n"
+            "LOCAL_ADDRESS=10.233.1.2/24\n"
+            "HOST_ADDRESS6=\n"
+            "LOCAL_ADDRESS6=fc00::2\n"
+            "LOCAL_MAC_ADDRESS=\n"
+            "HOST_PORT=tcp:8080:80,udp:53:53\n"
+            "NETWORK_NAMESPACE_PATH=\n"
+            "PRIVATE_USERS=no\n"
+            "INTERFACES='eth1 eth2'\n"
+            "MACVLANS=\n"
+            "EXTRA_VETHS=\n"
+            "NAT=0\n");
+  EXPECT_FALSE(fs::exists(root.path() + "/etc/berth/web.conf.tmp"));
+  // Sourced by sh, the values come back as written.
+  auto out = test::sh(". " + root.path() +
+                      "/etc/berth/web.conf && echo \"$INTERFACES|$HOST_PORT|$LOCAL_ADDRESS\"");
+  EXPECT_EQ(out.status, 0);
+  EXPECT_EQ(out.out, "eth1 eth2|tcp:8080:80,udp:53:53|10.233.1.2/24\n");
+  // Rewriting replaces the file.
+  c.private_network = false;
+  ASSERT_TRUE(write_summary_conf(c, paths).ok());
+  EXPECT_NE(read_file(root.path() + "/etc/berth/web.conf")->find("PRIVATE_NETWORK=0\n"),
+            std::string::npos);
+}
+
+TEST(Paths, RootMovesEverything) {
+  Paths h = Paths::under("/");
+  EXPECT_EQ(h.etc, "/etc/berth");
+  EXPECT_EQ(h.state, "/var/lib/berth");
+  EXPECT_EQ(h.run, "/run/berth");
+  EXPECT_EQ(h.log, "/var/log/berth");
+  EXPECT_EQ(Paths::under("").etc, "/etc/berth");
+  Paths t = Paths::under("/tmp/r/");
+  EXPECT_EQ(t.root, "/tmp/r");
+  EXPECT_EQ(t.etc, "/tmp/r/etc/berth");
+  EXPECT_EQ(t.state, "/tmp/r/var/lib/berth");
+  EXPECT_EQ(t.run, "/tmp/r/run/berth");
+  EXPECT_EQ(t.log, "/tmp/r/var/log/berth");
+  EXPECT_EQ(t.declarations_file(), "/tmp/r/etc/berth/containers.toml");
+  EXPECT_EQ(t.declarations_dir(), "/tmp/r/etc/berth/containers.d");
+  EXPECT_EQ(t.summary_conf("web"), "/tmp/r/etc/berth/web.conf");
+  EXPECT_EQ(t.container_state("web"), "/tmp/r/var/lib/berth/containers/web");
+  EXPECT_EQ(t.container_rootfs("web"), "/tmp/r/var/lib/berth/containers/web/rootfs");
+  EXPECT_EQ(t.container_run("web"), "/tmp/r/run/berth/web");
+  EXPECT_EQ(t.container_log("web"), "/tmp/r/var/log/berth/web.log");
+}
+
+TEST(Paths, ResolveRoot) {
+  ::unsetenv("BERTH_ROOT");
+  EXPECT_EQ(resolve_root(""), "/");
+  EXPECT_EQ(resolve_root("/x"), "/x");
+  ::setenv("BERTH_ROOT", "/from-env", 1);
+  EXPECT_EQ(resolve_root(""), "/from-env");
+  EXPECT_EQ(resolve_root("/x"), "/x");
+  ::unsetenv("BERTH_ROOT");
+}
+
+TEST(Paths, DefaultDeclarationFiles) {
+  test::TempDir root;
+  Paths p = Paths::under(root.path());
+  EXPECT_TRUE(default_declaration_files(p).empty());
+  fs::create_directories(p.declarations_dir());
+  std::ofstream(p.declarations_file()) << "";
+  std::ofstream(p.declarations_dir() + "/b.toml") << "";
+  std::ofstream(p.declarations_dir() + "/a.json") << "{}";
+  std::ofstream(p.declarations_dir() + "/notes.txt") << "";
+  EXPECT_EQ(default_declaration_files(p),
+            (std::vector<std::string>{p.declarations_file(), p.declarations_dir() + "/a.json",
+                                      p.declarations_dir() + "/b.toml"}));
+}
+
+}  // namespace
+}  // namespace berth::decl
