@@ -336,7 +336,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     if (got < 0 && errno == EAGAIN) continue;
     _exit(1);  // the fifo was closed without a start
   }
-  ::close(plan.fifo_fd);
+  // plan.fifo_fd stays open until execve closes it: `start` waits for that.
   if (!spec.hooks.start_container.empty()) {
     nlohmann::json st = {{"ociVersion", oci::kOciVersion}, {"id", plan.opts->id}, {"status", "created"},
                          {"pid", plan.host_pid}, {"bundle", plan.opts->bundle}};
@@ -602,8 +602,18 @@ Result<void> start(const Store& store, const std::string& id) {
     return errno_error("open exec.fifo");
   }
   if (::write(fifo.get(), "0", 1) != 1) return errno_error("write exec.fifo");
-  fifo.reset();
   ::unlink(store.fifo(id).c_str());
+  // The init holds the read end until its execve closes it (close-on-exec):
+  // POLLERR on our end means the workload runs (or the init died), so the
+  // startContainer hooks are done before the poststart ones begin.
+  for (;;) {
+    struct pollfd p = {fifo.get(), 0, 0};
+    int n = ::poll(&p, 1, 10000);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) log::warn("container {} has not exec'd its process after 10 s", id);
+    break;
+  }
+  fifo.reset();
   auto spec = oci::load_spec(store.config(id));
   if (spec && !spec->hooks.poststart.empty()) {
     // runtime-spec: a failing poststart hook is logged as a warning and the

@@ -5,6 +5,7 @@
 
 #include "base/log.h"
 #include "cli/oci/cli.h"
+#include "engine/sealed_exe.h"
 #include "oci/spec.h"
 
 using namespace berth;
@@ -51,6 +52,16 @@ int main(int argc, char** argv) {
     }
   }
   if (!action) return 0;
+  // Commands whose processes enter a container run from a sealed copy.
+  for (auto* sub : app.get_subcommands()) {
+    const std::string& n = sub->get_name();
+    if (n == "create" || n == "run" || n == "exec") {
+      if (auto s = engine::ensure_sealed_exe(argv); !s) {
+        log::error("{}", s.error().message);
+        return 1;
+      }
+    }
+  }
   auto r = action();
   if (!r) {
     log::error("{}", r.error().message);
