@@ -1,0 +1,61 @@
+// berth apply [--dry-run], berth plan, berth boot.
+#include <cstdio>
+
+#include "cli/berth/commands.h"
+#include "cli/berth/util.h"
+#include "manager/manager.h"
+
+namespace berth::cli {
+
+namespace {
+
+int do_apply(Context& ctx, bool dry_run) {
+  auto d = load_or_report(ctx);
+  if (!d) return 1;
+  auto paths = ctx.paths();
+  auto actions = manager::plan(paths, *d);
+  if (actions.empty()) {
+    std::printf("nothing to do: the host matches the declarations\n");
+    return 0;
+  }
+  if (dry_run) {
+    for (auto& a : actions) std::printf("%s\n", a.text().c_str());
+    return 0;
+  }
+  auto r = manager::apply(paths, *d, actions, "/proc/self/exe");
+  return r ? 0 : 1;
+}
+
+}  // namespace
+
+void register_apply(CLI::App& app, Context& ctx) {
+  auto dry = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand(
+      "apply",
+      "make the host match the declarations: start new autostart containers, stop removed ones, "
+      "restart changed ones, update resources live");
+  cmd->add_flag("-n,--dry-run", *dry, "only print what would change and why (as `plan`)");
+  cmd->callback([&ctx, dry] { ctx.exit_code = do_apply(ctx, *dry); });
+}
+
+void register_plan(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand("plan", "print what `apply` would change, and why");
+  cmd->callback([&ctx] { ctx.exit_code = do_apply(ctx, true); });
+}
+
+void register_boot(CLI::App& app, Context& ctx) {
+  auto* cmd = app.add_subcommand(
+      "boot", "start the autostart containers in `after` order, independent ones in parallel");
+  cmd->callback([&ctx] {
+    auto d = load_or_report(ctx);
+    if (!d) {
+      ctx.exit_code = 1;
+      return;
+    }
+    auto r = manager::boot(ctx.paths(), *d, "/proc/self/exe");
+    if (!r) std::fprintf(stderr, "berth: boot: %s\n", r.error().message.c_str());
+    ctx.exit_code = r ? 0 : 1;
+  });
+}
+
+}  // namespace berth::cli

@@ -1,0 +1,30 @@
+// The `berth` subcommands; main.cpp registers each of them.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "cli/berth/context.h"
+
+namespace berth::cli {
+
+void register_check(CLI::App& app, Context& ctx);
+// The manager's verbs (lifecycle.cpp, status.cpp, run.cpp, apply.cpp, create.cpp).
+void register_start(CLI::App& app, Context& ctx);
+void register_stop(CLI::App& app, Context& ctx);
+void register_restart(CLI::App& app, Context& ctx);
+void register_terminate(CLI::App& app, Context& ctx);
+void register_monitor(CLI::App& app, Context& ctx);
+void register_status(CLI::App& app, Context& ctx);
+void register_list(CLI::App& app, Context& ctx);
+void register_show_ip(CLI::App& app, Context& ctx);
+void register_run(CLI::App& app, Context& ctx);
+void register_logs(CLI::App& app, Context& ctx);
+void register_apply(CLI::App& app, Context& ctx);
+void register_plan(CLI::App& app, Context& ctx);
+void register_boot(CLI::App& app, Context& ctx);
+void register_create(CLI::App& app, Context& ctx);
+void register_destroy(CLI::App& app, Context& ctx);
+void register_reset_state(CLI::App& app, Context& ctx);
+void register_generate(CLI::App& app, Context& ctx);
+
+}  // namespace berth::cli

@@ -1,0 +1,31 @@
+// What every `berth` command shares: the global options and where things are.
+// A command is one file exposing `void register_NAME(CLI::App&, Context&)`,
+// declared in commands.h and called from main.cpp; its callback sets
+// ctx.exit_code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "decl/decl.h"
+#include "decl/paths.h"
+
+namespace berth::cli {
+
+struct Context {
+  std::string root_option;  // --root as given ("" if not)
+  int exit_code = 0;
+
+  // --root, else $BERTH_ROOT, else "/".
+  decl::Paths paths() const { return decl::Paths::under(decl::resolve_root(root_option)); }
+
+  // The declarations every command works from: the given files, or the
+  // default ones under the root. Check r.ok() and print r.errors otherwise.
+  decl::LoadResult load(const std::vector<std::string>& files = {}, bool check_host = true) const {
+    decl::LoadOptions o;
+    o.check_host = check_host;
+    return decl::load_files(files.empty() ? decl::default_declaration_files(paths()) : files, o);
+  }
+};
+
+}  // namespace berth::cli

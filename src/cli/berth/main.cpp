@@ -1,0 +1,51 @@
+// berth: declarative system containers. Thin glue: global options, then one
+// file per subcommand.
+#include <cstdio>
+#include <exception>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/berth/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"berth: declarative, lightweight system containers"};
+  app.name("berth");
+  berth::cli::Context ctx;
+  app.add_option(
+         "--root", ctx.root_option,
+         "move every berth path under DIR (DIR/etc/berth, DIR/var/lib/berth, DIR/run/berth, "
+         "DIR/var/log/berth); default /")
+      ->envname("BERTH_ROOT")
+      ->type_name("DIR");
+  app.require_subcommand(1);
+
+  berth::cli::register_check(app, ctx);
+  berth::cli::register_start(app, ctx);
+  berth::cli::register_stop(app, ctx);
+  berth::cli::register_restart(app, ctx);
+  berth::cli::register_terminate(app, ctx);
+  berth::cli::register_monitor(app, ctx);
+  berth::cli::register_status(app, ctx);
+  berth::cli::register_list(app, ctx);
+  berth::cli::register_show_ip(app, ctx);
+  berth::cli::register_run(app, ctx);
+  berth::cli::register_logs(app, ctx);
+  berth::cli::register_apply(app, ctx);
+  berth::cli::register_plan(app, ctx);
+  berth::cli::register_boot(app, ctx);
+  berth::cli::register_create(app, ctx);
+  berth::cli::register_destroy(app, ctx);
+  berth::cli::register_reset_state(app, ctx);
+  berth::cli::register_generate(app, ctx);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors exit 2, as most tools do; --help and --version exit 0.
+    return app.exit(e) == 0 ? 0 : 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "berth: %s\n", e.what());
+    return 1;
+  }
+  return ctx.exit_code;
+}

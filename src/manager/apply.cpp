@@ -1,0 +1,221 @@
+// Making the host match the declarations: plan (what and why), apply (start,
+// stop, restart, or update resources live), boot (autostart in `after`
+// order), and the systemd unit template.
+#include <cstdio>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "decl/spec.h"
+#include "engine/container.h"
+#include "manager/manager.h"
+#include "manager/runtime.h"
+
+namespace berth::manager {
+
+std::string Action::text() const {
+  const char* verb = kind == Kind::Start ? "start" : kind == Kind::Stop ? "stop" : kind == Kind::Restart ? "restart" : "update";
+  return fmt::format("{} {}: {}", verb, name, reason);
+}
+
+namespace {
+
+// The keys whose values differ, for the "why" of a restart.
+std::string changed_keys(const decl::Container& a, const decl::Container& b) {
+  std::vector<std::string> keys;
+  auto check = [&](bool differ, const char* k) {
+    if (differ) keys.push_back(k);
+  };
+  check(a.path != b.path, "path");
+  check(a.share_host != b.share_host, "share_host");
+  check(a.command != b.command, "command");
+  check(a.boot != b.boot, "boot");
+  check(a.environment != b.environment, "environment");
+  check(a.hostname != b.hostname, "hostname");
+  check(a.ephemeral != b.ephemeral, "ephemeral");
+  check(a.timeout_start != b.timeout_start, "timeout_start");
+  check(a.timeout_stop != b.timeout_stop, "timeout_stop");
+  check(a.restart != b.restart, "restart");
+  check(a.bind_mounts != b.bind_mounts, "bind_mounts");
+  check(a.tmpfs != b.tmpfs, "tmpfs");
+  check(a.additional_capabilities != b.additional_capabilities, "additional_capabilities");
+  check(a.allowed_devices != b.allowed_devices, "allowed_devices");
+  check(a.enable_tun != b.enable_tun, "enable_tun");
+  check(a.private_users != b.private_users, "private_users");
+  check(a.private_network != b.private_network, "private_network");
+  check(a.host_address != b.host_address || a.local_address != b.local_address ||
+            a.host_address6 != b.host_address6 || a.local_address6 != b.local_address6,
+        "addresses");
+  check(a.host_bridge != b.host_bridge, "host_bridge");
+  check(a.macvlans != b.macvlans, "macvlans");
+  check(a.interfaces != b.interfaces, "interfaces");
+  check(a.extra_veths != b.extra_veths, "extra_veths");
+  check(a.network_namespace != b.network_namespace, "network_namespace");
+  check(a.forward_ports != b.forward_ports, "forward_ports");
+  check(a.local_mac_address != b.local_mac_address, "local_mac_address");
+  check(a.nat != b.nat, "nat");
+  check(a.resources != b.resources, "resources");
+  std::string s;
+  for (auto& k : keys) s += (s.empty() ? "" : ", ") + k;
+  return s.empty() ? "settings" : s;
+}
+
+// Declaration changes a running container does not need a restart for.
+decl::Container without_live_settings(decl::Container c, const decl::Container& now) {
+  c.resources = now.resources;
+  c.autostart = now.autostart;
+  c.after = now.after;
+  return c;
+}
+
+}  // namespace
+
+std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& decls) {
+  std::vector<Action> out;
+  std::set<std::string> running;
+  for (auto& n : runtime_names(paths))
+    if (is_running(paths, n)) running.insert(n);
+  for (auto& n : running)
+    if (!decls.containers.count(n)) out.push_back({Action::Kind::Stop, n, "no longer declared"});
+  for (auto& [n, c] : decls.containers) {
+    if (!running.count(n)) {
+      if (c.autostart) out.push_back({Action::Kind::Start, n, "autostart, not running"});
+      continue;
+    }
+    auto snap = load_snapshot(RunDir(paths, n), n);
+    if (!snap) continue;
+    if (decl::same_declaration(*snap, c)) continue;
+    if (decl::same_declaration(without_live_settings(*snap, c), c)) {
+      if (snap->resources != c.resources)
+        out.push_back({Action::Kind::Update, n, "resources changed (applied live, no restart)"});
+      continue;
+    }
+    out.push_back({Action::Kind::Restart, n, "declaration changed (" + changed_keys(*snap, c) + ")"});
+  }
+  return out;
+}
+
+Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
+                   const std::vector<Action>& actions, const std::string& self_exe) {
+  Result<void> first = ok();
+  auto note = [&](Result<void> r, const Action& a) {
+    if (!r) {
+      std::fprintf(stderr, "berth: %s: %s\n", a.text().c_str(), r.error().message.c_str());
+      if (first) first = std::move(r);
+    }
+  };
+  for (auto& a : actions) {
+    std::printf("%s\n", a.text().c_str());
+    std::fflush(stdout);
+    switch (a.kind) {
+      case Action::Kind::Stop:
+        note(stop(paths, a.name, false), a);
+        break;
+      case Action::Kind::Start: {
+        auto r = start(paths, decls.containers.at(a.name), self_exe);
+        note(r ? ok() : Result<void>(std::move(r).error()), a);
+        break;
+      }
+      case Action::Kind::Restart: {
+        auto r = stop(paths, a.name, false);
+        if (r) {
+          auto s = start(paths, decls.containers.at(a.name), self_exe);
+          r = s ? ok() : Result<void>(std::move(s).error());
+        }
+        note(std::move(r), a);
+        break;
+      }
+      case Action::Kind::Update: {
+        auto& c = decls.containers.at(a.name);
+        RunDir rd(paths, a.name);
+        auto r = [&]() -> Result<void> {
+          decl::SpecContext ctx;
+          ctx.paths = paths;
+          auto spec = TRY(decl::to_spec(c, ctx));
+          oci::Resources res = spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
+          TRY(engine::update(rd.store(), a.name, res));
+          return save_snapshot(rd, c);
+        }();
+        note(std::move(r), a);
+        break;
+      }
+    }
+  }
+  return first;
+}
+
+Result<void> boot(const decl::Paths& paths, const decl::Declarations& decls,
+                  const std::string& self_exe) {
+  std::set<std::string> todo, done;
+  for (auto& [n, c] : decls.containers)
+    if (c.autostart) todo.insert(n);
+  Result<void> first = ok();
+  std::set<std::string> failed;
+  while (!todo.empty()) {
+    // A wave: everything whose `after` containers are done (or not autostarted).
+    std::vector<std::string> wave;
+    for (auto& n : todo) {
+      bool ready = true;
+      for (auto& dep : decls.containers.at(n).after)
+        if (todo.count(dep)) ready = false;
+      if (ready) wave.push_back(n);
+    }
+    if (wave.empty()) return make_error("`after` forms a cycle among: {}", fmt::join(todo, ", "));
+    std::mutex mu;
+    std::vector<std::thread> threads;
+    for (auto& n : wave) {
+      threads.emplace_back([&, n] {
+        bool dep_failed = false;
+        for (auto& dep : decls.containers.at(n).after) dep_failed |= failed.count(dep) > 0;
+        Result<void> r = ok();
+        if (dep_failed) {
+          r = make_error("not started: a container it comes after failed");
+        } else {
+          auto s = start(paths, decls.containers.at(n), self_exe);
+          if (!s) r = std::move(s).error();
+        }
+        std::lock_guard<std::mutex> g(mu);
+        if (r) {
+          std::printf("started %s\n", n.c_str());
+        } else {
+          std::fprintf(stderr, "berth: start %s: %s\n", n.c_str(), r.error().message.c_str());
+          failed.insert(n);
+          if (first) first = std::move(r);
+        }
+        std::fflush(stdout);
+      });
+    }
+    for (auto& t : threads) t.join();
+    for (auto& n : wave) todo.erase(n);
+  }
+  return first;
+}
+
+std::string systemd_unit_text(const std::string& berth_exe, const std::string& root) {
+  std::string root_opt = root.empty() || root == "/" ? "" : " --root " + root;
+  return fmt::format(
+      "# Written by `berth generate systemd`: one instance per declared container,\n"
+      "# e.g. `systemctl enable --now berth-container@web`.\n"
+      "[Unit]\n"
+      "Description=berth container %i\n"
+      "After=network.target\n"
+      "\n"
+      "[Service]\n"
+      "Type=notify\n"
+      "NotifyAccess=main\n"
+      "ExecStart={0}{1} monitor %i --foreground\n"
+      "ExecStop={0}{1} stop %i\n"
+      "KillMode=mixed\n"
+      "Delegate=yes\n"
+      "TimeoutStartSec=infinity\n"
+      "TimeoutStopSec=2min\n"
+      "Restart=no\n"
+      "\n"
+      "[Install]\n"
+      "WantedBy=multi-user.target\n",
+      berth_exe, root_opt);
+}
+
+}  // namespace berth::manager

@@ -1,0 +1,99 @@
+// The berth manager: per-container monitors that run, supervise and log a
+// declared container, and the lifecycle verbs the `berth` CLI calls on them.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "base/result.h"
+#include "decl/decl.h"
+#include "decl/paths.h"
+
+namespace berth::manager {
+
+// Runs the monitor of container `name` in the calling process until the
+// container is stopped for good. ready_fd (>= 0) receives one line, "ok" or
+// "error: REASON", once the container is ready or has failed to start; with
+// notify_systemd, READY=1 also goes to $NOTIFY_SOCKET (the systemd unit's
+// Type=notify). Returns the monitor's exit code.
+struct MonitorOptions {
+  int ready_fd = -1;
+  bool notify_systemd = false;
+};
+int run_monitor(const decl::Paths& paths, const std::string& name, const MonitorOptions& opts);
+
+// Starts the declared container (a daemonized monitor) and returns once it is
+// ready, or the reason it failed. Starting a running container is a no-op
+// (already_running is set). `self_exe` is the berth binary the monitor runs.
+struct StartResult {
+  bool already_running = false;
+};
+Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
+                          const std::string& self_exe = "/proc/self/exe");
+// Asks the init to power off, SIGKILLs everything after timeout_stop
+// (`terminate`: at once); works without a monitor too. Stopping a stopped
+// container is not an error.
+Result<void> stop(const decl::Paths& paths, const std::string& name, bool terminate,
+                  std::optional<std::chrono::milliseconds> timeout = std::nullopt);
+
+struct Status {
+  std::string name;
+  bool declared = false;
+  std::string state;  // "up", "down", "gone", or a transient "starting"/"stopping"
+  bool monitor_alive = false;
+  pid_t monitor_pid = 0;
+  bool monitor_died = false;  // the container runs but its monitor is gone
+  pid_t pid = 0;
+  double uptime_sec = 0;
+  int restarts = 0;
+  std::string last_exit;  // how the last run ended
+  std::optional<uint64_t> memory_bytes;
+  std::vector<std::string> addresses;  // "host 10.233.1.1", "local 10.233.1.2"
+  nlohmann::json to_json() const;
+  std::string text() const;  // several lines, for `berth status`
+};
+// decl: the current declaration of the container, if any.
+Status status(const decl::Paths& paths, const std::string& name, const decl::Container* decl);
+
+// Whether anything of the container is up (a live monitor or init).
+bool is_running(const decl::Paths& paths, const std::string& name);
+// Names with a runtime directory under paths.run.
+std::vector<std::string> runtime_names(const decl::Paths& paths);
+
+// `run NAME -- CMD...`: runs argv inside the container with the caller's
+// stdio; returns its exit status (128+signal when killed).
+Result<int> run_in(const decl::Paths& paths, const std::string& name,
+                   const std::vector<std::string>& argv);
+
+// The log (older rotated part first); with follow, keeps printing until the
+// monitor is gone.
+Result<void> print_logs(const decl::Paths& paths, const std::string& name, bool follow);
+
+// apply/plan: what it takes to make the host match the declarations.
+struct Action {
+  enum class Kind { Start, Stop, Restart, Update } kind;
+  std::string name;
+  std::string reason;
+  std::string text() const;  // "restart web: declaration changed (command)"
+};
+std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& decls);
+// Carries out the actions (printing each); returns the first failure after
+// trying all.
+Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
+                   const std::vector<Action>& actions, const std::string& self_exe);
+
+// Starts the autostart containers, each after those in its `after` list,
+// independent ones in parallel.
+Result<void> boot(const decl::Paths& paths, const decl::Declarations& decls,
+                  const std::string& self_exe);
+
+// The systemd unit template that runs `berth monitor NAME --foreground`.
+std::string systemd_unit_text(const std::string& berth_exe, const std::string& root);
+
+}  // namespace berth::manager

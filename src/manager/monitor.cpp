@@ -1,0 +1,559 @@
+// The per-container monitor: network first, then the engine's container,
+// its output into a bounded log, readiness, reaping and the lifecycle
+// (poweroff, reboot, failure with restart and backoff, stop).
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "base/files.h"
+#include "decl/spec.h"
+#include "engine/container.h"
+#include "manager/manager.h"
+#include "manager/runtime.h"
+#include "net/container_network.h"
+#include "net/netns.h"
+
+namespace berth::manager {
+
+namespace {
+
+constexpr uint64_t kLogRotateBytes = 1 << 20;
+constexpr const char* kNotifyInContainer = "/run/host/notify";
+
+int g_sigpipe = -1;
+void on_signal(int sig) {
+  int saved = errno;
+  unsigned char b = static_cast<unsigned char>(sig);
+  if (g_sigpipe >= 0) (void)!::write(g_sigpipe, &b, 1);
+  errno = saved;
+}
+
+double mono() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::string describe_exit(int ws) {
+  if (WIFEXITED(ws)) return fmt::format("exited with status {}", WEXITSTATUS(ws));
+  if (WIFSIGNALED(ws)) return fmt::format("killed by signal {} ({})", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+  return "ended";
+}
+
+// The container's output and the monitor's own messages, bounded: at 1 MiB
+// the file becomes NAME.log.1 (replacing the previous one).
+class LogWriter {
+ public:
+  explicit LogWriter(std::string path) : path_(std::move(path)) { open(); }
+  void write(std::string_view data) {
+    if (!fd_) open();
+    if (!fd_) return;
+    (void)write_all(fd_.get(), data);
+    size_ += data.size();
+    if (size_ >= kLogRotateBytes) {
+      ::rename(path_.c_str(), (path_ + ".1").c_str());
+      open();
+    }
+  }
+  void note(const std::string& msg) {
+    time_t t = ::time(nullptr);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    char ts[32];
+    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    write(fmt::format("{} berth: {}\n", ts, msg));
+  }
+
+ private:
+  void open() {
+    fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+    struct stat st;
+    size_ = fd_ && ::fstat(fd_.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
+  }
+  std::string path_;
+  UniqueFd fd_;
+  uint64_t size_ = 0;
+};
+
+Result<UniqueFd> bind_unix(const std::string& path, int type) {
+  UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return errno_error("socket");
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return make_error("socket path too long: {}", path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  ::unlink(path.c_str());
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
+    return errno_error("bind {}", path);
+  if (type == SOCK_STREAM && ::listen(fd.get(), 16) < 0) return errno_error("listen {}", path);
+  return fd;
+}
+
+void sd_notify_systemd(const std::string& msg) {
+  const char* env = ::getenv("NOTIFY_SOCKET");
+  if (!env || !*env) return;
+  std::string path = env;
+  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (!fd) return;
+  struct sockaddr_un addr = {};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof(addr.sun_path)) return;
+  std::memcpy(addr.sun_path, path.c_str(), path.size());
+  if (path[0] == '@') addr.sun_path[0] = '\0';
+  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
+  (void)::sendto(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len);
+}
+
+// True once pid runs another program than the monitor (its command was exec'd).
+std::optional<bool> has_execd(pid_t pid) {
+  struct stat self, other;
+  if (::stat("/proc/self/exe", &self) < 0) return std::nullopt;
+  if (::stat(fmt::format("/proc/{}/exe", pid).c_str(), &other) < 0) return std::nullopt;
+  return self.st_dev != other.st_dev || self.st_ino != other.st_ino;
+}
+
+// A container cannot get capabilities the monitor lacks (e.g. a host that
+// withholds CAP_SYS_RESOURCE); drop those rather than fail.
+void drop_unavailable_caps(oci::Spec& spec) {
+  if (!spec.process || !spec.process->capabilities) return;
+  auto keep = [](std::vector<std::string>& v) {
+    std::erase_if(v, [](const std::string& name) {
+      cap_value_t cap;
+      std::string lower = name;
+      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      if (cap_from_name(lower.c_str(), &cap) < 0) return false;
+      return ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1;
+    });
+  };
+  auto& c = *spec.process->capabilities;
+  keep(c.bounding);
+  keep(c.effective);
+  keep(c.inheritable);
+  keep(c.permitted);
+  keep(c.ambient);
+}
+
+class Monitor {
+ public:
+  Monitor(const decl::Paths& paths, std::string name, const MonitorOptions& opts)
+      : paths_(paths), name_(std::move(name)), rd_(paths, name_), opts_(opts),
+        log_(paths.container_log(name_)) {}
+
+  int run() {
+    auto r = setup();
+    if (!r) {
+      fail_start(r.error().message);
+      return finish(1);
+    }
+    if (auto l = launch(); !l) {
+      fail_start(l.error().message);
+      return finish(1);
+    }
+    return loop();
+  }
+
+ private:
+  Result<void> setup() {
+    ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    int sp[2];
+    if (::pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) return errno_error("pipe");
+    sig_r_.reset(sp[0]);
+    sig_w_.reset(sp[1]);
+    g_sigpipe = sig_w_.get();
+    struct sigaction sa = {};
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESTART;
+    for (int s : {SIGCHLD, SIGTERM, SIGINT}) ::sigaction(s, &sa, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    ::signal(SIGHUP, SIG_IGN);
+
+    // The container's stdout/stderr (and the engine's messages) come through
+    // a pipe so that the log stays bounded.
+    int op[2];
+    if (::pipe2(op, O_CLOEXEC) < 0) return errno_error("pipe");
+    out_r_.reset(op[0]);
+    ::fcntl(out_r_.get(), F_SETFL, O_NONBLOCK);
+    int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) {
+      ::dup2(devnull, 0);
+      if (devnull > 2) ::close(devnull);
+    }
+    ::dup2(op[1], 1);
+    ::dup2(op[1], 2);
+    ::close(op[1]);
+
+    st_.state = "starting";
+    st_.monitor_pid = ::getpid();
+    st_.monitor_start = engine::process_start_time(::getpid()).value_or(0);
+    TRY(mkdir_p(rd_.dir, 0700));
+    TRY(write_status(rd_, st_));
+
+    auto loaded = decl::load_files(decl::default_declaration_files(paths_));
+    if (!loaded.ok()) return make_error("invalid declarations: {}", loaded.errors.front().str());
+    auto it = loaded.decls.containers.find(name_);
+    if (it == loaded.decls.containers.end()) return make_error("no container \"{}\" is declared", name_);
+    c_ = it->second;
+    nat_all_ = loaded.decls.settings.nat;
+    TRY(save_snapshot(rd_, c_));
+    log_.note(fmt::format("monitor {} starting container {}", ::getpid(), name_));
+
+    ctl_ = TRY(bind_unix(rd_.control(), SOCK_STREAM));
+    TRY(mkdir_p(rd_.notify_dir(), 0755));
+    notify_ = TRY(bind_unix(rd_.notify_sock(), SOCK_DGRAM));
+    ::chmod(rd_.notify_sock().c_str(), 0777);
+
+    if (c_.share_host) TRY_CTX(decl::prepare_share_host_root(c_, paths_), "prepare the root");
+    if (c_.private_network) TRY(setup_network());
+    ready_deadline_ = mono() + std::chrono::duration<double>(c_.timeout_start).count();
+    return ok();
+  }
+
+  // The namespace is made here and configured from the host before the
+  // container's init exists, so its network is up when it starts.
+  Result<void> setup_network() {
+    netw_ = TRY(network_of(c_, paths_, nat_all_));
+    UniqueFd host = TRY(net::open_current_netns());
+    if (::unshare(CLONE_NEWNET) < 0) return errno_error("unshare network namespace");
+    netns_.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+    int saved = errno;
+    if (::setns(host.get(), CLONE_NEWNET) < 0) return errno_error("return to the host network namespace");
+    if (!netns_) {
+      errno = saved;
+      return errno_error("open the new network namespace");
+    }
+    net_up_ = true;  // teardown is harmless even for a half-built network
+    TRY_CTX(net::setup_container_network(netw_, net::kCurrentNetns, netns_.get()), "network");
+    return ok();
+  }
+
+  Result<void> launch() {
+    auto store = rd_.store();
+    (void)engine::remove(store, name_, true);  // a stale one from a crashed run
+    decl::SpecContext ctx;
+    ctx.paths = paths_;
+    if (netns_) ctx.netns_path = fmt::format("/proc/{}/fd/{}", ::getpid(), netns_.get());
+    auto spec = TRY(decl::to_spec(c_, ctx));
+    // The notify socket's dir, on a /run tmpfs so that nothing is created in
+    // the container's tree.
+    bool has_run = std::any_of(spec.mounts.begin(), spec.mounts.end(),
+                               [](const oci::Mount& m) { return m.destination == "/run"; });
+    if (!has_run && path_exists(spec.root.path + "/run"))
+      spec.mounts.push_back({"/run", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755"}, {}, {}});
+    if (has_run || path_exists(spec.root.path + "/run")) {
+      spec.mounts.push_back({kNotifyInContainer, "bind", rd_.notify_dir(), {"rbind", "rw"}, {}, {}});
+      spec.process->env.push_back(fmt::format("NOTIFY_SOCKET={}/notify.sock", kNotifyInContainer));
+    }
+    drop_unavailable_caps(spec);
+    engine::CreateOptions co;
+    co.id = name_;
+    co.bundle = rd_.dir;
+    pid_t pid = TRY_CTX(engine::create(store, spec, co), "create");
+    init_ = pid;
+    if (auto s = engine::start(store, name_); !s) {
+      ::kill(pid, SIGKILL);
+      return std::move(s).error().wrap("start");
+    }
+    st_.pid = pid;
+    st_.started_at = now_epoch();
+    st_.state = ready_ ? "running" : "starting";
+    (void)write_status(rd_, st_);
+    waiting_exec_ = !c_.boot;
+    log_.note(fmt::format("container {} started, pid {}", name_, pid));
+    return ok();
+  }
+
+  int loop() {
+    for (;;) {
+      if (done_) return exit_code_;
+      double now = mono();
+      double next = now + 0.5;
+      if (waiting_exec_) next = now + 0.005;
+      if (!ready_) next = std::min(next, ready_deadline_);
+      if (kill_at_ > 0) next = std::min(next, kill_at_);
+      if (restart_at_ > 0) next = std::min(next, restart_at_);
+      int timeout = std::max(0, static_cast<int>((next - now) * 1000));
+
+      std::vector<struct pollfd> pfds = {{sig_r_.get(), POLLIN, 0},
+                                         {ctl_.get(), POLLIN, 0},
+                                         {notify_.get(), POLLIN, 0},
+                                         {out_r_.get(), POLLIN, 0}};
+      int n = ::poll(pfds.data(), pfds.size(), timeout);
+      if (n < 0 && errno != EINTR) return finish(1);
+      if (pfds[0].revents) drain_signals();
+      reap();
+      if (done_) return exit_code_;
+      if (pfds[1].revents) accept_control();
+      if (pfds[2].revents) read_notify();
+      if (pfds[3].revents) drain_output();
+      if (waiting_exec_ && init_ > 0) {
+        if (auto e = has_execd(init_); e && *e) {
+          waiting_exec_ = false;
+          mark_ready();
+        }
+      }
+      now = mono();
+      if (!ready_ && !stopping_ && now >= ready_deadline_) {
+        fail_start(fmt::format("not ready after {}", fmt_dur(c_.timeout_start)));
+        kill_all_now();
+      }
+      if (kill_at_ > 0 && now >= kill_at_) {
+        log_.note("stop timeout: killing everything in the container");
+        kill_all_now();
+        kill_at_ = 0;
+      }
+      if (restart_at_ > 0 && now >= restart_at_ && !stopping_) {
+        restart_at_ = 0;
+        if (auto l = launch(); !l) {
+          log_.note(fmt::format("restart failed: {}", l.error().message));
+          st_.last_exit = l.error().message;
+          if (!ready_) fail_start(l.error().message);
+          return finish(1);
+        }
+      }
+      if (restart_at_ > 0 && stopping_) return finish(0);
+      if (stopping_ && init_ == 0) return finish(0);
+    }
+  }
+
+  static std::string fmt_dur(std::chrono::milliseconds d) {
+    if (d.count() % 1000 == 0) return fmt::format("{}s", d.count() / 1000);
+    return fmt::format("{}ms", d.count());
+  }
+
+  void drain_signals() {
+    unsigned char buf[64];
+    ssize_t n;
+    while ((n = ::read(sig_r_.get(), buf, sizeof(buf))) > 0)
+      for (ssize_t i = 0; i < n; ++i)
+        if (buf[i] == SIGTERM || buf[i] == SIGINT) request_stop(false);
+  }
+
+  void reap() {
+    int ws;
+    pid_t p;
+    while ((p = ::waitpid(-1, &ws, WNOHANG)) > 0)
+      if (p == init_) on_init_exit(ws);
+  }
+
+  void drain_output() {
+    char buf[16384];
+    ssize_t n;
+    while ((n = ::read(out_r_.get(), buf, sizeof(buf))) > 0) log_.write({buf, static_cast<size_t>(n)});
+  }
+
+  void accept_control() {
+    for (;;) {
+      UniqueFd c(::accept4(ctl_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!c) return;
+      struct timeval tv = {1, 0};
+      ::setsockopt(c.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+      std::string line;
+      char ch;
+      while (line.size() < 256 && ::read(c.get(), &ch, 1) == 1 && ch != '\n') line += ch;
+      if (line == "stop" || line == "terminate") {
+        request_stop(line == "terminate");
+        waiters_.push_back(std::move(c));
+      } else if (line == "ping") {
+        (void)write_all(c.get(), "ok\n");
+      } else {
+        (void)write_all(c.get(), "error: unknown request\n");
+      }
+    }
+  }
+
+  void read_notify() {
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(notify_.get(), buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+      std::string msg(buf, static_cast<size_t>(n));
+      size_t pos = 0;
+      while (pos < msg.size()) {
+        size_t e = msg.find('\n', pos);
+        std::string line = msg.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
+        if (line == "READY=1" && init_ > 0) {
+          waiting_exec_ = false;
+          mark_ready();
+        }
+        if (e == std::string::npos) break;
+        pos = e + 1;
+      }
+    }
+  }
+
+  void request_stop(bool now) {
+    if (!stopping_) {
+      stopping_ = true;
+      st_.state = "stopping";
+      (void)write_status(rd_, st_);
+      if (!ready_) fail_start("stopped before it was ready");
+      if (init_ > 0) {
+        int sig = c_.boot ? SIGRTMIN + 4 : SIGTERM;
+        log_.note(fmt::format("stopping: sending {} to the init", c_.boot ? "SIGRTMIN+4" : "SIGTERM"));
+        ::kill(init_, sig);
+        kill_at_ = mono() + std::chrono::duration<double>(c_.timeout_stop).count();
+      }
+    }
+    if (now && init_ > 0) kill_all_now();
+  }
+
+  void kill_all_now() {
+    if (init_ <= 0) return;
+    (void)engine::kill(rd_.store(), name_, SIGKILL, true);
+    ::kill(init_, SIGKILL);
+  }
+
+  void on_init_exit(int ws) {
+    std::string how = describe_exit(ws);
+    init_ = 0;
+    waiting_exec_ = false;
+    drain_output();
+    if (auto d = engine::destroy(rd_.store(), name_); !d)
+      log_.note(fmt::format("clean up the container: {}", d.error().message));
+    st_.last_exit = how;
+    st_.pid = 0;
+    log_.note(fmt::format("container {}", how));
+    if (stopping_ || failed_) {
+      finish(0);
+      return;
+    }
+    bool reboot = WIFSIGNALED(ws) && WTERMSIG(ws) == SIGHUP;
+    bool poweroff = (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) || (WIFSIGNALED(ws) && WTERMSIG(ws) == SIGINT);
+    if (reboot) {
+      log_.note("reboot requested: starting it again");
+      if (auto l = launch(); !l) {
+        log_.note(fmt::format("reboot failed: {}", l.error().message));
+        if (!ready_) fail_start(l.error().message);
+        finish(1);
+      }
+      return;
+    }
+    if (poweroff && c_.restart != decl::Restart::Always) {
+      log_.note("powered off");
+      if (!ready_) fail_start(fmt::format("{} before it was ready", how));
+      finish(0);
+      return;
+    }
+    if (c_.restart == decl::Restart::No) {
+      if (!ready_) fail_start(how);
+      finish(1);
+      return;
+    }
+    double delay = std::min(10.0, 0.2 * static_cast<double>(1 << std::min(backoff_, 6)));
+    ++backoff_;
+    if (!ready_ && mono() + delay >= ready_deadline_) {
+      fail_start(fmt::format("{} (not ready within {})", how, fmt_dur(c_.timeout_start)));
+      finish(1);
+      return;
+    }
+    st_.restarts++;
+    st_.state = "restarting";
+    (void)write_status(rd_, st_);
+    log_.note(fmt::format("restarting in {:.1f}s (restart {})", delay, st_.restarts));
+    restart_at_ = mono() + delay;
+  }
+
+  void mark_ready() {
+    if (ready_) return;
+    ready_ = true;
+    st_.state = "running";
+    (void)write_status(rd_, st_);
+    log_.note("ready");
+    if (opts_.ready_fd >= 0) {
+      (void)write_all(opts_.ready_fd, "ok\n");
+      ::close(opts_.ready_fd);
+      opts_.ready_fd = -1;
+    }
+    if (opts_.notify_systemd) sd_notify_systemd(fmt::format("READY=1\nMAINPID={}\n", ::getpid()));
+  }
+
+  void fail_start(const std::string& reason) {
+    if (failed_ || ready_) return;
+    failed_ = true;
+    log_.note(fmt::format("start failed: {}", reason));
+    if (opts_.ready_fd >= 0) {
+      (void)write_all(opts_.ready_fd, "error: " + reason + "\n");
+      ::close(opts_.ready_fd);
+      opts_.ready_fd = -1;
+    }
+  }
+
+  int finish(int code) {
+    if (done_) return exit_code_;
+    if (init_ > 0) {
+      kill_all_now();
+      int ws;
+      while (::waitpid(init_, &ws, 0) < 0 && errno == EINTR) {
+      }
+      init_ = 0;
+      (void)engine::destroy(rd_.store(), name_);
+    }
+    // Reap whatever was reparented to us.
+    while (::waitpid(-1, nullptr, WNOHANG) > 0) {
+    }
+    if (net_up_) {
+      if (auto t = net::teardown_container_network(netw_, net::kCurrentNetns, netns_.get()); !t)
+        log_.note(fmt::format("network teardown: {}", t.error().message));
+      net_up_ = false;
+    }
+    netns_.reset();
+    drain_output();
+    log_.note(fmt::format("monitor exiting ({})", st_.last_exit.empty() ? "stopped" : st_.last_exit));
+    (void)remove_tree(rd_.oci());
+    ctl_.reset();
+    notify_.reset();
+    ::unlink(rd_.control().c_str());
+    ::unlink(rd_.notify_sock().c_str());
+    ::rmdir(rd_.notify_dir().c_str());
+    ::unlink((rd_.snapshot() + ".toml").c_str());
+    ::unlink((rd_.snapshot() + ".json").c_str());
+    ::unlink(rd_.status().c_str());
+    for (auto& w : waiters_) (void)write_all(w.get(), "ok\n");
+    waiters_.clear();
+    if (opts_.notify_systemd) sd_notify_systemd("STOPPING=1\n");
+    if (auto l = Lock::try_acquire(rd_)) l->remove_if_idle(rd_);
+    done_ = true;
+    exit_code_ = code;
+    return code;
+  }
+
+  decl::Paths paths_;
+  std::string name_;
+  RunDir rd_;
+  MonitorOptions opts_;
+  LogWriter log_;
+  decl::Container c_;
+  bool nat_all_ = false;
+  UniqueFd sig_r_, sig_w_, out_r_, ctl_, notify_, netns_;
+  net::ContainerNetwork netw_;
+  bool net_up_ = false;
+  MonitorStatus st_;
+  pid_t init_ = 0;
+  bool ready_ = false, failed_ = false, stopping_ = false, waiting_exec_ = false, done_ = false;
+  int exit_code_ = 0;
+  int backoff_ = 0;
+  double ready_deadline_ = 0, kill_at_ = 0, restart_at_ = 0;
+  std::vector<UniqueFd> waiters_;
+};
+
+}  // namespace
+
+int run_monitor(const decl::Paths& paths, const std::string& name, const MonitorOptions& opts) {
+  Monitor m(paths, name, opts);
+  return m.run();
+}
+
+}  // namespace berth::manager

@@ -1,0 +1,338 @@
+// The lifecycle verbs on one container: start (spawning a daemonized
+// monitor), stop/terminate (through the monitor, or the engine state when the
+// monitor is gone), status, run, logs.
+#include <dirent.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "base/files.h"
+#include "engine/container.h"
+#include "manager/manager.h"
+#include "manager/runtime.h"
+#include "net/netns.h"
+
+namespace berth::manager {
+
+namespace {
+
+// Waits until pid (not our child) is gone or a zombie.
+bool wait_gone(pid_t pid, int timeout_ms) {
+  auto start = engine::process_start_time(pid);
+  for (int waited = 0; waited <= timeout_ms; waited += 10) {
+    auto st = engine::process_start_time(pid);
+    if (!st || st != start) return true;
+    ::usleep(10000);
+  }
+  return false;
+}
+
+void remove_runtime_files(const RunDir& rd) {
+  (void)remove_tree(rd.oci());
+  ::unlink(rd.control().c_str());
+  ::unlink(rd.notify_sock().c_str());
+  ::rmdir(rd.notify_dir().c_str());
+  ::unlink((rd.snapshot() + ".toml").c_str());
+  ::unlink((rd.snapshot() + ".json").c_str());
+  ::unlink(rd.status().c_str());
+}
+
+// Stops what the engine state says runs, without a monitor; then the network.
+Result<void> stop_orphan(const decl::Paths& paths, const RunDir& rd, const std::string& name,
+                         bool terminate, std::chrono::milliseconds timeout) {
+  auto snap = load_snapshot(rd, name);
+  auto store = rd.store();
+  if (auto pid = engine_pid(rd, name)) {
+    if (!terminate) {
+      int sig = snap && snap->boot ? SIGRTMIN + 4 : SIGTERM;
+      (void)engine::kill(store, name, sig, false);
+      wait_gone(*pid, static_cast<int>(timeout.count()));
+    }
+    (void)engine::kill(store, name, SIGKILL, true);
+    ::kill(*pid, SIGKILL);
+    if (!wait_gone(*pid, 5000)) return make_error("the init (pid {}) did not die", *pid);
+  }
+  Result<void> first = ok();
+  if (path_exists(rd.oci())) {
+    auto ids = store.ids();
+    if (ids && !ids->empty())
+      if (auto r = engine::remove(store, name, true); !r) first = std::move(r).error().wrap("remove");
+  }
+  if (snap && snap->private_network) {
+    auto n = network_of(*snap, paths, false);
+    if (n) {
+      // NAT rules are looked up by the container's comment, so nat need not match.
+      n->nat = true;
+      if (auto t = net::teardown_container_network(*n, net::kCurrentNetns); !t && first)
+        first = std::move(t).error().wrap("network teardown");
+    }
+  }
+  remove_runtime_files(rd);
+  return first;
+}
+
+std::string human_bytes(uint64_t b) {
+  if (b >= (1ull << 30)) return fmt::format("{:.1f} GiB", static_cast<double>(b) / (1ull << 30));
+  if (b >= (1ull << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(b) / (1ull << 20));
+  if (b >= 1024) return fmt::format("{:.1f} KiB", static_cast<double>(b) / 1024);
+  return fmt::format("{} B", b);
+}
+
+std::string human_secs(double s) {
+  long t = static_cast<long>(s);
+  if (t < 60) return fmt::format("{}s", t);
+  if (t < 3600) return fmt::format("{}min {}s", t / 60, t % 60);
+  return fmt::format("{}h {}min", t / 3600, (t % 3600) / 60);
+}
+
+}  // namespace
+
+bool is_running(const decl::Paths& paths, const std::string& name) {
+  RunDir rd(paths, name);
+  auto st = read_status(rd);
+  if (st && monitor_alive(*st)) return true;
+  return engine_pid(rd, name).has_value();
+}
+
+std::vector<std::string> runtime_names(const decl::Paths& paths) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(paths.run.c_str());
+  if (!d) return out;
+  while (auto* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == "..") continue;
+    if (e->d_type == DT_DIR) out.push_back(n);
+  }
+  ::closedir(d);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
+                          const std::string& self_exe) {
+  RunDir rd(paths, c.name);
+  Lock lock = TRY(Lock::acquire(rd));
+  auto st = read_status(rd);
+  bool alive = st && monitor_alive(*st);
+  if (alive) return StartResult{true};
+  if (engine_pid(rd, c.name))
+    return make_error("{} runs without its monitor (monitor died); stop or terminate it first", c.name);
+  // Leftovers of a monitor that died with nothing running.
+  if (st || path_exists(rd.oci())) TRY(stop_orphan(paths, rd, c.name, true, std::chrono::milliseconds(0)));
+
+  TRY(mkdir_p(paths.log, 0755));
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
+  UniqueFd r(p[0]), w(p[1]);
+  pid_t child = ::fork();
+  if (child < 0) return errno_error("fork");
+  if (child == 0) {
+    ::setsid();
+    if (::chdir("/") < 0) _exit(1);  // pin no mount
+    pid_t gc = ::fork();
+    if (gc != 0) _exit(gc < 0 ? 1 : 0);
+    ::dup2(w.get(), 3);  // dup2 clears close-on-exec
+    int logfd = ::open(paths.container_log(c.name).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+    int devnull = ::open("/dev/null", O_RDWR);
+    if (devnull >= 0) ::dup2(devnull, 0);
+    if (logfd >= 0) {
+      ::dup2(logfd, 1);
+      ::dup2(logfd, 2);
+    }
+    for (int fd = 4; fd < 1024; ++fd) ::close(fd);
+    std::string root = paths.root;
+    execl(self_exe.c_str(), "berth", "--root", root.c_str(), "monitor", c.name.c_str(), "--ready-fd", "3",
+          static_cast<char*>(nullptr));
+    dprintf(2, "berth: exec %s: %s\n", self_exe.c_str(), strerror(errno));
+    _exit(127);
+  }
+  w.reset();
+  int ws;
+  while (::waitpid(child, &ws, 0) < 0 && errno == EINTR) {
+  }
+  std::string line;
+  int budget_ms = static_cast<int>(c.timeout_start.count()) + 30000;
+  for (int waited = 0; line.find('\n') == std::string::npos;) {
+    struct pollfd pfd = {r.get(), POLLIN, 0};
+    int n = ::poll(&pfd, 1, 200);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) {
+      waited += 200;
+      if (waited > budget_ms) return make_error("no word from the monitor after {} ms", budget_ms);
+      continue;
+    }
+    char buf[512];
+    ssize_t got = ::read(r.get(), buf, sizeof(buf));
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) break;
+    line.append(buf, static_cast<size_t>(got));
+  }
+  if (auto nl = line.find('\n'); nl != std::string::npos) line.resize(nl);
+  if (line == "ok") return StartResult{false};
+  // The monitor has failed: make sure it is gone before the lock is released.
+  if (auto s2 = read_status(rd); s2 && monitor_alive(*s2)) wait_gone(s2->monitor_pid, 10000);
+  lock.remove_if_idle(rd);
+  if (line.starts_with("error: ")) return make_error("{}", line.substr(7));
+  return make_error("the monitor exited without saying why (see {})", paths.container_log(c.name));
+}
+
+Result<void> stop(const decl::Paths& paths, const std::string& name, bool terminate,
+                  std::optional<std::chrono::milliseconds> timeout) {
+  RunDir rd(paths, name);
+  if (!path_exists(rd.dir)) return ok();
+  Lock lock = TRY(Lock::acquire(rd));
+  auto snap = load_snapshot(rd, name);
+  auto t = timeout.value_or(snap ? snap->timeout_stop : std::chrono::milliseconds(10000));
+  auto st = read_status(rd);
+  Result<void> result = ok();
+  if (st && monitor_alive(*st)) {
+    auto reply = control_request(rd, terminate ? "terminate" : "stop", static_cast<int>(t.count()) + 30000);
+    if (reply && *reply == "ok") {
+      wait_gone(st->monitor_pid, 10000);
+    } else if (!monitor_alive(*st)) {
+      result = stop_orphan(paths, rd, name, terminate, t);
+    } else {
+      result = make_error("the monitor did not stop the container: {}",
+                          reply ? *reply : reply.error().message);
+    }
+  } else {
+    result = stop_orphan(paths, rd, name, terminate, t);
+  }
+  lock.remove_if_idle(rd);
+  return result;
+}
+
+nlohmann::json Status::to_json() const {
+  nlohmann::json j = {{"name", name},           {"state", state},         {"declared", declared},
+                      {"monitor", monitor_alive}, {"monitor_died", monitor_died},
+                      {"restarts", restarts},   {"addresses", addresses}};
+  j["monitor_pid"] = monitor_pid > 0 ? nlohmann::json(monitor_pid) : nlohmann::json(nullptr);
+  j["pid"] = pid > 0 ? nlohmann::json(pid) : nlohmann::json(nullptr);
+  j["uptime_sec"] = pid > 0 ? nlohmann::json(uptime_sec) : nlohmann::json(nullptr);
+  j["memory_bytes"] = memory_bytes ? nlohmann::json(*memory_bytes) : nlohmann::json(nullptr);
+  j["last_exit"] = last_exit.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_exit);
+  return j;
+}
+
+std::string Status::text() const {
+  std::string s = fmt::format("{}: {}{}\n", name, state, monitor_died ? " (monitor died)" : "");
+  if (pid > 0) {
+    s += fmt::format("  pid: {}\n", pid);
+    s += fmt::format("  uptime: {}\n", human_secs(uptime_sec));
+  }
+  for (auto& a : addresses) s += fmt::format("  address: {}\n", a);
+  if (memory_bytes) s += fmt::format("  memory: {}\n", human_bytes(*memory_bytes));
+  if (state != "down" && state != "gone") s += fmt::format("  restarts: {}\n", restarts);
+  if (!last_exit.empty()) s += fmt::format("  last exit: {}\n", last_exit);
+  if (!s.empty()) s.pop_back();
+  return s;
+}
+
+Status status(const decl::Paths& paths, const std::string& name, const decl::Container* d) {
+  RunDir rd(paths, name);
+  Status out;
+  out.name = name;
+  out.declared = d != nullptr;
+  auto st = read_status(rd);
+  out.monitor_alive = st && monitor_alive(*st);
+  if (out.monitor_alive) out.monitor_pid = st->monitor_pid;
+  auto epid = engine_pid(rd, name);
+  if (out.monitor_alive) {
+    out.state = st->state == "running" ? "up" : st->state;
+    out.restarts = st->restarts;
+    out.last_exit = st->last_exit;
+  } else if (epid) {
+    out.state = "up";
+    out.monitor_died = true;
+    if (st) out.restarts = st->restarts;
+  } else {
+    out.state = d ? "down" : "gone";
+  }
+  if (epid) {
+    out.pid = *epid;
+    if (st && st->started_at > 0) out.uptime_sec = now_epoch() - st->started_at;
+    if (auto stats = engine::stats(rd.store(), name)) {
+      try {
+        auto& m = (*stats)["memory"]["usage"];
+        if (m.is_object() && m.contains("usage")) out.memory_bytes = m["usage"].get<uint64_t>();
+        else if (m.is_number()) out.memory_bytes = m.get<uint64_t>();
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  std::optional<decl::Container> snap;
+  const decl::Container* a = d;
+  if (!a && (snap = load_snapshot(rd, name))) a = &*snap;
+  if (a) {
+    if (a->host_address) out.addresses.push_back("host " + a->host_address->str());
+    if (a->local_address) out.addresses.push_back("local " + a->local_address->str());
+    if (a->host_address6) out.addresses.push_back("host " + a->host_address6->str());
+    if (a->local_address6) out.addresses.push_back("local " + a->local_address6->str());
+  }
+  return out;
+}
+
+Result<int> run_in(const decl::Paths& paths, const std::string& name,
+                   const std::vector<std::string>& argv) {
+  RunDir rd(paths, name);
+  if (!engine_pid(rd, name)) return make_error("{} is not running", name);
+  auto store = rd.store();
+  engine::ExecOptions eo;
+  eo.process = TRY(engine::exec_base_process(store, name));
+  eo.process.args = argv;
+  pid_t pid = TRY(engine::exec(store, name, eo));
+  // Like a shell: ^C goes to the process, not to us.
+  ::signal(SIGINT, SIG_IGN);
+  ::signal(SIGQUIT, SIG_IGN);
+  int ws;
+  while (::waitpid(pid, &ws, 0) < 0)
+    if (errno != EINTR) return errno_error("wait for {}", pid);
+  if (WIFEXITED(ws)) return WEXITSTATUS(ws);
+  if (WIFSIGNALED(ws)) return 128 + WTERMSIG(ws);
+  return 1;
+}
+
+Result<void> print_logs(const decl::Paths& paths, const std::string& name, bool follow) {
+  std::string path = paths.container_log(name);
+  if (!path_exists(path) && !path_exists(path + ".1")) return make_error("no log for {}", name);
+  if (auto old = read_file(path + ".1")) std::fwrite(old->data(), 1, old->size(), stdout);
+  off_t pos = 0;
+  ino_t ino = 0;
+  RunDir rd(paths, name);
+  for (;;) {
+    UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (fd) {
+      struct stat stt;
+      ::fstat(fd.get(), &stt);
+      if (stt.st_ino != ino || stt.st_size < pos) pos = 0;  // rotated
+      ino = stt.st_ino;
+      ::lseek(fd.get(), pos, SEEK_SET);
+      char buf[65536];
+      ssize_t n;
+      while ((n = ::read(fd.get(), buf, sizeof(buf))) > 0) {
+        std::fwrite(buf, 1, static_cast<size_t>(n), stdout);
+        pos += n;
+      }
+      std::fflush(stdout);
+    }
+    if (!follow) return ok();
+    auto st = read_status(rd);
+    if (!(st && monitor_alive(*st))) {
+      // One more pass picks up the monitor's last lines.
+      follow = false;
+      continue;
+    }
+    ::usleep(200000);
+  }
+}
+
+}  // namespace berth::manager
