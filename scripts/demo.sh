@@ -1,31 +1,63 @@
 #!/usr/bin/env bash
-# The demo: installs what is needed, builds, and runs a container from a tiny
-# busybox rootfs with berth-oci, showing its hostname and its view of /proc.
+# The demo: installs what is needed, builds, declares two containers in one
+# file and makes the host match it with `berth apply`, shows them working and
+# lists them, then stops everything. A private berth root is used, and the
+# demo's "host" is a network namespace of its own (the machine's own network
+# is never touched).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "demo.sh: run as root" >&2; exit 1; }
 bash scripts/install-deps.sh build test
-bash scripts/build.sh berth-oci
+bash scripts/build.sh berth berth-oci
 build=$(realpath "${BUILD_DIR:-build}")
 tests/fixtures/make-rootfs.sh "$build/test-rootfs"
 
-work=$(mktemp -d /tmp/berth-demo.XXXXXX)
-state=$(mktemp -d /run/berth-demo.XXXXXX)
-trap 'rm -rf "$work" "$state"' EXIT
-cd "$work"
-"$build/berth-oci" spec
-python3 - "$build/test-rootfs" <<'PY'
-import json, sys
-c = json.load(open("config.json"))
-c["root"]["path"] = sys.argv[1]
-c["hostname"] = "berth-demo"
-c["process"]["terminal"] = False
-c["process"]["args"] = ["/bin/sh", "-c",
-    "echo \"hostname: $(hostname)\"; echo 'processes it can see:'; ps -o pid,user,comm; "
-    "echo \"/proc/self/status:\"; grep -E '^(Pid|NSpid|CapEff|NoNewPrivs|Seccomp)' /proc/self/status; "
-    "echo \"/proc/1/cgroup:\"; head -3 /proc/1/cgroup; echo \"masked /proc/keys: $(wc -c < /proc/keys) bytes (the host's has $(wc -l < /proc/keys 2>/dev/null) lines)\""]
-json.dump(c, open("config.json", "w"), indent=2)
-PY
-echo "== berth-oci run demo (bundle $work) =="
-"$build/berth-oci" --root "$state" run demo
-echo "== exit status $?; nothing left: $("$build/berth-oci" --root "$state" list --quiet | wc -l) containers listed =="
+root=$(mktemp -d /tmp/berth-demo.XXXXXX)
+mkdir -p "$root/etc/berth" "$root/www"
+echo "hello from a berth container" > "$root/www/index.html"
+cat > "$root/etc/berth/containers.toml" <<TOML
+# A service sharing the host's read-only software: no image at all.
+[containers.web]
+share_host = true
+command = ["/bin/busybox", "httpd", "-f", "-p", "80", "-h", "/srv"]
+bind_mounts."/srv" = { host_path = "$root/www" }
+private_network = true
+host_address = "10.233.1.1"
+local_address = "10.233.1.2"
+autostart = true
+
+# A small system tree of its own (busybox), with resource limits.
+[containers.box]
+path = "$build/test-rootfs"
+command = ["/bin/sh", "-c", "while true; do date > /tmp/now; sleep 1; done"]
+private_network = true
+host_address = "10.233.2.1"
+local_address = "10.233.2.2"
+resources = { memory = "64M", pids = 64 }
+autostart = true
+TOML
+
+export BERTH_ROOT="$root" PATH="$build:$PATH"
+cleanup() {
+  berth stop web >/dev/null 2>&1 || true
+  berth stop box >/dev/null 2>&1 || true
+  rm -rf "$root"
+}
+trap cleanup EXIT
+
+unshare --net bash -euo pipefail -c '
+ip link set lo up
+say() { printf "\n\033[1m\$ %s\033[0m\n" "$*"; "$@"; }
+say cat "$BERTH_ROOT/etc/berth/containers.toml"
+say berth check
+say berth plan
+say berth apply
+say berth list
+say busybox wget -qO- http://10.233.1.2/
+say berth run box -- sh -c "echo hostname: \$(hostname); cat /tmp/now; ip -4 -o addr show eth0; cat /sys/fs/cgroup/memory/memory.limit_in_bytes"
+say berth status web
+say grep containers "$BERTH_ROOT/etc/hosts"
+say berth stop web
+say berth stop box
+say berth list
+'

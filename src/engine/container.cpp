@@ -174,13 +174,22 @@ Result<void> become_session_leader_on(int slave) {
   return ok();
 }
 
-// Marks every fd >= 3 + preserve close-on-exec, and the preserved ones not.
-void prepare_fds_for_exec(int preserve) {
+// Closes every fd >= 3 + preserve except `keep` (which are close-on-exec),
+// and clears close-on-exec on the preserved ones: nothing the caller had
+// open leaks into the container (CVE-2024-21626), not even while it waits.
+void prepare_fds_for_exec(int preserve, std::vector<int> keep) {
   for (int fd = 3; fd < 3 + preserve; fd++) {
     int fl = ::fcntl(fd, F_GETFD);
     if (fl >= 0) ::fcntl(fd, F_SETFD, fl & ~FD_CLOEXEC);
   }
-  ::syscall(SYS_close_range, 3 + preserve, ~0U, CLOSE_RANGE_CLOEXEC);
+  std::sort(keep.begin(), keep.end());
+  unsigned from = static_cast<unsigned>(3 + preserve);
+  for (int k : keep) {
+    if (k < static_cast<int>(from)) continue;
+    if (static_cast<unsigned>(k) > from) ::syscall(SYS_close_range, from, static_cast<unsigned>(k) - 1, 0);
+    from = static_cast<unsigned>(k) + 1;
+  }
+  ::syscall(SYS_close_range, from, ~0U, 0);
 }
 
 Result<void> verify_cwd() {
@@ -320,7 +329,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   }
   const oci::Spec& spec = *plan.spec;
   const oci::Process& proc = *spec.process;
-  prepare_fds_for_exec(plan.opts->preserve_fds);
+  prepare_fds_for_exec(plan.opts->preserve_fds, {plan.fifo_fd, chan.fd()});
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   (void)chan.send(Msg::Ready);
   chan.close();
@@ -506,7 +515,14 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     auto c = cgroup::Cgroup::create(cgroups_path_for(spec), opts.id);
     if (!c) return std::move(c).error().wrap("linux.cgroupsPath");
     cg = std::move(*c);
-    if (spec.linux && spec.linux->resources) TRY(cg->apply(*spec.linux->resources));
+    // As runc: deny every device but the defaults and the spec's, also when
+    // the config has no linux.resources at all.
+    oci::Resources res = spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
+    if (spec.linux) {
+      auto extra = cgroup::allow_rules_for(spec.linux->devices);
+      res.devices.insert(res.devices.end(), extra.begin(), extra.end());
+    }
+    TRY(cg->apply(res));
     plan.cgroup = &*cg;
   }
 
@@ -712,6 +728,13 @@ Result<void> destroy(const Store& store, const std::string& id) {
       (void)cg->thaw();
       (void)cg->kill_all(SIGKILL);
       if (auto r = cg->destroy(); !r) log::warn("remove cgroup: {}", r.error().message);
+      // The default parent "/berth" is berth's own: remove it once empty.
+      if (cg->relative().rfind("/berth/", 0) == 0) {
+        for (auto& [mp, dir] : cg->paths()) {
+          (void)mp;
+          ::rmdir(std::filesystem::path(dir).parent_path().c_str());
+        }
+      }
     }
   }
   auto spec = oci::load_spec(store.config(id));
@@ -826,7 +849,7 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
       (void)child_chan.send(Msg::ErrorMsg, r.error().message);
       _exit(1);
     }
-    prepare_fds_for_exec(opts.preserve_fds);
+    prepare_fds_for_exec(opts.preserve_fds, {child_chan.fd()});
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     (void)child_chan.send(Msg::Ready);
     child_chan.close();

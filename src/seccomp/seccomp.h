@@ -18,7 +18,7 @@ namespace berth::seccomp {
 
 struct Program {
   std::vector<struct sock_filter> filter;
-  unsigned int flags = 0;  // SECCOMP_FILTER_FLAG_* for seccomp(2)
+  unsigned int flags = 0;    // SECCOMP_FILTER_FLAG_* for seccomp(2)
   bool uses_notify = false;  // the filter has SCMP_ACT_NOTIFY rules
 };
 
@@ -39,5 +39,13 @@ Result<void> send_listener(int listener_fd, const oci::Seccomp& profile,
 
 // The containers-common (podman) default profile, as JSON for config.json.
 nlohmann::json default_profile();
+
+// Where compile() keeps (or would keep) the program for this profile.
+std::string cache_path(const oci::Seccomp& profile, const std::string& cache_dir);
+
+// The runtime-spec "containerProcessState" send_listener() sends: state
+// wrapped with ociVersion, fds ["seccompFd"], pid (state.pid) and metadata.
+Result<nlohmann::json> container_process_state(const oci::Seccomp& profile,
+                                               const std::string& state_json);
 
 }  // namespace berth::seccomp
