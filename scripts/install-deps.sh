@@ -9,8 +9,8 @@ build=(build-essential cmake ninja-build pkg-config git
        libnftables-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
        libfmt-dev libgtest-dev libgmock-dev)
 test=(busybox-static iproute2 procps util-linux crun runc hyperfine nftables tmux
-      iputils-ping socat python3)
-system=(debootstrap systemd-container podman containerd)
+      iputils-ping socat python3 jq strace)
+system=(debootstrap systemd-container podman containerd uidmap slirp4netns fuse-overlayfs catatonit iptables)
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -87,7 +88,38 @@ struct InitPlan {
   bool cgroup_joined = false;
   std::map<size_t, int> mount_fds;  // idmapped trees from the runtime
   pid_t host_pid = 0;  // the init's pid as the runtime sees it (for hook state)
+  // The init joins its v1 cgroups itself (the v2 one at clone): see join_cgroups.
+  bool self_join = false;
 };
+
+// Moving another process into a cgroup takes the global threadgroup lock
+// for writing, which costs an RCU grace period (milliseconds). A
+// single-threaded process moving itself through v1's per-thread `tasks`
+// file does not, and clone3(CLONE_INTO_CGROUP) places the child in its v2
+// cgroup at birth. So the init joins its own v1 cgroups.
+Result<void> join_v1_cgroups_self(const cgroup::Cgroup& cg) {
+  auto layout = TRY(cgroup::detect());
+  for (auto& [mp, dir] : cg.paths()) {
+    if (mp == layout.unified) continue;
+    TRY_CTX(write_existing(dir + "/tasks", "0"), "join cgroup {}", dir);
+  }
+  return ok();
+}
+
+// fork-like clone into new namespaces, straight into the v2 cgroup when
+// cgroup_fd >= 0. Returns -1 with errno on failure.
+pid_t clone_into(int flags, int cgroup_fd) {
+  if (cgroup_fd >= 0) {
+    struct clone_args args = {};
+    args.flags = static_cast<uint64_t>(flags) | CLONE_INTO_CGROUP;
+    args.exit_signal = SIGCHLD;
+    args.cgroup = static_cast<uint64_t>(cgroup_fd);
+    long r = ::syscall(SYS_clone3, &args, sizeof args);
+    if (r >= 0 || (errno != ENOSYS && errno != EINVAL && errno != E2BIG && errno != EOPNOTSUPP))
+      return static_cast<pid_t>(r);
+  }
+  return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+}
 
 // Receives until `want`, noting a CgroupJoined that arrives in between.
 Result<void> recv_until(InitPlan& plan, Channel& chan, Msg want) {
@@ -226,6 +258,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   TRY(recv_until(plan, chan, Msg::Go));
+  if (plan.self_join && plan.cgroup) TRY(join_v1_cgroups_self(*plan.cgroup));
   for (auto& [ns, path] : plan.joins) {
     if (sys_setns_path(path, ns->flag) < 0) return errno_error("join {} namespace {}", ns->type, path);
   }
@@ -529,7 +562,17 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   auto [parent_chan, child_chan] = TRY(Channel::pair());
   if (join_pid && sys_setns_path(join_pid_path, CLONE_NEWPID) < 0)
     return errno_error("join pid namespace {}", join_pid_path);
-  pid_t pid = static_cast<pid_t>(::syscall(SYS_clone, plan.clone_flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  UniqueFd v2dir;
+  if (cg && !plan.new_user) {
+    auto layout = TRY(cgroup::detect());
+    auto it = cg->paths().find(layout.unified);
+    if (!layout.unified.empty() && it != cg->paths().end())
+      v2dir.reset(::open(it->second.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    // Without a v2 dir to clone into, the init still joins its v1 cgroups.
+    plan.self_join = layout.mode != cgroup::Mode::Unified;
+    if (layout.mode == cgroup::Mode::Unified && !v2dir) plan.self_join = false;
+  }
+  pid_t pid = clone_into(plan.clone_flags, v2dir.get());
   if (pid < 0) return errno_error("clone");
   if (pid == 0) {
     parent_chan.close();
@@ -557,7 +600,17 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     if (!tree) return std::move(tree).error().wrap(fmt::format("mounts[{}]", i));
     TRY(parent_chan.send(Msg::MountFd, std::to_string(i), tree->get()));
   }
-  if (cg) TRY(cg->add_process(pid));
+  // Without self-join (a user namespace: the init may not write host
+  // cgroup files) or when clone3 could not place it, the runtime moves it.
+  if (cg && !plan.self_join) TRY(cg->add_process(pid));
+  if (cg && plan.self_join && v2dir) {
+    auto layout = TRY(cgroup::detect());
+    auto procs = read_file(fmt::format("/proc/{}/cgroup", pid));
+    if (!procs || procs->find("0::" + cg->relative() + "\n") == std::string::npos) {
+      // clone3 fell back to clone: put it in the v2 cgroup the usual way.
+      TRY_CTX(write_existing(cg->paths().at(layout.unified) + "/cgroup.procs", std::to_string(pid)), "join v2 cgroup");
+    }
+  }
   if (spec.process->oom_score_adj)
     TRY_CTX(write_existing(fmt::format("/proc/{}/oom_score_adj", pid), std::to_string(*spec.process->oom_score_adj)),
             "process.oomScoreAdj");
