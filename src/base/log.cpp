@@ -47,7 +47,13 @@ void emit(int fd, bool json, Level level, std::string_view msg) {
 }  // namespace
 
 void configure(const Options& o) {
+  bool same_file = o.file == g_opts.file && g_fd != 2;
   g_opts = o;
+  if (same_file) return;
+  if (g_fd != 2) {
+    ::close(g_fd);
+    g_fd = 2;
+  }
   if (!o.file.empty()) {
     int fd = ::open(o.file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (fd >= 0) g_fd = fd;

@@ -38,11 +38,29 @@ int main(int argc, char** argv) {
   // command, flags included, so mark the end of berth-oci's own options.
   std::vector<std::string> args(argv + 1, argv + argc);
   oci_cli::protect_exec_command(args);
+  // --log and --log-format apply to errors in the arguments too (containerd's
+  // shim only shows what reaches log.json), so find them before parsing.
+  {
+    log::Options early;
+    for (size_t i = 0; i < args.size(); i++) {
+      auto value = [&](const std::string& flag, std::string& out) {
+        if (args[i] == flag && i + 1 < args.size()) out = args[i + 1];
+        else if (args[i].rfind(flag + "=", 0) == 0) out = args[i].substr(flag.size() + 1);
+      };
+      std::string fmt_;
+      value("--log", early.file);
+      value("--log-format", fmt_);
+      if (fmt_ == "json") early.json = true;
+    }
+    log::configure(early);
+  }
   try {
     std::reverse(args.begin(), args.end());
     app.parse(args);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 1;
+    if (e.get_exit_code() == 0) return app.exit(e);
+    log::error("{}", e.what());
+    return 1;
   }
   log::configure({g.log_file, g.log_format == "json", g.debug});
   if (g.systemd_cgroup || g.cgroup_manager == "systemd") {
