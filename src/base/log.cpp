@@ -22,15 +22,6 @@ const char* name(Level l) {
   return "info";
 }
 
-std::string now_rfc3339() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return std::string(buf, n) + fmt::format(".{:09d}Z", ts.tv_nsec);
-}
 
 void emit(int fd, bool json, Level level, std::string_view msg) {
   std::string line;
@@ -45,6 +36,16 @@ void emit(int fd, bool json, Level level, std::string_view msg) {
   (void)!::write(fd, line.data(), line.size());
 }
 }  // namespace
+
+std::string now_rfc3339() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  struct tm tm;
+  gmtime_r(&ts.tv_sec, &tm);
+  char buf[64];
+  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return std::string(buf, n) + fmt::format(".{:09d}Z", ts.tv_nsec);
+}
 
 void configure(const Options& o) {
   bool same_file = o.file == g_opts.file && g_fd != 2;

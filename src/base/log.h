@@ -18,6 +18,8 @@ struct Options {
 };
 
 void configure(const Options& o);
+// The current time as RFC 3339 with nanoseconds, UTC (log lines, OCI state).
+std::string now_rfc3339();
 void write(Level level, std::string_view msg);
 // Errors also go to stderr when a log file is configured, since callers
 // (conmon) relay stderr and shims read the file.

@@ -23,6 +23,7 @@
 #include <filesystem>
 #include <map>
 
+#include "base/fdpass.h"
 #include "base/files.h"
 #include "base/log.h"
 #include "cgroup/cgroup.h"
@@ -251,6 +252,24 @@ Result<void> finalize_process(const oci::Process& p, const seccomp::Program* sec
   return ok();
 }
 
+[[noreturn]] void exec_workload(const std::string& exe, const oci::Process& proc) {
+  // The workload starts with default signal dispositions and nothing blocked,
+  // whatever its caller (a monitor, a shell with SIGPIPE ignored) had.
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP) ::signal(sig, SIG_DFL);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  std::vector<char*> argv, envp;
+  for (auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  for (auto& e : proc.env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+  ::execve(exe.c_str(), argv.data(), envp.data());
+  dprintf(2, "exec %s: %s\n", exe.c_str(), strerror(errno));
+  _exit(127);
+}
+
 // The container's init, between clone and exec. Only returns on error.
 Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   const oci::Spec& spec = *plan.spec;
@@ -394,14 +413,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
       _exit(1);
     }
   }
-  std::vector<char*> argv, envp;
-  for (auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  for (auto& e : proc.env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
-  ::execve(exe.c_str(), argv.data(), envp.data());
-  dprintf(2, "exec %s: %s\n", exe.c_str(), strerror(errno));
-  _exit(127);
+  exec_workload(exe, proc);
 }
 
 // Undoes a half-made container unless dismissed.
@@ -465,19 +477,7 @@ Result<void> send_fd_to_socket(const std::string& path, int fd, const std::strin
   std::memcpy(addr.sun_path, path.c_str(), path.size());
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
     return errno_error("connect to console socket {}", path);
-  struct iovec iov = {const_cast<char*>(name.data()), name.size()};
-  struct msghdr mh = {};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))] = {};
-  mh.msg_control = cbuf;
-  mh.msg_controllen = sizeof cbuf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
-  if (::sendmsg(sock.get(), &mh, MSG_NOSIGNAL) < 0) return errno_error("send console to {}", path);
+  if (send_with_fd(sock.get(), name.data(), name.size(), fd) < 0) return errno_error("send console to {}", path);
   return ok();
 }
 
@@ -906,14 +906,7 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     (void)child_chan.send(Msg::Ready);
     child_chan.close();
-    std::vector<char*> argv, envp;
-    for (auto& a : proc.args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    for (auto& e : proc.env) envp.push_back(const_cast<char*>(e.c_str()));
-    envp.push_back(nullptr);
-    ::execve(exe.c_str(), argv.data(), envp.data());
-    dprintf(2, "exec %s: %s\n", exe.c_str(), strerror(errno));
-    _exit(127);
+    exec_workload(exe, proc);
   }
   child_chan.close();
   auto fail = [&](Error e) -> Error {

@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "base/files.h"
+#include "base/log.h"
 #include "cgroup/cgroup.h"
 #include "oci/spec.h"
 
@@ -129,14 +130,6 @@ nlohmann::json state_json(const State& s, Status status) {
   return j;
 }
 
-std::string now_rfc3339() {
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  struct tm tm;
-  gmtime_r(&ts.tv_sec, &tm);
-  char buf[64];
-  size_t n = strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return std::string(buf, n) + fmt::format(".{:09d}Z", ts.tv_nsec);
-}
+std::string now_rfc3339() { return log::now_rfc3339(); }
 
 }  // namespace berth::engine

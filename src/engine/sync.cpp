@@ -1,5 +1,7 @@
 #include "engine/sync.h"
 
+#include "base/fdpass.h"
+
 #include <sys/socket.h>
 
 #include <cstring>
@@ -17,25 +19,7 @@ Result<void> Channel::send(Msg type, std::string_view payload, int fd) {
   uint32_t t = static_cast<uint32_t>(type);
   std::memcpy(buf.data(), &t, sizeof t);
   buf.append(payload);
-  struct iovec iov = {buf.data(), buf.size()};
-  struct msghdr mh = {};
-  mh.msg_iov = &iov;
-  mh.msg_iovlen = 1;
-  alignas(struct cmsghdr) char cbuf[CMSG_SPACE(sizeof(int))];
-  if (fd >= 0) {
-    std::memset(cbuf, 0, sizeof cbuf);
-    mh.msg_control = cbuf;
-    mh.msg_controllen = sizeof cbuf;
-    struct cmsghdr* c = CMSG_FIRSTHDR(&mh);
-    c->cmsg_level = SOL_SOCKET;
-    c->cmsg_type = SCM_RIGHTS;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
-  }
-  ssize_t n;
-  do {
-    n = ::sendmsg(fd_.get(), &mh, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
+  ssize_t n = send_with_fd(fd_.get(), buf.data(), buf.size(), fd);
   if (n < 0) return errno_error("send to container init");
   return ok();
 }
