@@ -12,6 +12,8 @@
 #include "base/unique_fd.h"
 #include "seccomp/seccomp.h"
 
+#include "base/fdpass.h"
+
 namespace berth::seccomp {
 
 int install(const Program& prog) {
@@ -78,27 +80,8 @@ Result<void> send_listener(int listener_fd, const oci::Seccomp& profile,
   size_t sent = 0;
   bool fd_sent = false;
   while (sent < data.size()) {
-    struct iovec iov {};
-    iov.iov_base = data.data() + sent;
-    iov.iov_len = data.size() - sent;
-    struct msghdr msg {};
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-    if (!fd_sent) {
-      msg.msg_control = control;
-      msg.msg_controllen = sizeof control;
-      struct cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-      cm->cmsg_level = SOL_SOCKET;
-      cm->cmsg_type = SCM_RIGHTS;
-      cm->cmsg_len = CMSG_LEN(sizeof(int));
-      std::memcpy(CMSG_DATA(cm), &listener_fd, sizeof(int));
-    }
-    ssize_t n = ::sendmsg(sock.get(), &msg, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return errno_error("seccomp listener: send to {}", path);
-    }
+    ssize_t n = send_with_fd(sock.get(), data.data() + sent, data.size() - sent, fd_sent ? -1 : listener_fd);
+    if (n < 0) return errno_error("seccomp listener: send to {}", path);
     fd_sent = true;
     sent += static_cast<size_t>(n);
   }
