@@ -234,7 +234,8 @@ Result<void> verify_cwd() {
 
 // Applies the process config that is common to init and exec, after the
 // namespaces and rootfs are in place. Runs as root in the container.
-Result<void> finalize_process(const oci::Process& p, const seccomp::Program* seccomp, bool seccomp_early) {
+Result<void> finalize_process(const oci::Process& p, const seccomp::Program* seccomp, bool seccomp_early,
+                              UniqueFd* listener) {
   if (p.oom_score_adj) (void)write_existing("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
   if (p.io_priority) TRY(set_io_priority(*p.io_priority));
   if (p.scheduler) TRY(set_scheduler(*p.scheduler));
@@ -242,7 +243,9 @@ Result<void> finalize_process(const oci::Process& p, const seccomp::Program* sec
   if (seccomp && seccomp_early) {
     int r = seccomp::install(*seccomp);
     if (r < 0) return code_error(-r, "load seccomp filter");
+    if (r > 0) listener->reset(r);
   }
+
   if (p.capabilities) TRY(drop_bounding(*p.capabilities));
   TRY(switch_user(p.user));
   if (p.capabilities) TRY(apply_capabilities(*p.capabilities));
@@ -364,10 +367,10 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   }
   const seccomp::Program* sc = plan.seccomp ? &*plan.seccomp : nullptr;
   bool early = sc && (plan.seccomp_early || sc->uses_notify);
-  TRY(finalize_process(proc, sc, early));
-  if (sc && sc->uses_notify && !plan.seccomp_early) {
-    // finalize_process installed it; the listener fd is handed over below.
-  }
+  UniqueFd listener;
+  TRY(finalize_process(proc, sc, early, &listener));
+  // The runtime hands the notify listener to linux.seccomp.listenerPath.
+  if (listener) TRY(chan.send(Msg::SeccompFd, "", listener.get()));
   exe = TRY(find_executable(proc.args[0], proc.env));
   return ok();
 }
@@ -640,6 +643,9 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     if (msg->type == Msg::ConsoleFd) {
       if (opts.console_out) *opts.console_out = std::move(msg->fd);
       else TRY(send_fd_to_socket(opts.console_socket, msg->fd.get(), "/dev/ptmx"));
+    } else if (msg->type == Msg::SeccompFd) {
+      TRY_CTX(seccomp::send_listener(msg->fd.get(), *spec.linux->seccomp, state_json(state, Status::Creating).dump()),
+              "linux.seccomp.listenerPath");
     } else if (msg->type == Msg::RunHooks) {
       std::string sj = state_json(state, Status::Creating).dump();
       TRY(run_hooks(spec.hooks.prestart, sj, "prestart"));
@@ -890,7 +896,9 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
       }
       if (spec.linux && spec.linux->personality) TRY(set_personality(*spec.linux->personality));
       bool early = sc && (!proc.no_new_privileges || sc->uses_notify);
-      TRY(finalize_process(proc, sc ? &*sc : nullptr, early));
+      UniqueFd listener;
+      TRY(finalize_process(proc, sc ? &*sc : nullptr, early, &listener));
+      if (listener) TRY(child_chan.send(Msg::SeccompFd, "", listener.get()));
       exe = TRY(find_executable(proc.args[0], proc.env));
       if (sc && !early) {
         int r = seccomp::install(*sc);
@@ -924,6 +932,11 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     if (!msg) return fail(std::move(msg).error());
     if (msg->type == Msg::ErrorMsg) return fail(Error{0, msg->payload});
     if (msg->type == Msg::Ready) break;
+    if (msg->type == Msg::SeccompFd) {
+      if (auto r = seccomp::send_listener(msg->fd.get(), *spec.linux->seccomp, state_json(s, Status::Running).dump()); !r)
+        return fail(std::move(r).error().wrap("linux.seccomp.listenerPath"));
+      continue;
+    }
     if (msg->type == Msg::ConsoleFd) {
       if (opts.console_out) {
         *opts.console_out = std::move(msg->fd);

@@ -215,9 +215,6 @@ Result<void> do_mount(const RootfsContext& ctx, int root_fd, const oci::Mount& m
     }
     if (::mount(m.source.empty() ? m.type.c_str() : m.source.c_str(), fd_path(dest.get()).c_str(),
                 m.type.c_str(), flags, data) < 0) {
-      if (errno == EINVAL && data && (flags & MS_RDONLY) == 0) {
-        // fall through to the error below with the options spelled out
-      }
       return errno_error("mount {} ({}) on {} with options {}", m.source, m.type, m.destination,
                          mf.data.empty() ? "(none)" : mf.data);
     }
@@ -311,11 +308,6 @@ Result<void> setup_dev(const RootfsContext& ctx, int root_fd) {
       TRY(make_device(ctx, root_fd, d.path, t, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor),
                       d.file_mode.value_or(0666), d.uid.value_or(0), d.gid.value_or(0)));
     }
-  }
-  if (ctx.console_slave >= 0) {
-    auto con = TRY(open_in_root(root_fd, "/dev/console", Create::File));
-    if (::mount(fd_path(ctx.console_slave).c_str(), fd_path(con.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
-      return errno_error("bind console on /dev/console");
   }
   return ok();
 }

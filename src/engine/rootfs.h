@@ -24,7 +24,6 @@ struct RootfsContext {
   bool userns = false;  // in a new user namespace: no mknod, no fresh sysfs
   bool cgroupns = false;
   const cgroup::Cgroup* cgroup = nullptr;  // null when cgroups are disabled
-  int console_slave = -1;  // bound onto /dev/console when >= 0
   // Detached, idmapped mount trees the runtime made for mounts[i] (only the
   // host's root may idmap a mount), moved into place by the init.
   std::map<size_t, int> mount_fds;
@@ -43,7 +42,7 @@ Result<UniqueFd> make_idmapped_tree(const oci::Mount& m, const std::string& bund
 enum class Create { No, Dir, File };
 Result<UniqueFd> open_in_root(int root_fd, const std::string& path, Create create);
 
-// Before pivot_root: propagation, rootfs bind, mounts, devices, console.
+// Before pivot_root: propagation, rootfs bind, mounts, devices.
 Result<void> setup_mounts(const RootfsContext& ctx);
 // pivot_root into the rootfs (or MS_MOVE + chroot when no_pivot).
 Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot);

@@ -12,16 +12,15 @@
 namespace berth::engine {
 
 enum class Msg : uint32_t {
-  MapIds = 1,        // child -> parent: write my uid/gid maps
-  Go,                // parent -> child: continue (maps written, cgroup joined)
+  Go = 1,            // parent -> child: continue (maps written); payload: the init's host pid
   RunHooks,          // child -> parent: mounts are ready, run createRuntime hooks
   HooksDone,         // parent -> child
   ConsoleFd,         // child -> parent: the pty master (fd attached)
   Ready,             // child -> parent: blocked before exec; payload: pid in its ns
   ErrorMsg,          // child -> parent: setup failed, payload: the message
-  ChildPid,          // intermediate -> parent: pid of the real init
   CgroupJoined,      // parent -> child: the init is in its cgroup
   MountFd,           // parent -> child: payload mount index, fd an idmapped tree
+  SeccompFd,         // child -> parent: the seccomp notify listener (fd attached)
 };
 
 class Channel {

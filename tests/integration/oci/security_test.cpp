@@ -330,3 +330,30 @@ TEST_F(Security, InheritableCapsEmptyInInitAndExec) {
 
 }  // namespace
 }  // namespace berth::test::ocit
+
+namespace berth::test::ocit {
+namespace {
+
+// linux.seccomp with SCMP_ACT_NOTIFY: the listener fd reaches listenerPath
+// while the container is created, and the init runs under the filter.
+class SeccompNotify : public OciTest {};
+
+TEST_F(SeccompNotify, ListenerReachesListenerPath) {
+  auto id = new_id("notify");
+  auto& b = bundle({"/bin/sleep", "1000"}, id);
+  ConsoleReceiver rx;  // any AF_UNIX stream listener that takes SCM_RIGHTS
+  b.config()["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"listenerPath", rx.path()},
+      {"listenerMetadata", "berth-test"},
+      {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_NOTIFY"}}}}};
+  b.write();
+  pid_t pid = create(id, b);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(rx.wait_fds(1), 1u) << "no listener fd arrived at listenerPath";
+  EXPECT_EQ(readlink_str("/proc/self/fd/" + std::to_string(rx.fd(0))), "anon_inode:seccomp notify");
+  EXPECT_EQ(status_field(read_text("/proc/" + std::to_string(pid) + "/status"), "Seccomp"), "2");
+}
+
+}  // namespace
+}  // namespace berth::test::ocit
