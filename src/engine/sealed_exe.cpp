@@ -2,13 +2,17 @@
 
 #include <elf.h>
 #include <fcntl.h>
+#include <linux/mount.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "base/unique_fd.h"
@@ -19,11 +23,79 @@ namespace berth::engine {
 namespace {
 constexpr const char* kMarker = "_BERTH_SEALED_EXE=1";
 
+// Protected: a sealed memfd, or any file on a read-only mount (the detached
+// overlay below, or a runtime installed on a read-only /usr): neither can be
+// reopened for writing through /proc/PID/exe.
 bool sealed_already() {
   UniqueFd fd(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!fd) return false;
   int seals = ::fcntl(fd.get(), F_GET_SEALS);
-  return seals >= 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SEAL);
+  if (seals >= 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SEAL)) return true;
+  struct statvfs st;
+  return ::fstatvfs(fd.get(), &st) == 0 && (st.f_flag & ST_RDONLY);
+}
+
+std::string escape_lowerdir(const std::string& in) {
+  std::string out;
+  for (char c : in) {
+    if (c == '\\' || c == ':' || c == ',') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+// The zero-copy way (Linux 5.2+, root): a detached, read-only overlayfs
+// mount whose top layer is the binary's directory. The exec'd file shares
+// the page cache with the real binary, and nothing can write through it:
+// an overlay without an upper layer refuses writes, and the mount is
+// read-only. The mount has no path and goes away with its last user.
+// Overlayfs wants two lower layers when it has no upper one; any directory
+// apart from the binary's is a harmless second one (the binary's is on top).
+UniqueFd open_through_overlay() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  std::string path(buf, static_cast<size_t>(n));
+  auto slash = path.rfind('/');
+  if (path[0] != '/' || slash == std::string::npos || slash == 0 || path.ends_with(" (deleted)")) return {};
+  std::string dir = path.substr(0, slash), name = path.substr(slash + 1);
+  // The second layer must not overlap the first (overlayfs says ELOOP).
+  auto overlaps = [&](const std::string& d) {
+    return (dir + "/").starts_with(d + "/") || (d + "/").starts_with(dir + "/");
+  };
+  const char* second = nullptr;
+  for (const char* d : {"/run", "/etc", "/tmp", "/var"})
+    if (!overlaps(d)) {
+      second = d;
+      break;
+    }
+  if (!second) return {};
+  UniqueFd ctx(static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC)));
+  if (!ctx) return {};
+  std::string lower = escape_lowerdir(dir) + ":" + second;
+  if (::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_SET_STRING, "lowerdir", lower.c_str(), 0) != 0) return {};
+  // Else overlayfs may enable xino and log about it when layers differ in fs.
+  (void)::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_SET_STRING, "xino", "off", 0);
+  if (::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return {};
+  UniqueFd mnt(static_cast<int>(::syscall(SYS_fsmount, ctx.get(), FSMOUNT_CLOEXEC,
+                                           MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)));
+  if (!mnt) return {};
+  UniqueFd exe(::openat(mnt.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  if (!exe) return {};
+  // The same binary, not something else of that name under the overlay.
+  struct stat a, b;
+  if (::fstat(exe.get(), &a) != 0 || ::stat("/proc/self/exe", &b) != 0 || a.st_size != b.st_size ||
+      !S_ISREG(a.st_mode))
+    return {};
+  return exe;
+}
+
+void exec_fd(int fd, char** argv) {
+  std::vector<char*> env;
+  for (char** e = environ; *e; e++) env.push_back(*e);
+  env.push_back(const_cast<char*>(kMarker));
+  env.push_back(nullptr);
+  ::syscall(SYS_execveat, fd, "", argv, env.data(), AT_EMPTY_PATH);
 }
 }  // namespace
 
@@ -36,6 +108,10 @@ Result<void> ensure_sealed_exe(char** argv) {
   if (const char* m = ::getenv("_BERTH_SEALED_EXE"); m && *m) {
     // We were exec'd from a copy that is not sealed: never loop.
     return make_error("re-executed from an unsealed copy of the runtime binary");
+  }
+  if (UniqueFd ov = open_through_overlay()) {
+    exec_fd(ov.get(), argv);
+    // Fall back to the copy if that exec failed.
   }
   UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!exe) return errno_error("open /proc/self/exe");
@@ -67,11 +143,7 @@ Result<void> ensure_sealed_exe(char** argv) {
   if (::pwrite(copy.get(), &eh, sizeof eh, 0) != sizeof eh) return errno_error("write ELF header");
   if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
     return errno_error("seal the runtime copy");
-  std::vector<char*> env;
-  for (char** e = environ; *e; e++) env.push_back(*e);
-  env.push_back(const_cast<char*>(kMarker));
-  env.push_back(nullptr);
-  ::syscall(SYS_execveat, copy.get(), "", argv, env.data(), AT_EMPTY_PATH);
+  exec_fd(copy.get(), argv);
   return errno_error("exec the sealed runtime copy");
 }
 
