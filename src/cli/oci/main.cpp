@@ -2,6 +2,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "base/log.h"
 #include "cli/oci/cli.h"
@@ -10,7 +11,34 @@
 
 using namespace berth;
 
+namespace {
+
+// The subcommand, found before the command line is built and parsed, so that
+// a command entering a container re-executes (see below) before the parse
+// rather than parsing twice. Global options that take a value are skipped
+// with it. A miss costs only that second parse: the check after parsing
+// still seals.
+bool enters_container_early(int argc, char** argv) {
+  for (int i = 1; i < argc; i++) {
+    std::string_view a = argv[i];
+    if (a == "--root" || a == "--log" || a == "--log-format" || a == "--log-level" || a == "--cgroup-manager" ||
+        a == "--rootless") {
+      i++;
+      continue;
+    }
+    if (a.starts_with("-")) continue;
+    return a == "create" || a == "run" || a == "exec";
+  }
+  return false;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  if (enters_container_early(argc, argv)) {
+    // On failure, fall through: the check after parsing reports it.
+    (void)engine::ensure_sealed_exe(argv);
+  }
   CLI::App app{"berth-oci: run OCI bundles on the berth engine", "berth-oci"};
   app.require_subcommand(1);
   app.set_version_flag("-v,--version",
