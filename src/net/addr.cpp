@@ -78,9 +78,11 @@ Result<std::vector<IpPrefix>> list_addresses(const NlSocket& nl, std::string_vie
   return out;
 }
 
-Result<void> add_route(const NlSocket& nl, const IpPrefix& dst, std::string_view dev,
-                       const std::optional<IpAddress>& gateway) {
-  std::string what = fmt::format("add route {} dev {}{}", dst.str(), dev,
+namespace {
+Result<void> add_route_of_type(const NlSocket& nl, const IpPrefix& dst, std::string_view dev,
+                               const std::optional<IpAddress>& gateway, int type) {
+  std::string what = fmt::format("add {}route {} dev {}{}", type == RTN_LOCAL ? "local " : "",
+                                 dst.str(), dev,
                                  gateway ? " via " + gateway->str() : std::string());
   if (gateway && gateway->family != dst.address.family)
     return make_error("{}: mixed address families", what);
@@ -91,8 +93,13 @@ Result<void> add_route(const NlSocket& nl, const IpPrefix& dst, std::string_view
   rtnl_route_set_family(r, dst.address.af());
   rtnl_route_set_table(r, RT_TABLE_MAIN);
   rtnl_route_set_protocol(r, RTPROT_STATIC);
-  rtnl_route_set_type(r, RTN_UNICAST);
-  rtnl_route_set_scope(r, gateway ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+  rtnl_route_set_type(r, type);
+  rtnl_route_set_scope(r, type == RTN_LOCAL ? RT_SCOPE_HOST
+                          : gateway         ? RT_SCOPE_UNIVERSE
+                                            : RT_SCOPE_LINK);
+  // One metric per link, so that several links can each carry the same
+  // local route (IPv6 refuses a second route of equal metric).
+  if (type == RTN_LOCAL) rtnl_route_set_priority(r, 1024 + static_cast<uint32_t>(l.index));
   rtnl_route_set_dst(r, d.p);
   rtnl_nexthop* nh = rtnl_route_nh_alloc();
   rtnl_route_nh_set_ifindex(nh, l.index);
@@ -105,6 +112,16 @@ Result<void> add_route(const NlSocket& nl, const IpPrefix& dst, std::string_view
   rtnl_route_put(r);
   if (err < 0) return nl_error(err, what);
   return ok();
+}
+}  // namespace
+
+Result<void> add_route(const NlSocket& nl, const IpPrefix& dst, std::string_view dev,
+                       const std::optional<IpAddress>& gateway) {
+  return add_route_of_type(nl, dst, dev, gateway, RTN_UNICAST);
+}
+
+Result<void> add_local_route(const NlSocket& nl, const IpPrefix& dst, std::string_view dev) {
+  return add_route_of_type(nl, dst, dev, std::nullopt, RTN_LOCAL);
 }
 
 Result<void> add_default_route(const NlSocket& nl, const IpAddress& gateway, std::string_view dev) {

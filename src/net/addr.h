@@ -21,6 +21,13 @@ Result<std::vector<IpPrefix>> list_addresses(const NlSocket& nl, std::string_vie
 // (a host route with scope link otherwise).
 Result<void> add_route(const NlSocket& nl, const IpPrefix& dst, std::string_view dev,
                        const std::optional<IpAddress>& gateway = std::nullopt);
+// A local route (delivered to this host) in the main table, bound to dev.
+// IPv6 port forwards from the host's ::1 need "local ::1 dev ve-NAME": the
+// container's replies are un-NATed back to ::1 as they arrive on the veth, and
+// the kernel's own ::1 route only accepts packets that arrive on lo. Such a
+// route goes away with its link; its metric is 1024 + the link's index, so
+// each link can carry one.
+Result<void> add_local_route(const NlSocket& nl, const IpPrefix& dst, std::string_view dev);
 // default (0.0.0.0/0 or ::/0 by the gateway's family) via gateway dev dev.
 Result<void> add_default_route(const NlSocket& nl, const IpAddress& gateway, std::string_view dev);
 

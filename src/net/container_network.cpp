@@ -97,9 +97,41 @@ NatRules nat_rules(const ContainerNetwork& n) {
   r.container = n.name;
   if (n.local_address) r.local4 = n.local_address->address;
   if (n.local_address6) r.local6 = n.local_address6->address;
+  if (n.host_address6 && n.host_bridge.empty()) r.host6 = n.host_address6->address;
   r.forwards = n.forward_ports;
   r.masquerade = n.nat;
+  for (const auto& e : n.extra_veths) {
+    if (e.forward_ports.empty()) continue;
+    ForwardTarget t;
+    if (e.local_address) t.local4 = e.local_address->address;
+    if (e.local_address6) t.local6 = e.local_address6->address;
+    if (e.host_address6 && e.host_bridge.empty()) t.host6 = e.host_address6->address;
+    t.forwards = e.forward_ports;
+    r.extra.push_back(std::move(t));
+  }
   return r;
+}
+
+bool has_forwards(const ContainerNetwork& n) {
+  if (!n.forward_ports.empty()) return true;
+  for (const auto& e : n.extra_veths)
+    if (!e.forward_ports.empty()) return true;
+  return false;
+}
+
+// IPv6 forwarding is needed once any forwarded-to or NATed address is v6.
+bool wants_ipv6_forwarding(const ContainerNetwork& n) {
+  if (n.local_address6) return true;
+  for (const auto& e : n.extra_veths)
+    if (!e.forward_ports.empty() && e.local_address6) return true;
+  return false;
+}
+
+bool has_v4_forwards(const ContainerNetwork& n) {
+  if (!n.forward_ports.empty() && n.local_address) return true;
+  for (const auto& e : n.extra_veths)
+    if (!e.forward_ports.empty() && e.local_address) return true;
+  return false;
 }
 
 }  // namespace
@@ -142,6 +174,11 @@ Result<void> validate_network(const ContainerNetwork& n) {
     TRY(check_family(e.local_address, Family::V4, "extra_veths local_address"));
     TRY(check_family(e.host_address6, Family::V6, "extra_veths host_address6"));
     TRY(check_family(e.local_address6, Family::V6, "extra_veths local_address6"));
+    if (!e.host_bridge.empty())
+      TRY_CTX(validate_link_name(e.host_bridge), "extra_veths host_bridge");
+    if (!e.forward_ports.empty() && !e.local_address && !e.local_address6)
+      return make_error("extra_veths {}: forward_ports needs local_address or local_address6",
+                        e.name);
   }
   return ok();
 }
@@ -213,12 +250,20 @@ Result<void> setup_container_network(const ContainerNetwork& n, int host_fd, int
             "extra veth {} container side", e.name);
   }
 
-  if (!n.forward_ports.empty() || n.nat) {
-    TRY_CTX(enable_ip_forwarding(host_fd, n.local_address6.has_value()), "port forwarding");
-    if (!n.forward_ports.empty() && n.local_address)
-      TRY_CTX(enable_route_localnet(host_fd), "port forwarding");
+  if (has_forwards(n) || n.nat) {
+    TRY_CTX(enable_ip_forwarding(host_fd, wants_ipv6_forwarding(n)), "port forwarding");
+    if (has_v4_forwards(n)) TRY_CTX(enable_route_localnet(host_fd), "port forwarding");
+    NatRules rules = nat_rules(n);
+    // Gone with their veths, so they need no undo of their own.
+    auto lo6 = TRY(parse_prefix("::1"));
+    if (!rules.forwards.empty() && rules.local6 && rules.host6)
+      TRY_CTX(add_local_route(host, lo6, n.host_link()), "port forwarding from ::1");
+    for (const auto& e : n.extra_veths)
+      if (!e.forward_ports.empty() && e.local_address6 && e.host_address6 && e.host_bridge.empty())
+        TRY_CTX(add_local_route(host, lo6, e.name), "port forwarding from ::1 to extra veth {}",
+                e.name);
     rollback.add([&] { log_undo_error(remove_nat_rules(host_fd, n.name), "nat rules"); });
-    TRY(add_nat_rules(host_fd, nat_rules(n)));
+    TRY(add_nat_rules(host_fd, rules));
   }
 
   if (!n.hosts_file.empty()) {

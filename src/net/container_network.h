@@ -23,6 +23,9 @@ struct ExtraVeth {
   std::string host_bridge;
   std::optional<IpPrefix> host_address, host_address6, local_address, local_address6;
   std::string local_mac_address;
+  // DNAT from the host to local_address(6), like the main veth's forwards:
+  // from ::1 too when routed with host_address6, not when bridged.
+  std::vector<PortForward> forward_ports;
 };
 
 struct ContainerNetwork {
@@ -36,7 +39,9 @@ struct ContainerNetwork {
   std::vector<std::string> macvlans;    // host links; the container gets mv-LINK
   std::vector<std::string> interfaces;  // host links moved into the container
   std::vector<ExtraVeth> extra_veths;
-  std::vector<PortForward> forward_ports;  // DNAT from the host to local_address(6)
+  // DNAT from the host to local_address(6); also from ::1 when routed with
+  // host_address6 (a bridged container's v6 forwards skip ::1)
+  std::vector<PortForward> forward_ports;
   bool nat = false;                        // masquerade the container's traffic out of the host
   std::string hosts_file;                  // "NAME.containers" entries here; empty: none
 
@@ -55,9 +60,11 @@ Result<void> validate_network(const ContainerNetwork& n);
 // (links of the same names, the container's nft rules and hosts entries),
 // then the veth (created with its eth0 end directly in the container
 // namespace), addresses, routes and default routes (v4 and v6), macvlans,
-// moved interfaces, extra veths, port forwards and NAT (these also turn on
-// forwarding (IPv6 too when local_address6 is set), and route_localnet for
-// IPv4 forwards, in the host namespace),
+// moved interfaces, extra veths, port forwards (the extra veths' too) and NAT
+// (these also turn on forwarding (IPv6 too when a local_address6 is set),
+// route_localnet for IPv4 forwards and a local ::1 route on ve-NAME or the
+// extra veth for IPv6 ones, so that both work from the host's loopback, in
+// the host namespace),
 // and the hosts entries. Any failure undoes what was built.
 // host_netns_fd may be kCurrentNetns; container_netns_fd must be a namespace.
 Result<void> setup_container_network(const ContainerNetwork& n, int host_netns_fd,

@@ -52,45 +52,65 @@ std::string nft_rule_comment(std::string_view container) {
   return fmt::format("berth:{}", container);
 }
 
-Result<std::string> nat_rules_script(const NatRules& rules) {
-  if (!valid_container_name(rules.container))
-    return make_error("invalid container name '{}' for nat rules", rules.container);
-  std::string comment = nft_rule_comment(rules.container);
-  std::string v4, v6;
-  for (const auto& f : rules.forwards) {
+namespace {
+
+// The DNAT rules of forwards to one target, then its loopback SNAT rules.
+Result<void> forward_rules(const ForwardTarget& t, const std::string& comment, std::string& v4,
+                           std::string& v6, std::string& post4, std::string& post6) {
+  for (const auto& f : t.forwards) {
     if (f.protocol != "tcp" && f.protocol != "udp")
       return make_error("port forward: unknown protocol '{}' (want tcp or udp)", f.protocol);
     if (f.host_port == 0) return make_error("port forward: host port 0");
-    if (!rules.local4 && !rules.local6)
+    if (!t.local4 && !t.local6)
       return make_error("port forward {}/{}: the container has no local address", f.protocol,
                         f.host_port);
     int to = f.container_port ? f.container_port : f.host_port;
-    if (rules.local4) {
-      std::string a = rules.local4->str();
+    if (t.local4) {
+      std::string a = t.local4->str();
       for (const char* chain : {"prerouting", "output"})
         v4 += fmt::format(
             "add rule ip {} {} fib daddr type local {} dport {} dnat to {}:{} comment \"{}\"\n",
             kNftTable, chain, f.protocol, f.host_port, a, to, comment);
     }
-    if (rules.local6) {
-      // ::1 cannot be routed to another host, so the host's v6 loopback is left out.
-      std::string a = rules.local6->str();
+    if (t.local6) {
+      std::string a = t.local6->str();
       v6 += fmt::format(
           "add rule ip6 {} prerouting fib daddr type local {} dport {} dnat to [{}]:{} comment "
           "\"{}\"\n",
           kNftTable, f.protocol, f.host_port, a, to, comment);
+      // From ::1 only with host6: without an address to SNAT to, the
+      // container could not answer.
       v6 += fmt::format(
-          "add rule ip6 {} output fib daddr type local ip6 daddr != ::1 {} dport {} dnat to "
-          "[{}]:{} comment \"{}\"\n",
-          kNftTable, f.protocol, f.host_port, a, to, comment);
+          "add rule ip6 {} output fib daddr type local {}{} dport {} dnat to [{}]:{} comment "
+          "\"{}\"\n",
+          kNftTable, t.host6 ? "" : "ip6 daddr != ::1 ", f.protocol, f.host_port, a, to, comment);
     }
   }
-  if (!rules.forwards.empty() && rules.local4)
+  if (!t.forwards.empty() && t.local4)
     // Loopback-sourced connections keep 127.0.0.1 as their source after DNAT;
     // the container could not answer that, so they leave as the host.
-    v4 += fmt::format(
+    post4 += fmt::format(
         "add rule ip {} postrouting ip saddr 127.0.0.0/8 ip daddr {} masquerade comment \"{}\"\n",
-        kNftTable, rules.local4->str(), comment);
+        kNftTable, t.local4->str(), comment);
+  if (!t.forwards.empty() && t.local6 && t.host6)
+    post6 += fmt::format(
+        "add rule ip6 {} postrouting ip6 saddr ::1 ip6 daddr {} snat to {} comment \"{}\"\n",
+        kNftTable, t.local6->str(), t.host6->str(), comment);
+  return ok();
+}
+
+}  // namespace
+
+Result<std::string> nat_rules_script(const NatRules& rules) {
+  if (!valid_container_name(rules.container))
+    return make_error("invalid container name '{}' for nat rules", rules.container);
+  std::string comment = nft_rule_comment(rules.container);
+  std::string v4, v6, post4, post6;
+  TRY(forward_rules({rules.local4, rules.local6, rules.host6, rules.forwards}, comment, v4, v6,
+                    post4, post6));
+  for (const auto& t : rules.extra) TRY(forward_rules(t, comment, v4, v6, post4, post6));
+  v4 += post4;
+  v6 += post6;
   if (rules.masquerade) {
     if (rules.local4)
       v4 += fmt::format(

@@ -26,11 +26,23 @@ struct PortForward {
   uint16_t container_port = 0;  // 0: same as host_port
 };
 
+// Forwards to one more of the container's addresses (an extra veth's), with
+// the same rules and the same ::1 handling (host6) as the main ones.
+struct ForwardTarget {
+  std::optional<IpAddress> local4, local6, host6;
+  std::vector<PortForward> forwards;
+};
+
 struct NatRules {
   std::string container;
   std::optional<IpAddress> local4, local6;  // the container's addresses
+  // The host's address on the container's veth. With it, IPv6 forwards also
+  // answer on the host's ::1: such connections are SNATed to it (the
+  // container cannot answer ::1), and need add_local_route(::1, veth) too.
+  std::optional<IpAddress> host6;
   std::vector<PortForward> forwards;        // to local4 and/or local6
   bool masquerade = false;                  // NAT the container's own traffic out of the host
+  std::vector<ForwardTarget> extra;         // forwards to the extra veths
 };
 
 // "berth:NAME", the comment on every rule of the container.
@@ -44,7 +56,8 @@ Result<void> nft_run(int netns_fd, std::string_view script);
 Result<std::string> nft_list_json(int netns_fd, std::string_view command);
 
 // Replaces the container's rules by these. IPv4 forwards from the host's
-// loopback need route_localnet (see enable_route_localnet).
+// loopback need route_localnet (see enable_route_localnet); IPv6 ones need
+// host6 and a local ::1 route on the veth (see add_local_route).
 Result<void> add_nat_rules(int netns_fd, const NatRules& rules);
 // Removes every rule of the container; missing tables or rules are fine.
 Result<void> remove_nat_rules(int netns_fd, std::string_view container);

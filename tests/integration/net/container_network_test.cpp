@@ -260,6 +260,23 @@ TEST_F(ContainerNet, PortForwardingFromLoopbackAndFromAnotherMachine) {
     EXPECT_EQ(u, "reply-hi from 192.168.77.2") << u;
     std::string ulo = request(host, "127.0.0.1", 5353, "udp");
     EXPECT_EQ(ulo, "reply-hi from 10.233.3.1") << ulo;
+    // IPv6 has no route_localnet: ::1 works through the SNAT to the host's
+    // veth address and the local ::1 route on the veth.
+    std::string lo6 = request(host, "::1", 8080);
+    EXPECT_EQ(lo6, "reply-hi from [fd62:6572:7468:3::1]") << lo6;
+    std::string ulo6 = request(host, "::1", 5353, "udp");
+    EXPECT_EQ(ulo6, "reply-hi from [fd62:6572:7468:3::1]") << ulo6;
+    // The host's own ::1 services are untouched by that route.
+    {
+      testing::Background own_lo6(host, {"socat", "TCP6-LISTEN:7777,bind=[::1],reuseaddr,fork",
+                                         "SYSTEM:echo own"});
+      std::string o;
+      for (int i = 0; i < 40 && o != "own\n"; ++i) {
+        o = host.out("socat -T2 - TCP:[::1]:7777 </dev/null");
+        if (o != "own\n") std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      EXPECT_EQ(o, "own\n");
+    }
     // A port that is not forwarded stays closed.
     EXPECT_EQ(request(client, "192.168.77.1", 8081, "tcp", 1), "");
   }
@@ -401,6 +418,70 @@ TEST_F(ContainerNet, ExtraVeths) {
   ASSERT_TRUE(teardown_container_network(c, host.fd(), ct.fd()).ok());
   expect_clean(host);
   EXPECT_EQ(testing::link_names(ct), std::vector<std::string>{"lo"});
+}
+
+// Forwards to an extra veth: from 127.0.0.1 and ::1 (through the extra veth,
+// SNATed to its host addresses) and from an outside machine; the rules and
+// the local ::1 route go at teardown and on a rollback.
+TEST_F(ContainerNet, ExtraVethPortForwards) {
+  TestNetns host, ct, client;
+  {
+    NlSocket nh = host.nl(), nc = client.nl();
+    ASSERT_TRUE(create_veth(nh, "uplink", "eth0", client.fd()).ok());
+    ASSERT_TRUE(set_link_up(nh, "uplink").ok());
+    ASSERT_TRUE(add_address(nh, "uplink", P("192.168.77.1/24")).ok());
+    ASSERT_TRUE(add_address(nh, "uplink", P("fd77::1/64")).ok());
+    ASSERT_TRUE(set_link_up(nc, "eth0").ok());
+    ASSERT_TRUE(add_address(nc, "eth0", P("192.168.77.2/24")).ok());
+    ASSERT_TRUE(add_address(nc, "eth0", P("fd77::2/64")).ok());
+  }
+  ContainerNetwork c = routed("xf", 9);
+  ExtraVeth e;
+  e.name = "xf-extra";
+  e.host_address = P("10.234.1.1");
+  e.local_address = P("10.234.1.2");
+  e.host_address6 = P("fd64:1::1");
+  e.local_address6 = P("fd64:1::2");
+  e.forward_ports = {{"tcp", 8090, 80}, {"udp", 5390, 53}};
+  c.extra_veths = {e};
+  auto r = setup_container_network(c, host.fd(), ct.fd());
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  std::string ruleset = host.out("nft list ruleset");
+  EXPECT_NE(ruleset.find("dnat to 10.234.1.2:80 comment \"berth:xf\""), std::string::npos)
+      << ruleset;
+  EXPECT_NE(ruleset.find("snat to fd64:1::1"), std::string::npos) << ruleset;
+  EXPECT_NE(host.out("ip -6 route show table all").find("local ::1 dev xf-extra"),
+            std::string::npos);
+  {
+    auto tcp = echo_server(ct, 80);
+    auto udp = echo_server(ct, 53, "udp");
+    EXPECT_EQ(request(host, "127.0.0.1", 8090), "reply-hi from 10.234.1.1");
+    EXPECT_EQ(request(host, "::1", 8090), "reply-hi from [fd64:1::1]");
+    EXPECT_EQ(request(host, "127.0.0.1", 5390, "udp"), "reply-hi from 10.234.1.1");
+    EXPECT_EQ(request(host, "::1", 5390, "udp"), "reply-hi from [fd64:1::1]");
+    EXPECT_EQ(request(client, "192.168.77.1", 8090), "reply-hi from 192.168.77.2");
+    EXPECT_EQ(request(client, "fd77::1", 8090), "reply-hi from [fd77::2]");
+  }
+  ASSERT_TRUE(teardown_container_network(c, host.fd(), ct.fd()).ok());
+  expect_clean(host, {"lo", "uplink"});
+  EXPECT_EQ(host.out("ip -6 route show table all").find("::1 dev xf-extra"), std::string::npos);
+
+  // A failure after the rules are in (a hosts file in a missing directory)
+  // takes them out again.
+  c.hosts_file = *dir_ / "missing/hosts";
+  r = setup_container_network(c, host.fd(), ct.fd());
+  ASSERT_FALSE(r.ok());
+  expect_clean(host, {"lo", "uplink"});
+
+  // Forwards need an address on the extra veth to go to.
+  c.hosts_file = hosts_;
+  c.extra_veths[0].local_address.reset();
+  c.extra_veths[0].local_address6.reset();
+  r = setup_container_network(c, host.fd(), ct.fd());
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("xf-extra: forward_ports needs"), std::string::npos)
+      << r.error().message;
+  expect_clean(host, {"lo", "uplink"});
 }
 
 TEST_F(ContainerNet, StaleLinksRulesAndHostsLinesFromACrashAreReplaced) {
