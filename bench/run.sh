@@ -3,9 +3,10 @@
 # default running /bin/true, for berth-oci, crun and runc on one bundle and the
 # busybox test rootfs, timed with hyperfine.
 #
-# usage: bench/run.sh [N] [--secure]
+# usage: bench/run.sh [N] [--secure | --seccomp | --limits]
 #   N         runs per runtime (default 100)
-#   --secure  also apply a seccomp profile and memory/pids/cpu cgroup limits.
+#   --secure  also apply a seccomp profile and memory/pids/cpu cgroup limits
+#             (--seccomp or --limits: only one of the two, to see each cost).
 #             The profile (a runtime-spec LinuxSeccomp object) comes from
 #             $BERTH_BENCH_SECCOMP, else `berth-oci spec --seccomp-default`,
 #             else an allowlist of every syscall in <asm/unistd_64.h> minus a
@@ -17,11 +18,13 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(dirname "$here")
 n=100
-secure=0
+secure=0 want_seccomp=0 want_limits=0
 for a in "$@"; do
   case $a in
-    --secure) secure=1 ;;
-    ''|*[!0-9]*) echo "usage: $0 [N] [--secure]" >&2; exit 2 ;;
+    --secure) secure=1 want_seccomp=1 want_limits=1 ;;
+    --seccomp) secure=1 want_seccomp=1 ;;
+    --limits) secure=1 want_limits=1 ;;
+    ''|*[!0-9]*) echo "usage: $0 [N] [--secure | --seccomp | --limits]" >&2; exit 2 ;;
     *) n=$a ;;
   esac
 done
@@ -96,14 +99,24 @@ if [ $secure = 1 ]; then
           {names: $deny, action: "SCMP_ACT_ERRNO", errnoRet: 1}]}' > "$profile"
     echo "bench: seccomp profile: built-in allowlist of $(jq '.syscalls[0].names | length' "$profile") syscalls"
   fi
-  jq --slurpfile sc "$profile" '.linux.seccomp = $sc[0] |
-    .linux.resources.memory = {limit: 536870912} |
-    .linux.resources.pids = {limit: 1024} |
-    .linux.resources.cpu = {shares: 512, quota: 50000, period: 100000}' "$bundle/config.json" > "$bundle/c.json"
+  jq --slurpfile sc "$profile" --argjson s $want_seccomp --argjson l $want_limits '
+    if $s == 1 then .linux.seccomp = $sc[0] else del(.linux.seccomp) end |
+    if $l == 1 then
+      .linux.resources.memory = {limit: 536870912} |
+      .linux.resources.pids = {limit: 1024} |
+      .linux.resources.cpu = {shares: 512, quota: 50000, period: 100000}
+    else . end' "$bundle/config.json" > "$bundle/c.json"
   mv "$bundle/c.json" "$bundle/config.json"
+  # The probe: the same config, reading from inside what the runtime set up.
+  probe=$work/probe
+  mkdir -p "$probe"
+  jq '.process.args = ["/bin/sh", "-c",
+        "echo seccomp=$(grep ^Seccomp: /proc/self/status | cut -f2) memory=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max) pids=$(cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max) quota=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us 2>/dev/null || cut -d\\  -f1 /sys/fs/cgroup/cpu.max)"] |
+      .linux.cgroupsPath += "-probe"' "$bundle/config.json" > "$probe/config.json"
 fi
 
-echo "bench: $n runs each of '<runtime> run --bundle $bundle $id' ($([ $secure = 1 ] && echo 'seccomp + cgroup limits' || echo 'spec default'))"
+echo "bench: $n runs each of '<runtime> run --bundle $bundle $id' ($(case $want_seccomp$want_limits in 11) echo 'seccomp + cgroup limits' ;; 10) echo 'seccomp' ;;
+  01) echo 'cgroup limits' ;; *) echo 'spec default' ;; esac))"
 for rt in "${order[@]}"; do
   roots[$rt]=$work/root-$rt
   mkdir -p "${roots[$rt]}"
@@ -120,6 +133,18 @@ for rt in "${order[@]}"; do
     echo "bench: $rt cannot run the bundle, skipping it: $out"
     unset "roots[$rt]"
     continue
+  fi
+  if [ $secure = 1 ]; then
+    # Show that this runtime applied the profile and the limits: the same
+    # bundle with a shell reading them from inside.
+    seen=$("${wrap[@]}" "${bins[$rt]}" --root "${roots[$rt]}" run --bundle "$probe" "$id-probe" 2>&1 || true)
+    echo "bench: $rt applies: $seen"
+    want="seccomp=$([ $want_seccomp = 1 ] && echo 2 || echo 0)"
+    [ $want_limits = 1 ] && want="$want memory=536870912 pids=1024 quota=50000"
+    case $seen in
+      *"$want"*) ;;
+      *) echo "bench: $rt did not apply the profile and limits; its row is not comparable" ;;
+    esac
   fi
   "${wrap[@]}" hyperfine --shell=none --warmup 3 --runs "$n" --style basic \
     --export-json "$work/$rt.json" "$cmd" >"$work/$rt.log" 2>&1 || {

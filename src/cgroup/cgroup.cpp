@@ -199,9 +199,17 @@ Result<Cgroup> Cgroup::create(const Layout& layout, const std::string& cgroups_p
     bool cpuset = layout.v1.count(m) && has(layout.v1.at(m), "cpuset");
     std::string cur = m;
     auto parts = components(rel[m]);
+    int retries = 3;
     for (size_t i = 0; i < parts.size(); ++i) {
       cur += "/" + parts[i];
       bool created = ::mkdir(cur.c_str(), 0755) == 0;
+      if (!created && errno == ENOENT && i > 0 && retries-- > 0) {
+        // A shared parent (e.g. the manager's /berth) was removed by the
+        // last container leaving it between our two mkdirs: start over.
+        cur = m;
+        i = static_cast<size_t>(-1);
+        continue;
+      }
       if (!created && errno != EEXIST) {
         auto e = errno_error("mkdir {}", cur);
         undo();

@@ -109,6 +109,16 @@ class Cgroup {
 uint64_t shares_to_weight(uint64_t shares);      // cpu.shares -> cpu.weight
 uint64_t blkio_weight_to_io_weight(uint64_t w);  // blkio.weight -> io.weight
 
+// systemd's "slice:prefix:name" form of cgroupsPath (no leading '/', three
+// colon-separated parts, the first empty or NAME.slice). Cgroup::create
+// places such a path where systemd would put the unit (see systemd_path.cpp).
+bool is_systemd_cgroups_path(const std::string& cgroups_path);
+// "a-b.slice" -> "/a.slice/a-b.slice"; "-.slice" -> "/".
+Result<std::string> expand_slice(const std::string& slice);
+// "system.slice:docker:abc" -> "/system.slice/docker-abc.scope"; an empty
+// slice is system.slice and an empty prefix gives "name.scope", as in runc.
+Result<std::string> systemd_cgroups_path_to_cgroupfs(const std::string& cgroups_path);
+
 // Allow rules (rwm) for the devices a spec creates (linux.devices), for an
 // engine to append to linux.resources.devices as runc does.
 std::vector<oci::DeviceRule> allow_rules_for(const std::vector<oci::Device>& devices);

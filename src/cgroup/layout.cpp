@@ -158,6 +158,8 @@ Result<std::map<std::string, std::string>> resolve(const Layout& layout,
       return make_error("invalid container id {:?} for a cgroup name", id);
     p = "/berth/" + id;
   }
+  // No systemd driver here: such a unit goes where systemd would put it.
+  if (is_systemd_cgroups_path(p)) p = TRY(systemd_cgroups_path_to_cgroupfs(p));
   for (auto& part : split(p, '/'))
     if (part == "..") return make_error("cgroupsPath {:?}: must not contain \"..\"", cgroups_path);
   std::map<std::string, std::string> out;

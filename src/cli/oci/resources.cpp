@@ -132,7 +132,9 @@ void register_resources(CLI::App& app, Registry& r) {
           if (first) return std::move(data).error();
           return 0;  // the container stopped
         }
-        uint64_t oom = data->value("oom_kill", uint64_t{0});
+        uint64_t oom = 0;
+        if (auto m = data->find("memory"); m != data->end() && m->is_object())
+          oom = m->value("oom_kill", uint64_t{0});
         if (!ev_stats && oom > last_oom && !first)
           std::cout << nlohmann::json({{"type", "oom"}, {"id", ev_id}}).dump() << std::endl;
         last_oom = oom;
