@@ -11,6 +11,7 @@
 #include "decl/spec.h"
 #include "engine/container.h"
 #include "manager/manager.h"
+#include "manager/private_root.h"
 #include "manager/runtime.h"
 
 namespace berth::manager {
@@ -72,6 +73,20 @@ decl::Container without_live_settings(decl::Container c, const decl::Container& 
 
 }  // namespace
 
+// What a running container needs to match c: nothing, a live update, or a restart.
+static std::optional<Action> plan_running(const decl::Paths& paths, const decl::Container& c) {
+  const std::string& n = c.name;
+  auto snap = load_snapshot(RunDir(paths, n), n);
+  if (!snap) return std::nullopt;
+  if (decl::same_declaration(*snap, c)) return std::nullopt;
+  if (decl::same_declaration(without_live_settings(*snap, c), c)) {
+    if (snap->resources != c.resources)
+      return Action{Action::Kind::Update, n, "resources changed (applied live, no restart)"};
+    return std::nullopt;
+  }
+  return Action{Action::Kind::Restart, n, "declaration changed (" + changed_keys(*snap, c) + ")"};
+}
+
 std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& decls) {
   std::vector<Action> out;
   std::set<std::string> running;
@@ -84,17 +99,31 @@ std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& dec
       if (c.autostart) out.push_back({Action::Kind::Start, n, "autostart, not running"});
       continue;
     }
-    auto snap = load_snapshot(RunDir(paths, n), n);
-    if (!snap) continue;
-    if (decl::same_declaration(*snap, c)) continue;
-    if (decl::same_declaration(without_live_settings(*snap, c), c)) {
-      if (snap->resources != c.resources)
-        out.push_back({Action::Kind::Update, n, "resources changed (applied live, no restart)"});
-      continue;
-    }
-    out.push_back({Action::Kind::Restart, n, "declaration changed (" + changed_keys(*snap, c) + ")"});
+    if (auto a = plan_running(paths, c)) out.push_back(*a);
   }
   return out;
+}
+
+Result<void> update(const decl::Paths& paths, const decl::Declarations& decls, const std::string& name,
+                    const std::string& self_exe) {
+  auto it = decls.containers.find(name);
+  if (it == decls.containers.end()) {
+    if (is_running(paths, name))
+      return make_error("{} runs but is no longer declared; `berth stop {}` or `berth apply` stops it",
+                        name, name);
+    return make_error("no such container declared");
+  }
+  if (!is_running(paths, name)) {
+    std::printf("nothing to do: %s is not running (its next start uses the new declaration)\n",
+                name.c_str());
+    return ok();
+  }
+  auto a = plan_running(paths, it->second);
+  if (!a) {
+    std::printf("nothing to do: %s runs its current declaration\n", name.c_str());
+    return ok();
+  }
+  return apply(paths, decls, {*a}, self_exe);
 }
 
 Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
@@ -133,6 +162,8 @@ Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
         auto r = [&]() -> Result<void> {
           decl::SpecContext ctx;
           ctx.paths = paths;
+          // The range it runs with; resources do not depend on it.
+          ctx.picked_uid_base = recorded_uid_base(paths, a.name).value_or(kPickMin);
           auto spec = TRY(decl::to_spec(c, ctx));
           oci::Resources res = spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
           TRY(engine::update(rd.store(), a.name, res));

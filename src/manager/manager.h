@@ -55,6 +55,8 @@ struct Status {
   std::string last_exit;  // how the last run ended
   std::optional<uint64_t> memory_bytes;
   std::vector<std::string> addresses;  // "host 10.233.1.1", "local 10.233.1.2"
+  std::vector<std::string> host_links;  // the real (maybe shortened) ve-/vb- name, extra veths
+  std::optional<uint32_t> uid_base;     // host uid of its root (private_users), 65536 ids from it
   nlohmann::json to_json() const;
   std::string text() const;  // several lines, for `berth status`
 };
@@ -87,6 +89,13 @@ std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& dec
 // trying all.
 Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
                    const std::vector<Action>& actions, const std::string& self_exe);
+
+// `update NAME`: makes one running container match its (changed) declaration
+// as `apply` would: nothing when unchanged, resources applied live, or a
+// restart when anything else changed; prints which and why. A container that
+// is not running is left alone (its next start reads the declaration).
+Result<void> update(const decl::Paths& paths, const decl::Declarations& decls, const std::string& name,
+                    const std::string& self_exe);
 
 // Starts the autostart containers, each after those in its `after` list,
 // independent ones in parallel.

@@ -22,7 +22,9 @@
 #include "base/files.h"
 #include "decl/spec.h"
 #include "engine/container.h"
+#include "manager/console.h"
 #include "manager/manager.h"
+#include "manager/private_root.h"
 #include "manager/runtime.h"
 #include "net/container_network.h"
 #include "net/netns.h"
@@ -64,6 +66,7 @@ class LogWriter {
     if (!fd_) return;
     (void)write_all(fd_.get(), data);
     size_ += data.size();
+    if (!data.empty()) line_start_ = data.back() == '\n';
     if (size_ >= kLogRotateBytes) {
       ::rename(path_.c_str(), (path_ + ".1").c_str());
       open();
@@ -75,7 +78,8 @@ class LogWriter {
     gmtime_r(&t, &tm);
     char ts[32];
     strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    write(fmt::format("{} berth: {}\n", ts, msg));
+    // A console prompt ends without a newline; the note starts a line of its own.
+    write(fmt::format("{}{} berth: {}\n", line_start_ ? "" : "\n", ts, msg));
   }
 
  private:
@@ -87,6 +91,7 @@ class LogWriter {
   std::string path_;
   UniqueFd fd_;
   uint64_t size_ = 0;
+  bool line_start_ = true;
 };
 
 Result<UniqueFd> bind_unix(const std::string& path, int type) {
@@ -207,6 +212,7 @@ class Monitor {
     auto it = loaded.decls.containers.find(name_);
     if (it == loaded.decls.containers.end()) return make_error("no container \"{}\" is declared", name_);
     c_ = it->second;
+    uid_base_ = TRY(uid_base_of(paths_, c_, loaded.decls));
     nat_all_ = loaded.decls.settings.nat;
     TRY(save_snapshot(rd_, c_));
     log_.note(fmt::format("monitor {} starting container {}", ::getpid(), name_));
@@ -215,6 +221,10 @@ class Monitor {
     TRY(mkdir_p(rd_.notify_dir(), 0755));
     notify_ = TRY(bind_unix(rd_.notify_sock(), SOCK_DGRAM));
     ::chmod(rd_.notify_sock().c_str(), 0777);
+    if (wants_console(c_)) {
+      console_ = std::make_unique<ConsoleServer>(name_, [this](std::string_view s) { log_.write(s); });
+      TRY(console_->listen(console_socket(rd_)));
+    }
 
     if (c_.share_host) TRY_CTX(decl::prepare_share_host_root(c_, paths_), "prepare the root");
     if (c_.private_network) TRY(setup_network());
@@ -243,8 +253,12 @@ class Monitor {
   Result<void> launch() {
     auto store = rd_.store();
     (void)engine::remove(store, name_, true);  // a stale one from a crashed run
+    // Resources `update`/`apply` changed live hold for a reboot or restart too.
+    if (auto snap = load_snapshot(rd_, name_)) c_.resources = snap->resources;
     decl::SpecContext ctx;
     ctx.paths = paths_;
+    ctx.picked_uid_base = uid_base_;
+    ctx.terminal = console_ != nullptr;
     if (netns_) ctx.netns_path = fmt::format("/proc/{}/fd/{}", ::getpid(), netns_.get());
     auto spec = TRY(decl::to_spec(c_, ctx));
     // The notify socket's dir, on a /run tmpfs so that nothing is created in
@@ -258,18 +272,23 @@ class Monitor {
       spec.process->env.push_back(fmt::format("NOTIFY_SOCKET={}/notify.sock", kNotifyInContainer));
     }
     drop_unavailable_caps(spec);
+    if (auto note = TRY(prepare_root(rd_, c_, spec, uid_base_)); !note.empty()) log_.note(note);
     engine::CreateOptions co;
     co.id = name_;
     co.bundle = rd_.dir;
+    UniqueFd console_master;
+    if (console_) co.console_out = &console_master;
     pid_t pid = TRY_CTX(engine::create(store, spec, co), "create");
     init_ = pid;
+    killed_ = false;
+    if (console_) console_->set_master(std::move(console_master));
     if (auto s = engine::start(store, name_); !s) {
       ::kill(pid, SIGKILL);
       return std::move(s).error().wrap("start");
     }
     st_.pid = pid;
     st_.started_at = now_epoch();
-    st_.state = ready_ ? "running" : "starting";
+    st_.state = ready_ && !reready_ ? "running" : "starting";
     (void)write_status(rd_, st_);
     waiting_exec_ = !c_.boot;
     log_.note(fmt::format("container {} started, pid {}", name_, pid));
@@ -291,6 +310,7 @@ class Monitor {
                                          {ctl_.get(), POLLIN, 0},
                                          {notify_.get(), POLLIN, 0},
                                          {out_r_.get(), POLLIN, 0}};
+      if (console_) console_->add_pollfds(pfds);
       int n = ::poll(pfds.data(), pfds.size(), timeout);
       if (n < 0 && errno != EINTR) return finish(1);
       if (pfds[0].revents) drain_signals();
@@ -299,6 +319,7 @@ class Monitor {
       if (pfds[1].revents) accept_control();
       if (pfds[2].revents) read_notify();
       if (pfds[3].revents) drain_output();
+      if (console_) console_->handle(pfds);
       if (waiting_exec_ && init_ > 0) {
         if (auto e = has_execd(init_); e && *e) {
           waiting_exec_ = false;
@@ -412,6 +433,7 @@ class Monitor {
 
   void kill_all_now() {
     if (init_ <= 0) return;
+    killed_ = true;
     (void)engine::kill(rd_.store(), name_, SIGKILL, true);
     ::kill(init_, SIGKILL);
   }
@@ -419,21 +441,30 @@ class Monitor {
   void on_init_exit(int ws) {
     std::string how = describe_exit(ws);
     init_ = 0;
+    // A command that ran and ended before the exec was seen: the engine's
+    // own failures before the exec end the init with 1 or 127, never 0, so
+    // an exit 0 means the command did run (it was ready, then powered off).
+    if (waiting_exec_ && !ready_ && WIFEXITED(ws) && WEXITSTATUS(ws) == 0) mark_ready();
     waiting_exec_ = false;
     drain_output();
+    if (console_) console_->drop_master();
     if (auto d = engine::destroy(rd_.store(), name_); !d)
       log_.note(fmt::format("clean up the container: {}", d.error().message));
     st_.last_exit = how;
     st_.pid = 0;
     log_.note(fmt::format("container {}", how));
+    // reboot(2) in a pid namespace ends its init with SIGINT for a poweroff
+    // or halt and SIGHUP for a reboot; a plain init powers off by exiting 0.
+    bool reboot = WIFSIGNALED(ws) && WTERMSIG(ws) == SIGHUP;
+    bool poweroff = (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) || (WIFSIGNALED(ws) && WTERMSIG(ws) == SIGINT);
     if (stopping_ || failed_) {
+      if (stopping_ && poweroff && !killed_) log_.note("powered off");
       finish(0);
       return;
     }
-    bool reboot = WIFSIGNALED(ws) && WTERMSIG(ws) == SIGHUP;
-    bool poweroff = (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) || (WIFSIGNALED(ws) && WTERMSIG(ws) == SIGINT);
     if (reboot) {
       log_.note("reboot requested: starting it again");
+      reready_ = ready_;  // "starting" again until its init is ready once more
       if (auto l = launch(); !l) {
         log_.note(fmt::format("reboot failed: {}", l.error().message));
         if (!ready_) fail_start(l.error().message);
@@ -467,6 +498,13 @@ class Monitor {
   }
 
   void mark_ready() {
+    if (reready_) {
+      reready_ = false;
+      st_.state = "running";
+      (void)write_status(rd_, st_);
+      log_.note("ready");
+      return;
+    }
     if (ready_) return;
     ready_ = true;
     st_.state = "running";
@@ -501,6 +539,7 @@ class Monitor {
       init_ = 0;
       (void)engine::destroy(rd_.store(), name_);
     }
+    remove_empty_cgroup_parent();
     // Reap whatever was reparented to us.
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }
@@ -511,8 +550,13 @@ class Monitor {
     }
     netns_.reset();
     drain_output();
+    if (console_) {
+      console_->drop_master();
+      console_->close(fmt::format("container {} stopped ({})", name_, st_.last_exit.empty() ? "stopped" : st_.last_exit));
+    }
     log_.note(fmt::format("monitor exiting ({})", st_.last_exit.empty() ? "stopped" : st_.last_exit));
     (void)remove_tree(rd_.oci());
+    remove_root_dirs(rd_);
     ctl_.reset();
     notify_.reset();
     ::unlink(rd_.control().c_str());
@@ -537,12 +581,16 @@ class Monitor {
   LogWriter log_;
   decl::Container c_;
   bool nat_all_ = false;
+  std::optional<uint32_t> uid_base_;  // of its user namespace, if any
   UniqueFd sig_r_, sig_w_, out_r_, ctl_, notify_, netns_;
+  std::unique_ptr<ConsoleServer> console_;  // boot containers: the console pty
   net::ContainerNetwork netw_;
   bool net_up_ = false;
   MonitorStatus st_;
   pid_t init_ = 0;
   bool ready_ = false, failed_ = false, stopping_ = false, waiting_exec_ = false, done_ = false;
+  bool killed_ = false;  // SIGKILLed by us (stop timeout, terminate): not a clean poweroff
+  bool reready_ = false;  // rebooted after having been ready: waiting for it again
   int exit_code_ = 0;
   int backoff_ = 0;
   double ready_deadline_ = 0, kill_at_ = 0, restart_at_ = 0;

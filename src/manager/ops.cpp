@@ -17,7 +17,9 @@
 
 #include "base/files.h"
 #include "engine/container.h"
+#include "manager/console.h"
 #include "manager/manager.h"
+#include "manager/private_root.h"
 #include "manager/runtime.h"
 #include "net/netns.h"
 
@@ -38,7 +40,9 @@ bool wait_gone(pid_t pid, int timeout_ms) {
 
 void remove_runtime_files(const RunDir& rd) {
   (void)remove_tree(rd.oci());
+  remove_root_dirs(rd);
   ::unlink(rd.control().c_str());
+  ::unlink(console_socket(rd).c_str());
   ::unlink(rd.notify_sock().c_str());
   ::rmdir(rd.notify_dir().c_str());
   ::unlink((rd.snapshot() + ".toml").c_str());
@@ -77,6 +81,7 @@ Result<void> stop_orphan(const decl::Paths& paths, const RunDir& rd, const std::
     }
   }
   remove_runtime_files(rd);
+  remove_empty_cgroup_parent();
   return first;
 }
 
@@ -214,12 +219,14 @@ Result<void> stop(const decl::Paths& paths, const std::string& name, bool termin
 nlohmann::json Status::to_json() const {
   nlohmann::json j = {{"name", name},           {"state", state},         {"declared", declared},
                       {"monitor", monitor_alive}, {"monitor_died", monitor_died},
-                      {"restarts", restarts},   {"addresses", addresses}};
+                      {"restarts", restarts},   {"addresses", addresses},
+                      {"host_links", host_links}};
   j["monitor_pid"] = monitor_pid > 0 ? nlohmann::json(monitor_pid) : nlohmann::json(nullptr);
   j["pid"] = pid > 0 ? nlohmann::json(pid) : nlohmann::json(nullptr);
   j["uptime_sec"] = pid > 0 ? nlohmann::json(uptime_sec) : nlohmann::json(nullptr);
   j["memory_bytes"] = memory_bytes ? nlohmann::json(*memory_bytes) : nlohmann::json(nullptr);
   j["last_exit"] = last_exit.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_exit);
+  j["uid_base"] = uid_base ? nlohmann::json(*uid_base) : nlohmann::json(nullptr);
   return j;
 }
 
@@ -230,6 +237,10 @@ std::string Status::text() const {
     s += fmt::format("  uptime: {}\n", human_secs(uptime_sec));
   }
   for (auto& a : addresses) s += fmt::format("  address: {}\n", a);
+  for (auto& l : host_links) s += fmt::format("  host link: {}\n", l);
+  if (uid_base)
+    s += fmt::format("  user namespace: uids 0-65535 are {}-{} on the host\n", *uid_base,
+                     *uid_base + decl::kPrivateUsersRange - 1);
   if (memory_bytes) s += fmt::format("  memory: {}\n", human_bytes(*memory_bytes));
   if (state != "down" && state != "gone") s += fmt::format("  restarts: {}\n", restarts);
   if (!last_exit.empty()) s += fmt::format("  last exit: {}\n", last_exit);
@@ -277,6 +288,13 @@ Status status(const decl::Paths& paths, const std::string& name, const decl::Con
     if (a->local_address) out.addresses.push_back("local " + a->local_address->str());
     if (a->host_address6) out.addresses.push_back("host " + a->host_address6->str());
     if (a->local_address6) out.addresses.push_back("local " + a->local_address6->str());
+    if (a->private_network)
+      if (auto n = network_of(*a, paths, false)) {
+        if (n->has_veth()) out.host_links.push_back(n->host_link());
+        for (auto& e : n->extra_veths) out.host_links.push_back(e.name);
+      }
+    if (a->private_users.mode == decl::PrivateUsers::Mode::Base) out.uid_base = a->private_users.base;
+    if (a->private_users.mode == decl::PrivateUsers::Mode::Pick) out.uid_base = recorded_uid_base(paths, name);
   }
   return out;
 }

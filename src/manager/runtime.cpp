@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "base/files.h"
+#include "cgroup/cgroup.h"
 #include "engine/state.h"
 #include "net/ip.h"
 
@@ -178,6 +179,8 @@ Result<net::ContainerNetwork> network_of(const decl::Container& c, const decl::P
     e.local_address = TRY(prefix_of(v.local_address));
     e.host_address6 = TRY(prefix_of(v.host_address6));
     e.local_address6 = TRY(prefix_of(v.local_address6));
+    for (auto& f : v.forward_ports)
+      e.forward_ports.push_back({f.protocol, f.host_port, f.container_port});
     n.extra_veths.push_back(e);
   }
   for (auto& f : c.forward_ports)
@@ -220,6 +223,13 @@ Result<std::string> control_request(const RunDir& rd, const std::string& line, i
   if (auto nl = reply.find('\n'); nl != std::string::npos) reply.resize(nl);
   if (reply.empty()) return make_error("the monitor closed the control socket");
   return reply;
+}
+
+void remove_empty_cgroup_parent() {
+  auto layout = cgroup::detect();
+  if (!layout) return;
+  if (!layout->unified.empty()) ::rmdir((layout->unified + "/berth").c_str());
+  for (auto& [mount, controllers] : layout->v1) ::rmdir((mount + "/berth").c_str());
 }
 
 }  // namespace berth::manager

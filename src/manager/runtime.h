@@ -77,4 +77,8 @@ Result<std::string> control_request(const RunDir& rd, const std::string& line, i
 
 double now_epoch();
 
+// Containers live under /berth in every cgroup hierarchy; the parent goes
+// with the last of them (rmdir fails while others remain).
+void remove_empty_cgroup_parent();
+
 }  // namespace berth::manager

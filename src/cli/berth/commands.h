@@ -26,5 +26,11 @@ void register_create(CLI::App& app, Context& ctx);
 void register_destroy(CLI::App& app, Context& ctx);
 void register_reset_state(CLI::App& app, Context& ctx);
 void register_generate(CLI::App& app, Context& ctx);
+void register_update(CLI::App& app, Context& ctx);  // update.cpp
+// Consoles and interactive sessions (login.cpp).
+void register_login(CLI::App& app, Context& ctx);
+void register_root_login(CLI::App& app, Context& ctx);
+void register_shell(CLI::App& app, Context& ctx);
+void register_show_host_key(CLI::App& app, Context& ctx);
 
 }  // namespace berth::cli

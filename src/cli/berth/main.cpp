@@ -2,10 +2,32 @@
 // file per subcommand.
 #include <cstdio>
 #include <exception>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/berth/commands.h"
+#include "engine/sealed_exe.h"
+
+namespace {
+
+// The verbs whose processes enter containers (the monitor clones the init;
+// run, shell and root-login join a running one) run from a protected binary
+// (CVE-2019-5736, see engine/sealed_exe.h).
+bool enters_containers(int argc, char** argv) {
+  for (int i = 1; i < argc; i++) {
+    std::string_view a = argv[i];
+    if (a == "--root") {
+      i++;
+      continue;
+    }
+    if (a.starts_with("-")) continue;
+    return a == "monitor" || a == "run" || a == "shell" || a == "root-login";
+  }
+  return false;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"berth: declarative, lightweight system containers"};
@@ -37,7 +59,18 @@ int main(int argc, char** argv) {
   berth::cli::register_destroy(app, ctx);
   berth::cli::register_reset_state(app, ctx);
   berth::cli::register_generate(app, ctx);
+  berth::cli::register_update(app, ctx);
+  berth::cli::register_login(app, ctx);
+  berth::cli::register_root_login(app, ctx);
+  berth::cli::register_shell(app, ctx);
+  berth::cli::register_show_host_key(app, ctx);
 
+  if (enters_containers(argc, argv)) {
+    if (auto s = berth::engine::ensure_sealed_exe(argv); !s) {
+      std::fprintf(stderr, "berth: %s\n", s.error().message.c_str());
+      return 1;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

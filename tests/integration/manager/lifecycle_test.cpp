@@ -17,6 +17,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "integration/manager/manager_fixture.h"
 #include "support/testenv.h"
 
 namespace berth::test {
@@ -24,74 +25,17 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-int count_lines(const std::string& path) {
-  auto s = slurp(path);
-  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
-}
-
-class Manager : public ::testing::Test {
+class Manager : public ManagerTest {
  protected:
-  void SetUp() override {
-    SKIP_UNLESS_ROOT();
-    ::mkdir((root_.path() + "/etc").c_str(), 0755);
-    ::mkdir((root_.path() + "/etc/berth").c_str(), 0755);
-  }
-  void TearDown() override {
-    for (auto& n : names_) berth({"terminate", n});
-    for (auto& n : names_) {
-      // Nothing left: no runtime files, no cgroup, no mounts.
-      EXPECT_FALSE(exists(root_ / ("run/berth/" + n))) << n;
-      for (const char* ctl : {"memory", "pids", "cpu", "freezer", "devices"})
-        EXPECT_FALSE(exists(std::string("/sys/fs/cgroup/") + ctl + "/berth/" + n)) << ctl << " " << n;
-    }
-    EXPECT_TRUE(host_mounts_matching(root_.path()).empty());
-  }
-  static bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
+  Manager() : ManagerTest("berth-test-mgr") {}
 
-  std::string name(const std::string& base) {
-    names_.push_back(unique_id(base));
-    return names_.back();
-  }
-  void declare(const std::string& toml) {
-    std::ofstream(root_ / "etc/berth/containers.toml") << toml;
-  }
-  RunResult berth(std::vector<std::string> args, const RunOptions& o = {}) {
-    std::vector<std::string> argv = {test::berth(), "--root", root_.path()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return run(argv, o);
-  }
-  nlohmann::json status(const std::string& n) {
-    auto r = berth({"status", n, "--json"});
-    return nlohmann::json::parse(r.out);
-  }
-  // Waits until pred() holds, up to timeout.
-  template <class F>
-  bool eventually(F pred, std::chrono::milliseconds timeout = 10s) {
-    auto end = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < end) {
-      if (pred()) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return pred();
-  }
-  std::string busybox_decl(const std::string& n, const std::string& cmd, const std::string& extra = "") {
-    return "[containers." + n + "]\npath = \"" + test_rootfs() + "\"\ncommand = [\"/bin/sh\", \"-c\", " +
-           nlohmann::json(cmd).dump() + "]\n" + extra + "\n";
-  }
   std::string shared_decl(const std::string& n, const std::string& cmd, const std::string& extra = "") {
     return "[containers." + n + "]\nshare_host = true\ncommand = [\"/bin/busybox\", \"sh\", \"-c\", " +
            nlohmann::json(cmd).dump() + "]\nbind_mounts.\"/data\" = { host_path = \"" + data_.path() +
            "\", read_only = false }\n" + extra + "\n";
   }
 
-  TempDir root_{"berth-test-mgr"};
   TempDir data_{"berth-test-data"};
-  std::vector<std::string> names_;
 };
 
 constexpr const char* kTermLoop = "trap 'echo bye; exit 0' TERM; echo hello; while :; do sleep 0.1; done";
@@ -157,6 +101,26 @@ TEST_F(Manager, StartUnknownAndFailingCommand) {
   ASSERT_EQ(berth({"start", n}).status, 0);
   ASSERT_TRUE(eventually([&] { return status(n)["state"] == "down"; }));
   EXPECT_NE(berth({"logs", n}).out.find("exited with status 3"), std::string::npos);
+}
+
+// A one-shot command that is done before the monitor sees its exec still
+// ran: start succeeds (ready, then powered off), as `berth start` of a
+// `true` container should.
+TEST_F(Manager, OneShotCommandThatEndsAtOnceStarts) {
+  auto n = name("b1");
+  declare(shared_decl(n, "echo ran >> /data/count", "restart = \"no\""));
+  auto r = berth({"start", n});
+  EXPECT_EQ(r.status, 0) << r.err;
+  ASSERT_TRUE(eventually([&] { return status(n)["state"] == "down"; }));
+  EXPECT_EQ(count_lines(data_ / "count"), 1);
+  auto log = berth({"logs", n}).out;
+  EXPECT_NE(log.find("powered off"), std::string::npos) << log;
+  // A command that fails at once is still a failed start.
+  auto f = name("b2");
+  declare(shared_decl(f, "exit 3", "restart = \"no\""));
+  auto rf = berth({"start", f});
+  EXPECT_NE(rf.status, 0);
+  EXPECT_NE(rf.err.find("status 3"), std::string::npos) << rf.err;
 }
 
 TEST_F(Manager, PoweroffStaysStopped) {
@@ -363,7 +327,7 @@ TEST_F(Manager, CreateDestroyResetState) {
   EXPECT_NE(s.find("host_address = \"10.233.0.1\""), std::string::npos) << s;
   EXPECT_NE(s.find("local_address = \"10.233.0.2\""), std::string::npos) << s;
   auto ip = berth({"show-ip", m});
-  EXPECT_EQ(ip.out, "10.233.0.2\n");
+  EXPECT_EQ(ip.out, "10.233.0.2\nfd62:6572:7468::2\n");  // create allocates the IPv6 twin too
   EXPECT_NE(berth({"create", n}).status, 0);  // taken
   ASSERT_EQ(berth({"start", n}).status, 0);
   EXPECT_NE(berth({"reset-state", n}).status, 0);  // running

@@ -1,0 +1,216 @@
+// The container's root in the monitor's own mount namespace: the throwaway
+// overlay of an ephemeral container and the idmapped tree of one with a
+// user namespace (see private_root.h).
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "base/files.h"
+#include "base/unique_fd.h"
+#include "decl/spec.h"
+#include "manager/private_root.h"
+
+namespace berth::manager {
+
+namespace {
+
+bool g_private_ns = false;
+
+// Mounts made from here on stay in this process (and the containers it
+// makes): none reaches the host, and all go with their last user.
+Result<void> ensure_private_mount_ns() {
+  if (g_private_ns) return ok();
+  if (::unshare(CLONE_NEWNS) < 0) return errno_error("unshare the monitor's mount namespace");
+  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    return errno_error("make the monitor's mounts slaves of the host's");
+  g_private_ns = true;
+  return ok();
+}
+
+std::string root_dir(const RunDir& rd) {
+  return rd.dir + "/root";
+}
+std::string scratch_dir(const RunDir& rd) {
+  return rd.dir + "/scratch";
+}
+std::string idmapped_dir(const RunDir& rd) {
+  return rd.dir + "/idmapped";
+}
+
+void unmount_all(const std::string& path) {
+  while (::umount2(path.c_str(), MNT_DETACH) == 0) {
+  }
+}
+
+// overlayfs splits its options on ',' and lowerdir on ':'; a backslash
+// escapes them.
+std::string overlay_escape(const std::string& path) {
+  std::string out;
+  for (char ch : path) {
+    if (ch == ',' || ch == ':' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out;
+}
+
+// A user namespace mapping 0..65535 to base.., for mount_setattr: an
+// idmapped mount takes its mapping from any namespace, not necessarily the
+// container's (which does not exist yet).
+Result<UniqueFd> make_userns(uint32_t base) {
+  int sync[2];
+  if (::pipe2(sync, O_CLOEXEC) < 0) return errno_error("pipe");
+  UniqueFd r(sync[0]), w(sync[1]);
+  pid_t pid = ::fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) {
+    w.reset();
+    if (::unshare(CLONE_NEWUSER) < 0) _exit(1);
+    char b;
+    (void)!::read(r.get(), &b, 1);  // until the parent has what it needs
+    _exit(0);
+  }
+  r.reset();
+  auto reap = [&] {
+    w.reset();
+    ::kill(pid, SIGKILL);
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  };
+  // Wait for the unshare: the namespace differs from ours once it happened.
+  struct stat mine;
+  ::stat("/proc/self/ns/user", &mine);
+  for (int i = 0; i < 2000; ++i) {
+    struct stat theirs;
+    if (::stat(fmt::format("/proc/{}/ns/user", pid).c_str(), &theirs) < 0) break;
+    if (theirs.st_ino != mine.st_ino) break;
+    ::usleep(1000);
+  }
+  std::string map = fmt::format("0 {} {}\n", base, decl::kPrivateUsersRange);
+  Result<void> wrote = write_existing(fmt::format("/proc/{}/uid_map", pid), map);
+  if (wrote) wrote = write_existing(fmt::format("/proc/{}/setgroups", pid), "deny");
+  if (wrote) wrote = write_existing(fmt::format("/proc/{}/gid_map", pid), map);
+  if (!wrote) {
+    reap();
+    return std::move(wrote).error().wrap("map a user namespace");
+  }
+  UniqueFd ns(::open(fmt::format("/proc/{}/ns/user", pid).c_str(), O_RDONLY | O_CLOEXEC));
+  int saved = errno;
+  reap();
+  if (!ns) {
+    errno = saved;
+    return errno_error("open a user namespace");
+  }
+  return ns;
+}
+
+// Mounts `tree` idmapped to base at `where`. An error means the kernel or the
+// filesystem cannot do it.
+Result<void> mount_idmapped(const std::string& tree, uint32_t base, const std::string& where) {
+  auto userns = TRY(make_userns(base));
+  int fd = static_cast<int>(
+      ::syscall(SYS_open_tree, AT_FDCWD, tree.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
+  if (fd < 0) return errno_error("open_tree {}", tree);
+  UniqueFd t(fd);
+  struct mount_attr attr = {};
+  attr.attr_set = MOUNT_ATTR_IDMAP;
+  attr.userns_fd = static_cast<uint64_t>(userns.get());
+  if (::syscall(SYS_mount_setattr, t.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
+    return errno_error("idmap {}", tree);
+  TRY(mkdir_p(where, 0755));
+  if (::syscall(SYS_move_mount, t.get(), "", AT_FDCWD, where.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+    return errno_error("mount the idmapped tree on {}", where);
+  return ok();
+}
+
+bool is_shared_host_bind(const oci::Mount& m) {
+  if (m.type != "bind") return false;
+  for (auto& d : decl::shared_host_dirs())
+    if (m.destination == "/" + d) return true;
+  return false;
+}
+
+}  // namespace
+
+bool needs_private_root(const decl::Container& c) {
+  return c.ephemeral || c.private_users.mode != decl::PrivateUsers::Mode::No;
+}
+
+Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci::Spec& spec,
+                                 std::optional<uint32_t> uid_base) {
+  if (!c.ephemeral && !uid_base) return std::string();
+  TRY(ensure_private_mount_ns());
+  // What the previous run (a reboot or a restart) left: ephemeral means a
+  // fresh overlay every time the container starts.
+  for (auto& d : {root_dir(rd), scratch_dir(rd), idmapped_dir(rd)}) unmount_all(d);
+
+  std::string note;
+  std::string lower = spec.root.path;
+  if (uid_base) {
+    // The init resolves the root path as the container's root, which the
+    // host's root owns nothing of: it needs to search the run dir.
+    struct stat rst;
+    if (::stat(rd.dir.c_str(), &rst) < 0 ||
+        ::chmod(rd.dir.c_str(), (rst.st_mode & 07777) | 0111) < 0)
+      return errno_error("make {} searchable", rd.dir);
+    if (auto m = mount_idmapped(lower, *uid_base, idmapped_dir(rd)); m) {
+      lower = idmapped_dir(rd);
+      for (auto& mnt : spec.mounts)
+        if (is_shared_host_bind(mnt) &&
+            std::find(mnt.options.begin(), mnt.options.end(), "idmap") == mnt.options.end())
+          mnt.options.push_back("idmap");
+    } else {
+      note = fmt::format(
+          "the tree {} is not idmapped ({}): inside, files appear owned by their on-disk ids "
+          "mapped through {}..{} (others as nobody); chown the tree by {} or use a kernel and "
+          "filesystem with idmapped mounts",
+          lower, m.error().message, *uid_base, *uid_base + decl::kPrivateUsersRange - 1, *uid_base);
+    }
+  }
+  if (c.ephemeral) {
+    std::string scratch = scratch_dir(rd), root = root_dir(rd);
+    TRY(mkdir_p(scratch, 0700));
+    TRY(mkdir_p(root, 0755));
+    if (::mount("tmpfs", scratch.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, "mode=0700") < 0)
+      return errno_error("mount the ephemeral scratch tmpfs on {}", scratch);
+    std::string upper = scratch + "/upper", work = scratch + "/work";
+    for (auto& d : {upper, work})
+      if (::mkdir(d.c_str(), 0755) < 0) return errno_error("mkdir {}", d);
+    // The merged root takes the upper dir's owner and mode: the tree's, as
+    // the container sees it.
+    struct stat st;
+    if (::stat(lower.c_str(), &st) < 0) return errno_error("stat {}", lower);
+    if (::chown(upper.c_str(), st.st_uid, st.st_gid) < 0 ||
+        ::chmod(upper.c_str(), st.st_mode & 07777) < 0)
+      return errno_error("set the owner of {}", upper);
+    std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", overlay_escape(lower),
+                                   overlay_escape(upper), overlay_escape(work));
+    if (::mount("overlay", root.c_str(), "overlay", 0, opts.c_str()) < 0)
+      return errno_error("mount the ephemeral overlay on {}", root);
+    spec.root.path = root;
+  } else if (lower != spec.root.path) {
+    spec.root.path = lower;
+  }
+  return note;
+}
+
+void remove_root_dirs(const RunDir& rd) {
+  // In the monitor's namespace they may still be mount points; elsewhere
+  // they are plain dirs (the mounts live only where the monitor made them).
+  if (g_private_ns)
+    for (auto& d : {root_dir(rd), scratch_dir(rd), idmapped_dir(rd)}) unmount_all(d);
+  ::rmdir(root_dir(rd).c_str());
+  ::rmdir(scratch_dir(rd).c_str());
+  ::rmdir(idmapped_dir(rd).c_str());
+}
+
+}  // namespace berth::manager

@@ -1,0 +1,58 @@
+// The container's root as the monitor hands it to the engine: a throwaway
+// overlay for `ephemeral`, an idmapped view for `private_users`, and the
+// picked uid range of private_users = "pick".
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "base/result.h"
+#include "decl/decl.h"
+#include "decl/paths.h"
+#include "manager/runtime.h"
+#include "oci/spec.h"
+
+namespace berth::manager {
+
+// As systemd-nspawn --private-users=pick: bases are multiples of 0x10000 in
+// [kPickMin, kPickMax).
+inline constexpr uint32_t kPickMin = 0x00080000;
+inline constexpr uint32_t kPickMax = 0x6FFF0000;
+
+// Where a picked range is recorded: <state>/containers/NAME/private-users.
+std::string uid_range_file(const decl::Paths& paths, const std::string& name);
+// The range recorded for NAME, if any.
+std::optional<uint32_t> recorded_uid_base(const decl::Paths& paths, const std::string& name);
+
+// The uid/gid base of a private_users = "pick" container: the recorded one
+// when it still collides with no other container, else a base derived from
+// the name (re-derived on a collision with another container's recorded or
+// fixed range, or with a host user or group), recorded so that it stays the
+// same across restarts. Serialized by a lock under <state>.
+Result<uint32_t> pick_uid_base(const decl::Paths& paths, const decl::Container& c,
+                               const decl::Declarations& decls);
+
+// The base of c's user namespace: its fixed base, the picked one, or none.
+Result<std::optional<uint32_t>> uid_base_of(const decl::Paths& paths, const decl::Container& c,
+                                            const decl::Declarations& decls);
+
+// Makes spec.root.path what the container should see, in the calling
+// process's own mount namespace (unshared on first use, so that nothing is
+// ever mounted on the host and everything goes when the monitor and the
+// container are gone, even after a SIGKILL):
+//  - ephemeral: an overlay with the tree as its lower layer and a fresh tmpfs
+//    for upper/work, so changes vanish at stop (and at each restart);
+//  - uid_base: the tree idmapped to the container's range (a file owned by
+//    uid N on disk appears owned by N inside), and the share_host binds of
+//    the host's /usr & co. marked "ridmap". Where the kernel or filesystem
+//    cannot idmap, the tree is used as it is and the returned note says why.
+// Returns a note for the log ("" when there is nothing to say).
+Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci::Spec& spec,
+                                 std::optional<uint32_t> uid_base);
+// Whether prepare_root has anything to do for c.
+bool needs_private_root(const decl::Container& c);
+// Removes the (unmounted) mount point dirs prepare_root made under the run dir.
+void remove_root_dirs(const RunDir& rd);
+
+}  // namespace berth::manager

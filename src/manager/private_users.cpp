@@ -1,0 +1,129 @@
+// private_users = "pick": a free 65536-id range per container, derived from
+// its name as systemd-nspawn --private-users=pick does, recorded in the
+// container's state dir so that it stays the same across restarts.
+#include <dirent.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sys/file.h>
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "base/files.h"
+#include "base/unique_fd.h"
+#include "manager/private_root.h"
+
+namespace berth::manager {
+
+namespace {
+
+constexpr uint32_t kRange = decl::kPrivateUsersRange;
+
+uint64_t fnv1a(std::string_view s) {
+  uint64_t h = 1469598103934665603ull;
+  for (unsigned char ch : s) {
+    h ^= ch;
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+// Attempt 0 depends on the name only, so a container gets the same base on
+// every host unless something there is in the way.
+uint32_t candidate(const std::string& name, int attempt) {
+  uint64_t slots = (kPickMax - kPickMin) / kRange;
+  uint64_t h = fnv1a(attempt == 0 ? name : fmt::format("{}#{}", name, attempt));
+  return kPickMin + static_cast<uint32_t>(h % slots) * kRange;
+}
+
+bool overlaps(uint32_t a, uint32_t b) {
+  return a < b + kRange && b < a + kRange;
+}
+
+// Other containers' ranges: recorded picks under <state>/containers and the
+// fixed bases of the declarations.
+std::map<std::string, uint32_t> ranges_in_use(const decl::Paths& paths, const std::string& self,
+                                              const decl::Declarations& decls) {
+  std::map<std::string, uint32_t> out;
+  std::string dir = paths.state + "/containers";
+  if (DIR* d = ::opendir(dir.c_str())) {
+    while (auto* e = ::readdir(d)) {
+      std::string n = e->d_name;
+      if (n == "." || n == ".." || n == self) continue;
+      if (auto b = recorded_uid_base(paths, n)) out[n] = *b;
+    }
+    ::closedir(d);
+  }
+  for (auto& [n, c] : decls.containers)
+    if (n != self && c.private_users.mode == decl::PrivateUsers::Mode::Base)
+      out[n] = c.private_users.base;
+  return out;
+}
+
+// A host user or group at the base means the range is someone's already
+// (nspawn's check).
+bool host_uses(uint32_t base) {
+  return ::getpwuid(base) != nullptr || ::getgrgid(base) != nullptr;
+}
+
+}  // namespace
+
+std::string uid_range_file(const decl::Paths& paths, const std::string& name) {
+  return paths.container_state(name) + "/private-users";
+}
+
+std::optional<uint32_t> recorded_uid_base(const decl::Paths& paths, const std::string& name) {
+  auto text = read_file(uid_range_file(paths, name));
+  if (!text) return std::nullopt;
+  try {
+    size_t used = 0;
+    unsigned long v = std::stoul(*text, &used);
+    if (v < kPickMin || v >= kPickMax || v % kRange != 0) return std::nullopt;
+    return static_cast<uint32_t>(v);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
+Result<uint32_t> pick_uid_base(const decl::Paths& paths, const decl::Container& c,
+                               const decl::Declarations& decls) {
+  TRY(mkdir_p(paths.state, 0755));
+  std::string lock_path = paths.state + "/.private-users.lock";
+  UniqueFd lk(::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  if (!lk) return errno_error("open {}", lock_path);
+  while (::flock(lk.get(), LOCK_EX) < 0)
+    if (errno != EINTR) return errno_error("lock {}", lock_path);
+  auto used = ranges_in_use(paths, c.name, decls);
+  auto free = [&](uint32_t base) {
+    for (auto& [n, b] : used)
+      if (overlaps(base, b)) return false;
+    return true;
+  };
+  if (auto rec = recorded_uid_base(paths, c.name); rec && free(*rec)) return *rec;
+  for (int attempt = 0; attempt < 4096; ++attempt) {
+    uint32_t base = candidate(c.name, attempt);
+    if (!free(base) || host_uses(base)) continue;
+    TRY(mkdir_p(paths.container_state(c.name), 0755));
+    TRY_CTX(write_file_atomic(uid_range_file(paths, c.name), fmt::format("{}\n", base), 0644),
+            "record the picked uid range");
+    return base;
+  }
+  return make_error("no free range of {} uids left in {:#x}..{:#x}", kRange, kPickMin, kPickMax);
+}
+
+Result<std::optional<uint32_t>> uid_base_of(const decl::Paths& paths, const decl::Container& c,
+                                            const decl::Declarations& decls) {
+  switch (c.private_users.mode) {
+    case decl::PrivateUsers::Mode::No:
+      return std::optional<uint32_t>{};
+    case decl::PrivateUsers::Mode::Base:
+      return std::optional<uint32_t>{c.private_users.base};
+    case decl::PrivateUsers::Mode::Pick:
+      return std::optional<uint32_t>{TRY(pick_uid_base(paths, c, decls))};
+  }
+  return std::optional<uint32_t>{};
+}
+
+}  // namespace berth::manager

@@ -1,0 +1,93 @@
+// What the manager's integration tests share: a fixture with a private
+// --root per test that runs the berth CLI on it and, after the test, checks
+// that every container it named left nothing behind; and small file helpers.
+#pragma once
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "support/testenv.h"
+
+namespace berth::test {
+
+inline std::string slurp(const std::string& path) {
+  std::ifstream f(path);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+inline int count_lines(const std::string& path) {
+  auto s = slurp(path);
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
+
+class ManagerTest : public ::testing::Test {
+ protected:
+  // root_prefix names the test's --root dir, so a leftover tells which suite made it.
+  explicit ManagerTest(const std::string& root_prefix) : root_(root_prefix) {}
+
+  void SetUp() override {
+    SKIP_UNLESS_ROOT();
+    ::mkdir((root_.path() + "/etc").c_str(), 0755);
+    ::mkdir((root_.path() + "/etc/berth").c_str(), 0755);
+  }
+  void TearDown() override {
+    for (auto& n : names_) berth({"terminate", n});
+    for (auto& n : names_) {
+      // Nothing left: no runtime files, no cgroup, no mounts.
+      EXPECT_FALSE(exists(root_ / ("run/berth/" + n))) << n;
+      for (const char* ctl : {"memory", "pids", "cpu", "freezer", "devices"})
+        EXPECT_FALSE(exists(std::string("/sys/fs/cgroup/") + ctl + "/berth/" + n)) << ctl << " " << n;
+    }
+    expect_nothing_mounted();
+  }
+  // The mount check of TearDown; a suite with more places to watch extends it.
+  virtual void expect_nothing_mounted() { EXPECT_TRUE(host_mounts_matching(root_.path()).empty()); }
+
+  static bool exists(const std::string& p) { return ::access(p.c_str(), F_OK) == 0; }
+
+  std::string name(const std::string& base) {
+    names_.push_back(unique_id(base));
+    return names_.back();
+  }
+  void declare(const std::string& toml) { std::ofstream(root_ / "etc/berth/containers.toml") << toml; }
+  std::vector<std::string> berth_argv(const std::vector<std::string>& args) {
+    std::vector<std::string> argv = {test::berth(), "--root", root_.path()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return argv;
+  }
+  RunResult berth(const std::vector<std::string>& args, const RunOptions& o = {}) {
+    return run(berth_argv(args), o);
+  }
+  nlohmann::json status(const std::string& n) { return nlohmann::json::parse(berth({"status", n, "--json"}).out); }
+  // Waits until pred() holds, up to timeout.
+  template <class F>
+  bool eventually(F pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+    auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      if (pred()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return pred();
+  }
+  // A container of the shared busybox rootfs (or of tree) running cmd, with the extra TOML lines.
+  std::string busybox_decl(const std::string& n, const std::string& cmd, const std::string& extra = "",
+                           const std::string& tree = "") {
+    return "[containers." + n + "]\npath = \"" + (tree.empty() ? test_rootfs() : tree) +
+           "\"\ncommand = [\"/bin/sh\", \"-c\", " + nlohmann::json(cmd).dump() + "]\n" + extra + "\n";
+  }
+
+  TempDir root_;
+  std::vector<std::string> names_;
+};
+
+}  // namespace berth::test
