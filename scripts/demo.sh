@@ -26,6 +26,16 @@ host_address = "10.233.1.1"
 local_address = "10.233.1.2"
 autostart = true
 
+# A whole system with its own init and no image: the host's systemd boots
+# over an empty state tree (the NixOS way); ready when it says READY=1.
+[containers.sys]
+share_host = true
+boot = true
+private_network = true
+host_address = "10.233.3.1"
+local_address = "10.233.3.2"
+autostart = true
+
 # A small system tree of its own (busybox), with resource limits.
 [containers.box]
 path = "$build/test-rootfs"
@@ -41,6 +51,7 @@ export BERTH_ROOT="$root" PATH="$build:$PATH"
 cleanup() {
   berth stop web >/dev/null 2>&1 || true
   berth stop box >/dev/null 2>&1 || true
+  berth stop sys >/dev/null 2>&1 || true
   rm -rf "$root"
 }
 trap cleanup EXIT
@@ -56,8 +67,12 @@ say berth list
 say busybox wget -qO- http://10.233.1.2/
 say berth run box -- sh -c "echo hostname: \$(hostname); cat /tmp/now; ip -4 -o addr show eth0; cat /sys/fs/cgroup/memory/memory.limit_in_bytes"
 say berth status web
+say berth run sys -- systemctl is-system-running --wait
+say berth run sys -- sh -c "ps -e -o pid,comm | head -6; ip -4 -o addr show eth0"
 say grep containers "$BERTH_ROOT/etc/hosts"
 say berth stop web
 say berth stop box
+say berth stop sys
+say sh -c "berth logs sys | tail -3"
 say berth list
 '

@@ -9,8 +9,10 @@ build=(build-essential cmake ninja-build pkg-config git
        libnftables-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
        libfmt-dev libgtest-dev libgmock-dev)
 test=(busybox-static iproute2 procps util-linux crun runc hyperfine nftables tmux
-      iputils-ping socat python3 jq strace)
-system=(debootstrap systemd-container podman containerd uidmap slirp4netns fuse-overlayfs catatonit iptables)
+      iputils-ping socat python3 jq strace
+      systemd)  # the host's systemd, booted over an empty tree (share_host + boot) by the demo and tests
+system=(debootstrap systemd-container podman containerd uidmap slirp4netns fuse-overlayfs catatonit iptables
+        openssh-client)
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "base/files.h"
+#include "decl/personality.h"
 
 namespace berth::decl {
 namespace {
@@ -34,6 +35,30 @@ const std::vector<oci::DeviceRule>& standard_device_rules() {
       {true, "c", 5, 1, "rwm"}, {true, "c", 5, 2, "rwm"}, {true, "c", 136, std::nullopt, "rwm"},
   };
   return rules;
+}
+
+// The host's systemd booting over an empty /etc (share_host + boot), as a
+// NixOS container boots a system from the shared store. On its first boot
+// systemd "presets" every unit, which on Debian enables all the host's
+// installed services (databases, container engines, networkd with its
+// wait-online that holds READY=1 for two minutes): the preset here enables
+// none, so the guest runs the host's static units (journald, dbus, logind)
+// plus what its own /etc enables. systemd-firstboot would wait for answers
+// on the console. Written only when missing: the guest's /etc is its own.
+Result<void> prepare_shared_boot_etc(const std::string& etc) {
+  TRY(mkdir_p(etc + "systemd/system-preset", 0755));
+  std::string preset = etc + "systemd/system-preset/00-berth.preset";
+  if (!path_exists(preset))
+    TRY(write_file_atomic(preset,
+                          "# written by berth: a share_host guest enables no host service by "
+                          "default\ndisable *\n"));
+  std::string firstboot = etc + "systemd/system/systemd-firstboot.service";
+  struct stat st;
+  TRY(mkdir_p(etc + "systemd/system", 0755));
+  if (::lstat(firstboot.c_str(), &st) != 0 && ::symlink("/dev/null", firstboot.c_str()) != 0)
+    return errno_error("mask {}", firstboot);
+  if (!path_exists(etc + "locale.conf")) TRY(write_file_atomic(etc + "locale.conf", "LANG=C.UTF-8\n"));
+  return ok();
 }
 
 }  // namespace
@@ -191,6 +216,7 @@ Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
   }
   l.resources = r;
   l.cgroups_path = "/berth/" + c.name;
+  detect_personality(s);  // a 32-bit tree runs as i686, as on its own machine
   return s;
 }
 
@@ -275,6 +301,7 @@ Result<void> prepare_share_host_root(const Container& c, const Paths& paths,
           "them\n";
   }
   TRY(write_file_atomic(etc + "resolv.conf", resolv));
+  if (c.boot) TRY(prepare_shared_boot_etc(etc));
   std::string os_release = etc + "os-release";
   struct stat st;
   if (::lstat(os_release.c_str(), &st) != 0 &&

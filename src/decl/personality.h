@@ -1,0 +1,44 @@
+// The personality a guest tree needs: a 32-bit program (a 32-bit x86 init on
+// a 64-bit x86 host) runs with LINUX32, so that `uname -m` inside says i686
+// as it would on its own machine, and its package manager picks its own arch.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "oci/spec.h"
+
+namespace berth::decl {
+
+// ELF identification: class (1 = 32-bit, 2 = 64-bit) and e_machine (EM_*).
+struct ElfId {
+  uint8_t elf_class = 0;
+  uint16_t machine = 0;
+};
+
+// Parses the first bytes of a file as an ELF header; an error when they are
+// not one.
+Result<ElfId> parse_elf_id(const std::string& header);
+
+// Opens program as the container would see it in root: symlinks (absolute
+// ones too) resolve inside root, and a name without '/' is looked up in the
+// PATH of env (KEY=VALUE strings; a default PATH without one). A "#!"
+// script stands for its interpreter. Returns the ELF identification.
+Result<ElfId> elf_id_in_tree(const std::string& root, const std::string& program,
+                             const std::vector<std::string>& env);
+
+// The personality to run a program of that identification with on this
+// host: LINUX32 for the 32-bit sibling of the host's 64-bit architecture
+// (i386 on x86_64, arm on aarch64), nothing otherwise (x32 is a 64-bit ABI).
+std::optional<oci::Personality> personality_for(const ElfId& id);
+
+// Sets s.linux.personality from the tree's program (s.root.path and
+// s.process.args[0]) unless the spec already has one. A program that cannot
+// be found or read leaves the spec alone (the engine will say why it cannot
+// run it).
+void detect_personality(oci::Spec& s);
+
+}  // namespace berth::decl
