@@ -112,6 +112,10 @@ struct Container {
   std::vector<std::string> additional_capabilities;
   std::vector<AllowedDevice> allowed_devices;
   bool enable_tun = false;
+  // The default seccomp profile (the engine's, podman-like: unknown syscalls
+  // ENOSYS, module loading, kexec, bpf, keyrings and the like EPERM), as
+  // systemd-nspawn filters by default; false runs the container unfiltered.
+  bool seccomp = true;
   PrivateUsers private_users;
   Resources resources;
 

@@ -252,6 +252,8 @@ class Walker {
                                        const Node& v) { w.devices(c, k, v); }},
                 {"enable_tun", [](Walker& w, Container& c, const std::string& k,
                                   const Node& v) { w.get_bool(v, k, c.enable_tun); }},
+                {"seccomp", [](Walker& w, Container& c, const std::string& k,
+                               const Node& v) { w.get_bool(v, k, c.seccomp); }},
                 {"private_users",
                  [](Walker& w, Container& c, const std::string& k, const Node& v) {
                    constexpr int64_t kMaxBase =

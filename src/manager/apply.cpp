@@ -44,6 +44,7 @@ std::string changed_keys(const decl::Container& a, const decl::Container& b) {
   check(a.additional_capabilities != b.additional_capabilities, "additional_capabilities");
   check(a.allowed_devices != b.allowed_devices, "allowed_devices");
   check(a.enable_tun != b.enable_tun, "enable_tun");
+  check(a.seccomp != b.seccomp, "seccomp");
   check(a.private_users != b.private_users, "private_users");
   check(a.private_network != b.private_network, "private_network");
   check(a.host_address != b.host_address || a.local_address != b.local_address ||

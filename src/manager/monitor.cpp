@@ -28,6 +28,7 @@
 #include "manager/runtime.h"
 #include "net/container_network.h"
 #include "net/netns.h"
+#include "seccomp/seccomp.h"
 
 namespace berth::manager {
 
@@ -272,6 +273,8 @@ class Monitor {
       spec.process->env.push_back(fmt::format("NOTIFY_SOCKET={}/notify.sock", kNotifyInContainer));
     }
     drop_unavailable_caps(spec);
+    if (c_.seccomp && spec.linux && !spec.linux->seccomp)
+      spec.linux->seccomp = TRY_CTX(oci::parse_seccomp(seccomp::default_profile()), "the default seccomp profile");
     if (auto note = TRY(prepare_root(rd_, c_, spec, uid_base_)); !note.empty()) log_.note(note);
     engine::CreateOptions co;
     co.id = name_;

@@ -723,6 +723,10 @@ Result<Resources> parse_resources(const json& j, const std::string& where) {
   return guarded([&] { return resources(j, where); });
 }
 
+Result<Seccomp> parse_seccomp(const json& j, const std::string& where) {
+  return guarded([&] { return seccomp(j, where); });
+}
+
 Result<Spec> parse_spec_text(std::string_view text) {
   json j;
   try {

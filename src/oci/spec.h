@@ -248,6 +248,7 @@ Result<Spec> load_spec(const std::string& config_json_path);
 Result<Process> parse_process(const nlohmann::json& j, const std::string& where = "process");
 Result<Resources> parse_resources(const nlohmann::json& j,
                                   const std::string& where = "linux.resources");
+Result<Seccomp> parse_seccomp(const nlohmann::json& j, const std::string& where = "linux.seccomp");
 nlohmann::json to_json(const Spec& s);
 nlohmann::json to_json(const Process& p);
 nlohmann::json to_json(const Resources& r);

@@ -123,6 +123,33 @@ TEST_F(Manager, OneShotCommandThatEndsAtOnceStarts) {
   EXPECT_NE(rf.err.find("status 3"), std::string::npos) << rf.err;
 }
 
+// The default seccomp profile applies to the init and to `berth run`, as
+// systemd-nspawn filters by default; `seccomp = false` turns it off.
+TEST_F(Manager, SeccompByDefaultAndOptOut) {
+  auto a = name("bsa"), b = name("bsb");
+  const char* loop = "trap 'exit 0' TERM; while :; do sleep 0.1; done";
+  declare(shared_decl(a, loop) + shared_decl(b, loop, "seccomp = false"));
+  ASSERT_EQ(berth({"start", a}).status, 0);
+  ASSERT_EQ(berth({"start", b}).status, 0);
+  auto mode = [&](const std::string& n, const std::string& pid) {
+    auto r = berth({"run", n, "--", "/bin/busybox", "grep", "^Seccomp:", "/proc/" + pid + "/status"});
+    std::string out = r.out;
+    std::erase_if(out, [](char ch) { return ch == ' ' || ch == '\t' || ch == '\n'; });
+    return out;
+  };
+  EXPECT_EQ(mode(a, "1"), "Seccomp:2");
+  EXPECT_EQ(mode(a, "self"), "Seccomp:2");
+  EXPECT_EQ(mode(b, "1"), "Seccomp:0");
+  // The profile is a host-side setting: changing it restarts, and says so.
+  auto plan = berth({"plan"});
+  EXPECT_EQ(plan.out.find("seccomp"), std::string::npos) << plan.out;
+  declare(shared_decl(a, loop, "seccomp = false") + shared_decl(b, loop, "seccomp = false"));
+  plan = berth({"plan"});
+  EXPECT_NE(plan.out.find("seccomp"), std::string::npos) << plan.out;
+  EXPECT_EQ(berth({"stop", a}).status, 0);
+  EXPECT_EQ(berth({"stop", b}).status, 0);
+}
+
 TEST_F(Manager, PoweroffStaysStopped) {
   auto n = name("bp");
   declare(shared_decl(n, "echo up >> /data/count; sleep 0.3; exit 0", "restart = \"on-failure\""));

@@ -155,6 +155,8 @@ TEST_F(DebianGuest, BootsServesSshAndStopsCleanly) {
   EXPECT_EQ(host_.status(n)["state"], "up");
   expect_running(n);
   EXPECT_EQ(host_.in_guest(n, "cat /proc/1/comm").out, "systemd");
+  // All of that under the default seccomp profile (a filter, mode 2).
+  EXPECT_EQ(host_.in_guest(n, "grep ^Seccomp: /proc/1/status | tr -d ' \t'").out, "Seccomp:2");
   EXPECT_EQ(host_.in_guest(n, "echo $container").out, "berth");
   EXPECT_EQ(host_.in_guest(n, "hostname").out, n);
   EXPECT_EQ(host_.in_guest(n, "systemd-detect-virt --container").out, "container-other");

@@ -142,6 +142,15 @@ autostart = "yes"
 )",
      {"/etc/berth/containers.toml:4: containers.web.autostart: expected true or false, got "
       "\"yes\""}},
+    {"SeccompAsProfileName",
+     kToml,
+     R"([containers.web]
+share_host = true
+command = ["/bin/sh"]
+seccomp = "default"
+)",
+     {"/etc/berth/containers.toml:4: containers.web.seccomp: expected true or false, got "
+      "\"default\""}},
     {"CommandAsString",
      kToml,
      R"([containers.web]

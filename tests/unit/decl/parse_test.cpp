@@ -125,6 +125,7 @@ tmpfs = ["/var/cache", "/var/tmp"]
 additional_capabilities = ["CAP_SYS_TIME"]
 allowed_devices = [{ node = "/dev/fuse", modifier = "rw" }]
 enable_tun = true
+seccomp = false
 private_users = 524288
 resources = { memory = "1G", cpu = 2, pids = 512, io_weight = 500 }
 private_network = true
@@ -169,6 +170,7 @@ constexpr const char* kFullJson = R"({
       "additional_capabilities": ["CAP_SYS_TIME"],
       "allowed_devices": [{"node": "/dev/fuse", "modifier": "rw"}],
       "enable_tun": true,
+      "seccomp": false,
       "private_users": 524288,
       "resources": {"memory": 1073741824, "cpu": 2.0, "pids": 512, "io_weight": 500},
       "private_network": true,
@@ -208,6 +210,7 @@ TEST(Parse, EveryOption) {
   EXPECT_EQ(f.additional_capabilities, std::vector<std::string>{"CAP_SYS_TIME"});
   EXPECT_EQ(f.allowed_devices, (std::vector<AllowedDevice>{{"/dev/fuse", "rw"}}));
   EXPECT_TRUE(f.enable_tun);
+  EXPECT_FALSE(f.seccomp);
   EXPECT_EQ(f.private_users, (PrivateUsers{PrivateUsers::Mode::Base, 524288}));
   EXPECT_EQ(f.resources, (Resources{1u << 30, 2.0, 512, 500}));
   EXPECT_EQ(f.local_address->str(), "10.233.5.2/24");
@@ -244,7 +247,7 @@ TEST(Parse, JsonAndTomlGiveTheSameModel) {
   // And the JSON lines are the lines of the keys.
   EXPECT_EQ(j.decls.containers.at("full").line, 4);
   EXPECT_EQ(j.decls.containers.at("full").line_of("hostname"), 8);
-  EXPECT_EQ(j.decls.containers.at("full").line_of("nat"), 36);
+  EXPECT_EQ(j.decls.containers.at("full").line_of("nat"), 37);
 }
 
 TEST(Parse, SameDeclarationNoticesChanges) {
