@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "base/hash.h"
 #include "base/unique_fd.h"
 #include "manager/private_root.h"
 
@@ -21,20 +22,11 @@ namespace {
 
 constexpr uint32_t kRange = decl::kPrivateUsersRange;
 
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 1469598103934665603ull;
-  for (unsigned char ch : s) {
-    h ^= ch;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
-
 // Attempt 0 depends on the name only, so a container gets the same base on
 // every host unless something there is in the way.
 uint32_t candidate(const std::string& name, int attempt) {
   uint64_t slots = (kPickMax - kPickMin) / kRange;
-  uint64_t h = fnv1a(attempt == 0 ? name : fmt::format("{}#{}", name, attempt));
+  uint64_t h = fnv1a_64(attempt == 0 ? name : fmt::format("{}#{}", name, attempt));
   return kPickMin + static_cast<uint32_t>(h % slots) * kRange;
 }
 

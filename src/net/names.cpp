@@ -2,20 +2,11 @@
 
 #include <cstdint>
 
+#include "base/hash.h"
+
 namespace berth::net {
 
-namespace {
 // FNV-1a: fixed forever, since a change would rename every existing link.
-uint32_t fnv1a(std::string_view s) {
-  uint32_t h = 2166136261u;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 16777619u;
-  }
-  return h;
-}
-}  // namespace
-
 std::string host_link_name(std::string_view prefix, std::string_view name) {
   std::string full = std::string(prefix) + std::string(name);
   if (full.size() <= kMaxLinkNameLength) return full;
@@ -23,7 +14,7 @@ std::string host_link_name(std::string_view prefix, std::string_view name) {
   if (prefix.size() + 4 > kMaxLinkNameLength) keep = 0;
   std::string out =
       std::string(prefix.substr(0, kMaxLinkNameLength - 4)) + std::string(name.substr(0, keep));
-  return out + fmt::format("{:04x}", fnv1a(name) & 0xffff);
+  return out + fmt::format("{:04x}", fnv1a_32(name) & 0xffff);
 }
 
 Result<void> validate_link_name(std::string_view name) {

@@ -19,6 +19,7 @@
 #include <set>
 
 #include "base/files.h"
+#include "base/hash.h"
 #include "base/log.h"
 #include "base/unique_fd.h"
 #include "seccomp/bpf_stub.h"
@@ -238,14 +239,6 @@ std::string cache_key(const oci::Seccomp& p) {
                      v->minor, v->micro, kernel_id(), j.dump());
 }
 
-uint64_t fnv1a(std::string_view s) {
-  uint64_t h = 0xcbf29ce484222325ULL;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h;
-}
 
 void put_u32(std::string& out, uint32_t v) {
   out.append(reinterpret_cast<const char*>(&v), 4);
@@ -384,7 +377,7 @@ Result<Program> compile_uncached(const oci::Seccomp& profile) {
 }
 
 std::string cache_path_for(const std::string& key, const std::string& cache_dir) {
-  return fmt::format("{}/{:016x}.bpf", cache_dir, fnv1a(key));
+  return fmt::format("{}/{:016x}.bpf", cache_dir, fnv1a_64(key));
 }
 
 // The listener fields are not part of the program (nor of the cache key).
