@@ -88,4 +88,13 @@ std::vector<std::string> known_mount_options() {
   return out;
 }
 
+std::string overlay_escape(const std::string& path) {
+  std::string out;
+  for (char ch : path) {
+    if (ch == ',' || ch == ':' || ch == '\\') out += '\\';
+    out += ch;
+  }
+  return out;
+}
+
 }  // namespace berth::engine

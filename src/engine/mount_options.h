@@ -20,5 +20,8 @@ struct MountFlags {
 MountFlags parse_mount_options(const std::vector<std::string>& options);
 // The option names berth knows (for `features`).
 std::vector<std::string> known_mount_options();
+// A path as an overlayfs layer option value: overlayfs splits options on ','
+// and lowerdir on ':', and a backslash escapes them.
+std::string overlay_escape(const std::string& path);
 
 }  // namespace berth::engine

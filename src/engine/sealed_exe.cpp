@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "base/unique_fd.h"
+#include "engine/mount_options.h"
 
 extern char** environ;
 
@@ -33,15 +34,6 @@ bool sealed_already() {
   if (seals >= 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SEAL)) return true;
   struct statvfs st;
   return ::fstatvfs(fd.get(), &st) == 0 && (st.f_flag & ST_RDONLY);
-}
-
-std::string escape_lowerdir(const std::string& in) {
-  std::string out;
-  for (char c : in) {
-    if (c == '\\' || c == ':' || c == ',') out += '\\';
-    out += c;
-  }
-  return out;
 }
 
 // The zero-copy way (Linux 5.2+, root): a detached, read-only overlayfs
@@ -72,7 +64,7 @@ UniqueFd open_through_overlay() {
   if (!second) return {};
   UniqueFd ctx(static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC)));
   if (!ctx) return {};
-  std::string lower = escape_lowerdir(dir) + ":" + second;
+  std::string lower = overlay_escape(dir) + ":" + second;
   if (::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_SET_STRING, "lowerdir", lower.c_str(), 0) != 0) return {};
   // Else overlayfs may enable xino and log about it when layers differ in fs.
   (void)::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_SET_STRING, "xino", "off", 0);

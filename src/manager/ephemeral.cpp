@@ -18,6 +18,7 @@
 #include "base/files.h"
 #include "base/unique_fd.h"
 #include "decl/spec.h"
+#include "engine/mount_options.h"
 #include "manager/private_root.h"
 
 namespace berth::manager {
@@ -52,48 +53,37 @@ void unmount_all(const std::string& path) {
   }
 }
 
-// overlayfs splits its options on ',' and lowerdir on ':'; a backslash
-// escapes them.
-std::string overlay_escape(const std::string& path) {
-  std::string out;
-  for (char ch : path) {
-    if (ch == ',' || ch == ':' || ch == '\\') out += '\\';
-    out += ch;
-  }
-  return out;
-}
-
 // A user namespace mapping 0..65535 to base.., for mount_setattr: an
 // idmapped mount takes its mapping from any namespace, not necessarily the
 // container's (which does not exist yet).
 Result<UniqueFd> make_userns(uint32_t base) {
-  int sync[2];
+  int sync[2], done[2];
   if (::pipe2(sync, O_CLOEXEC) < 0) return errno_error("pipe");
   UniqueFd r(sync[0]), w(sync[1]);
+  if (::pipe2(done, O_CLOEXEC) < 0) return errno_error("pipe");
+  UniqueFd unshared_r(done[0]), unshared_w(done[1]);
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork");
   if (pid == 0) {
     w.reset();
+    unshared_r.reset();
     if (::unshare(CLONE_NEWUSER) < 0) _exit(1);
+    (void)!::write(unshared_w.get(), "u", 1);
     char b;
     (void)!::read(r.get(), &b, 1);  // until the parent has what it needs
     _exit(0);
   }
   r.reset();
+  unshared_w.reset();
   auto reap = [&] {
     w.reset();
     ::kill(pid, SIGKILL);
     while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
   };
-  // Wait for the unshare: the namespace differs from ours once it happened.
-  struct stat mine;
-  ::stat("/proc/self/ns/user", &mine);
-  for (int i = 0; i < 2000; ++i) {
-    struct stat theirs;
-    if (::stat(fmt::format("/proc/{}/ns/user", pid).c_str(), &theirs) < 0) break;
-    if (theirs.st_ino != mine.st_ino) break;
-    ::usleep(1000);
+  // The child says when it has unshared (EOF: it failed and exited).
+  char b;
+  while (::read(unshared_r.get(), &b, 1) < 0 && errno == EINTR) {
   }
   std::string map = fmt::format("0 {} {}\n", base, decl::kPrivateUsersRange);
   Result<void> wrote = write_existing(fmt::format("/proc/{}/uid_map", pid), map);
@@ -192,8 +182,8 @@ Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci
     if (::chown(upper.c_str(), st.st_uid, st.st_gid) < 0 ||
         ::chmod(upper.c_str(), st.st_mode & 07777) < 0)
       return errno_error("set the owner of {}", upper);
-    std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", overlay_escape(lower),
-                                   overlay_escape(upper), overlay_escape(work));
+    std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", engine::overlay_escape(lower),
+                                   engine::overlay_escape(upper), engine::overlay_escape(work));
     if (::mount("overlay", root.c_str(), "overlay", 0, opts.c_str()) < 0)
       return errno_error("mount the ephemeral overlay on {}", root);
     spec.root.path = root;
