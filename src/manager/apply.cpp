@@ -198,9 +198,10 @@ Result<void> boot(const decl::Paths& paths, const decl::Declarations& decls,
     std::mutex mu;
     std::vector<std::thread> threads;
     for (auto& n : wave) {
-      threads.emplace_back([&, n] {
-        bool dep_failed = false;
-        for (auto& dep : decls.containers.at(n).after) dep_failed |= failed.count(dep) > 0;
+      // `failed` only changes under `mu` while this wave runs: read it before.
+      bool dep_failed = false;
+      for (auto& dep : decls.containers.at(n).after) dep_failed |= failed.count(dep) > 0;
+      threads.emplace_back([&, n, dep_failed] {
         Result<void> r = ok();
         if (dep_failed) {
           r = make_error("not started: a container it comes after failed");
