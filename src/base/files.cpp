@@ -1,4 +1,5 @@
 #include "base/files.h"
+#include "base/mountinfo.h"
 
 #include <dirent.h>
 #include <fcntl.h>

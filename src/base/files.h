@@ -27,8 +27,5 @@ Result<void> mkdir_p(const std::string& path, mode_t mode = 0755);
 // Removes path and everything below it; a missing path is not an error.
 Result<void> remove_tree(const std::string& path);
 bool path_exists(const std::string& path);
-// A /proc/PID/mountinfo field with its \ooo escapes (space, tab, newline,
-// backslash) undone.
-std::string unescape_mountinfo(const std::string& field);
 
 }  // namespace berth

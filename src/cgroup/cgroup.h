@@ -119,14 +119,6 @@ Result<std::string> expand_slice(const std::string& slice);
 // slice is system.slice and an empty prefix gives "name.scope", as in runc.
 Result<std::string> systemd_cgroups_path_to_cgroupfs(const std::string& cgroups_path);
 
-// Whether this host can apply a block I/O weight (blockIO.weight, berth's
-// io_weight): ok, or an error saying what is missing. Decided by the files
-// apply() writes: v1 blkio.weight (CFQ) or blkio.bfq.weight (BFQ) in a
-// cgroup below the hierarchy's root (weights are not on the root; a probe
-// cgroup is made and removed when there is none); v2 io.weight (iocost,
-// io.cost.qos on the root) or io.bfq.weight (BFQ, a scheduler of some disk).
-Result<void> io_weight_support();
-
 // Allow rules (rwm) for the devices a spec creates (linux.devices), for an
 // engine to append to linux.resources.devices as runc does.
 std::vector<oci::DeviceRule> allow_rules_for(const std::vector<oci::Device>& devices);

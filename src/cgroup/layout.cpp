@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "base/files.h"
+#include "base/mountinfo.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/cgroup_internal.h"
 

@@ -11,6 +11,7 @@
 #include "base/log.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/cgroup_internal.h"
+#include "cgroup/probe.h"
 
 namespace berth::cgroup {
 

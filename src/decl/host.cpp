@@ -1,6 +1,6 @@
 #include "decl/host.h"
 
-#include "cgroup/cgroup.h"
+#include "cgroup/probe.h"
 
 namespace berth::decl {
 namespace {

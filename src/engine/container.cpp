@@ -281,9 +281,12 @@ Result<void> finalize_process(const oci::Process& p, const seccomp::Program* sec
   if (p.io_priority) TRY(set_io_priority(*p.io_priority));
   if (p.scheduler) TRY(set_scheduler(*p.scheduler));
   TRY(set_rlimits(p.rlimits));
+  // As runc: into cwd as root if it can, else (root squashed on NFS, ...)
+  // as the user.
+  bool in_cwd = ::chdir(p.cwd.c_str()) == 0;
   if (p.capabilities) TRY(drop_bounding(*p.capabilities));
   TRY(switch_user(p.user));
-  if (::chdir(p.cwd.c_str()) < 0) return errno_error("chdir to cwd (\"{}\") set in config.json", p.cwd);
+  if (!in_cwd && ::chdir(p.cwd.c_str()) < 0) return errno_error("chdir to cwd (\"{}\") set in config.json", p.cwd);
   TRY(verify_cwd());
   if (seccomp && seccomp_early) TRY(load_filter_early(*seccomp, listener));
   if (p.capabilities) TRY(apply_capabilities(*p.capabilities));
@@ -910,6 +913,12 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     if (n.flag == CLONE_NEWPID) pidns = std::move(fd);
     else joins.emplace_back(&n, std::move(fd));
   }
+  // Without a mount namespace of its own the container is the init's chroot.
+  UniqueFd chroot_dir;
+  if (std::find(s.namespaces.begin(), s.namespaces.end(), "mount") == s.namespaces.end()) {
+    chroot_dir.reset(::open(fmt::format("/proc/{}/root", s.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!chroot_dir) return errno_error("open the root of container {}", id);
+  }
   // The init may have died while we looked.
   auto again = process_start_time(s.pid);
   if (!again || *again != s.start_time) return make_error("cannot exec in a stopped container");
@@ -929,6 +938,9 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
       for (auto& [n, fd] : joins)
         if (::setns(fd.get(), n->flag) < 0) return errno_error("join {} namespace", n->type);
       joins.clear();
+      if (chroot_dir && (::fchdir(chroot_dir.get()) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0))
+        return errno_error("chroot into the container's root");
+      chroot_dir.reset();
       if (proc.terminal) {
         auto pty = TRY(open_pty("/dev/pts/ptmx"));
         TRY(set_console_size(pty.first.get(), proc.console_size));

@@ -15,6 +15,7 @@
 #include <filesystem>
 
 #include "base/files.h"
+#include "base/mountinfo.h"
 #include "base/log.h"
 #include "cgroup/cgroup.h"
 #include "engine/mount_options.h"

@@ -21,6 +21,7 @@
 
 #include "base/files.h"
 #include "cgroup/cgroup.h"
+#include "cgroup/probe.h"
 #include "support/testenv.h"
 
 namespace berth::cgroup {
