@@ -82,7 +82,8 @@ class Validator {
         err(c, "path", fmt::format("{}: {}", quote(c.path), kNo32bitMessage));
     }
     if (c.resources.io_weight)
-      if (auto r = host_io_weight_support(); !r) err(c, "resources.io_weight", r.error().message);
+      if (auto r = host_io_weight_support(); !r)
+        err(c, "resources.io_weight", {"resources", "io_weight"}, r.error().message);
     for (auto& [mp, b] : c.bind_mounts)
       if (::stat(b.host_path.c_str(), &st) != 0)
         err(c, "bind_mounts." + mp, {"bind_mounts", mp},
