@@ -1,4 +1,5 @@
 #include "base/files.h"
+#include "base/mountinfo.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -94,6 +95,20 @@ Result<void> remove_tree(const std::string& path) {
 bool path_exists(const std::string& path) {
   struct stat st;
   return ::lstat(path.c_str(), &st) == 0;
+}
+
+std::string unescape_mountinfo(const std::string& s) {
+  auto octal = [](char c) { return c >= '0' && c <= '7'; };
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size() && octal(s[i + 1]) && octal(s[i + 2]) && octal(s[i + 3])) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
 }
 
 }  // namespace berth

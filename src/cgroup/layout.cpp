@@ -6,30 +6,12 @@
 #include <sstream>
 
 #include "base/files.h"
+#include "base/mountinfo.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/cgroup_internal.h"
 
 namespace berth::cgroup {
 namespace {
-
-bool is_octal(char c) {
-  return c >= '0' && c <= '7';
-}
-
-// mountinfo escapes space, tab, newline and backslash as \ooo.
-std::string unescape(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\\' && i + 3 < s.size() && is_octal(s[i + 1]) && is_octal(s[i + 2]) &&
-        is_octal(s[i + 3])) {
-      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
-      i += 3;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
@@ -80,8 +62,8 @@ Layout parse_layout(const std::string& mountinfo, const std::string& unified_con
     const std::string& fstype = *(dash + 1);
     if (fstype != "cgroup" && fstype != "cgroup2") continue;
     if (!seen_devices.insert(f[2]).second) continue;
-    std::string root = unescape(f[3]);
-    std::string mount = unescape(f[4]);
+    std::string root = unescape_mountinfo(f[3]);
+    std::string mount = unescape_mountinfo(f[4]);
     if (fstype == "cgroup2") {
       if (!l.unified.empty()) continue;
       l.unified = mount;

@@ -2,11 +2,16 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "base/files.h"
 #include "base/log.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/cgroup_internal.h"
+#include "cgroup/probe.h"
 
 namespace berth::cgroup {
 
@@ -52,6 +57,9 @@ std::string v1_num(int64_t v) {
 std::string v2_num(int64_t v) {
   return v < 0 ? "max" : std::to_string(v);
 }
+
+constexpr const char* kNoV1Weight =
+    "its blkio controller has neither blkio.weight nor blkio.bfq.weight: no disk uses the BFQ scheduler";
 
 Error no_controller(const std::string& fld, const std::string& controller) {
   return make_error("{}: no {} controller on this host", fld, controller);
@@ -341,6 +349,14 @@ Result<void> Cgroup::apply(const oci::Resources& in, bool update) {
     if (any && !v2) {
       // BFQ's files where the kernel has them (CFQ is gone since 5.0).
       bool bfq = path_exists(d + "/blkio.bfq.weight");
+      bool weighs = bfq || path_exists(d + "/blkio.weight");
+      bool wants_weight = b.weight || b.leaf_weight ||
+                          std::any_of(b.weight_device.begin(), b.weight_device.end(),
+                                      [](auto& w) { return w.weight || w.leaf_weight; });
+      if (wants_weight && !weighs)
+        return make_error("{}: this host cannot apply block I/O weights ({})",
+                          field(b.weight ? "blockIO.weight" : b.leaf_weight ? "blockIO.leafWeight" : "blockIO.weightDevice"),
+                          kNoV1Weight);
       if (b.weight)
         TRY(put(d, bfq ? "blkio.bfq.weight" : "blkio.weight", std::to_string(*b.weight),
                 field("blockIO.weight")));
@@ -364,6 +380,12 @@ Result<void> Cgroup::apply(const oci::Resources& in, bool update) {
                   fmt::format("{}[{}]", field(std::string("blockIO.") + t.name), i)));
     } else if (any) {
       bool bfq = path_exists(d + "/io.bfq.weight");
+      bool wants_weight = b.weight || std::any_of(b.weight_device.begin(), b.weight_device.end(),
+                                                  [](auto& w) { return w.weight.has_value(); });
+      if (wants_weight && !bfq && !path_exists(d + "/io.weight"))
+        return make_error("{}: this host cannot apply block I/O weights (its io controller has neither "
+                          "io.weight nor io.bfq.weight: no iocost, no disk uses the BFQ scheduler)",
+                          field(b.weight ? "blockIO.weight" : "blockIO.weightDevice"));
       if (b.weight) {
         if (bfq)
           TRY(put(d, "io.bfq.weight", std::to_string(*b.weight), field("blockIO.weight")));
@@ -459,6 +481,45 @@ Result<void> Cgroup::apply(const oci::Resources& in, bool update) {
     }
   }
   return ok();
+}
+
+Result<void> io_weight_support() {
+  auto layout = TRY(detect());
+  std::string v1_mount;
+  for (auto& [mp, ctrls] : layout.v1)
+    if (std::find(ctrls.begin(), ctrls.end(), "blkio") != ctrls.end()) v1_mount = mp;
+  if (!v1_mount.empty()) {
+    // Every v1 cgroup below the root has the same files: any one will do.
+    std::error_code ec;
+    std::string child;
+    for (auto& e : std::filesystem::directory_iterator(v1_mount, ec))
+      if (e.is_directory(ec)) {
+        child = e.path().string();
+        break;
+      }
+    std::string probe;
+    if (child.empty()) {
+      probe = fmt::format("{}/berth-io-probe-{}", v1_mount, ::getpid());
+      if (::mkdir(probe.c_str(), 0755) < 0) return errno_error("make a probe cgroup {}", probe);
+      child = probe;
+    }
+    bool weighs = path_exists(child + "/blkio.bfq.weight") || path_exists(child + "/blkio.weight");
+    if (!probe.empty()) ::rmdir(probe.c_str());
+    if (!weighs) return make_error("this host cannot apply block I/O weights ({})", kNoV1Weight);
+    return ok();
+  }
+  auto& ctl = layout.unified_controllers;
+  if (layout.unified.empty() || std::find(ctl.begin(), ctl.end(), "io") == ctl.end())
+    return make_error("this host cannot apply block I/O weights (no blkio or io cgroup controller)");
+  if (path_exists(layout.unified + "/io.cost.qos")) return ok();  // iocost: io.weight
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator("/sys/block", ec)) {
+    auto sched = read_file(e.path().string() + "/queue/scheduler");
+    if (sched && sched->find("bfq") != std::string::npos) return ok();  // io.bfq.weight
+  }
+  return make_error(
+      "this host cannot apply block I/O weights (the io controller has no io.weight (iocost) and no disk can use "
+      "the BFQ scheduler for io.bfq.weight)");
 }
 
 }  // namespace berth::cgroup

@@ -3,11 +3,15 @@
 #include <elf.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <mutex>
 #include <sstream>
 
 #include "base/unique_fd.h"
@@ -78,7 +82,75 @@ constexpr HostArch host_arch() {
 #endif
 }
 
+#if defined(__x86_64__)
+// A complete static i386 ELF executable (93 bytes): one PT_LOAD segment at
+// 0x08048000 whose code at 0x08048054 is `mov eax, 1; xor ebx, ebx;
+// int 0x80` (exit(0)).
+constexpr unsigned char kTinyI386[] = {
+    // ELF header: ELFCLASS32, little-endian, ET_EXEC, EM_386, entry, phoff 52.
+    0x7f, 'E', 'L', 'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
+    2, 0, 3, 0, 1, 0, 0, 0, 0x54, 0x80, 0x04, 0x08,         //
+    52, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                      //
+    52, 0, 32, 0, 1, 0, 0, 0, 0, 0, 0, 0,                     //
+    // Program header: PT_LOAD, offset 0, vaddr/paddr 0x08048000, 93 bytes, R+X.
+    1, 0, 0, 0, 0, 0, 0, 0, 0x00, 0x80, 0x04, 0x08, 0x00, 0x80, 0x04, 0x08,  //
+    93, 0, 0, 0, 93, 0, 0, 0, 5, 0, 0, 0, 0x00, 0x10, 0, 0,                  //
+    // Code.
+    0xb8, 0x01, 0x00, 0x00, 0x00, 0x31, 0xdb, 0xcd, 0x80};
+static_assert(sizeof kTinyI386 == 93);
+
+// Runs the tiny program in a child: true when it exits 0, false when the
+// kernel refuses it (ENOEXEC) or it dies; true when the probe itself cannot
+// be made (no memfd, no fork): then nothing is known and nothing refused.
+bool exec_tiny_i386() {
+  int fd = static_cast<int>(::syscall(SYS_memfd_create, "berth-ia32-probe", MFD_CLOEXEC));
+  if (fd < 0) return true;
+  UniqueFd mem(fd);
+  if (::write(fd, kTinyI386, sizeof kTinyI386) != static_cast<ssize_t>(sizeof kTinyI386)) return true;
+  pid_t pid = ::fork();
+  if (pid < 0) return true;
+  if (pid == 0) {
+    char* argv[] = {const_cast<char*>("berth-ia32-probe"), nullptr};
+    char* envp[] = {nullptr};
+    ::syscall(SYS_execveat, fd, "", argv, envp, AT_EMPTY_PATH);
+    _exit(errno == ENOEXEC ? 100 : 101);
+  }
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  if (WIFEXITED(st) && WEXITSTATUS(st) == 101) return true;  // could not try
+  return WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+#endif
+
+bool real_32bit_probe() {
+  const char* assume_no = std::getenv("BERTH_TEST_ASSUME_NO_IA32");
+  if (assume_no && std::string(assume_no) == "1") return false;
+#if defined(__x86_64__)
+  static std::once_flag once;
+  static bool runs = true;
+  std::call_once(once, [] { runs = exec_tiny_i386(); });
+  return runs;
+#else
+  return true;
+#endif
+}
+
+std::function<bool()>& probe_32bit() {
+  static std::function<bool()> p;
+  return p;
+}
+
 }  // namespace
+
+const char* const kNo32bitMessage = "this kernel cannot run 32-bit x86 programs (IA-32 emulation is off)";
+
+bool kernel_runs_32bit() {
+  auto& p = probe_32bit();
+  return p ? p() : real_32bit_probe();
+}
+
+void set_32bit_probe(std::function<bool()> probe) { probe_32bit() = std::move(probe); }
 
 Result<ElfId> parse_elf_id(const std::string& h) {
   if (h.size() < 20 || h.compare(0, 4,
@@ -131,15 +203,23 @@ std::optional<oci::Personality> personality_for(const ElfId& id) {
   return oci::Personality{"LINUX32", {}};
 }
 
-void detect_personality(oci::Spec& s) {
-  if (!s.process || s.process->args.empty() || s.root.path.empty()) return;
-  if (s.linux && s.linux->personality) return;
+bool tree_needs_missing_32bit(const std::string& root, const std::string& program,
+                              const std::vector<std::string>& env) {
+  auto id = elf_id_in_tree(root, program, env);
+  return id && personality_for(*id) && !kernel_runs_32bit();
+}
+
+Result<void> detect_personality(oci::Spec& s) {
+  if (!s.process || s.process->args.empty() || s.root.path.empty()) return ok();
   auto id = elf_id_in_tree(s.root.path, s.process->args[0], s.process->env);
-  if (!id) return;
-  if (auto p = personality_for(*id)) {
-    if (!s.linux) s.linux = oci::Linux{};
-    s.linux->personality = *p;
-  }
+  if (!id) return ok();
+  auto p = personality_for(*id);
+  if (!p) return ok();
+  if (!kernel_runs_32bit()) return make_error("{}", kNo32bitMessage);
+  if (s.linux && s.linux->personality) return ok();
+  if (!s.linux) s.linux = oci::Linux{};
+  s.linux->personality = *p;
+  return ok();
 }
 
 }  // namespace berth::decl

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -35,10 +36,32 @@ Result<ElfId> elf_id_in_tree(const std::string& root, const std::string& program
 // (i386 on x86_64, arm on aarch64), nothing otherwise (x32 is a 64-bit ABI).
 std::optional<oci::Personality> personality_for(const ElfId& id);
 
+// Whether this kernel runs 32-bit programs of the host's 32-bit sibling
+// architecture. On x86_64 that is IA-32 emulation, which a kernel may be
+// built without or boot with off (ia32_emulation=0): then execve of any i386
+// program fails with ENOEXEC. Decided the way the kernel decides: a tiny
+// static i386 program is executed once (from a memfd) and the answer cached.
+// Hosts without a 32-bit sibling answer true (nothing to run).
+bool kernel_runs_32bit();
+// The probe kernel_runs_32bit() asks (unit tests); an empty function
+// restores the real one. BERTH_TEST_ASSUME_NO_IA32=1 in the environment makes
+// the real probe answer false: the only way a black-box test can see the
+// refusal on a machine that has IA-32 emulation.
+void set_32bit_probe(std::function<bool()> probe);
+// The one line for a 32-bit tree on a kernel that cannot run it.
+extern const char* const kNo32bitMessage;
+
+// Whether the tree's program (as the container would run it) is a 32-bit
+// program this kernel cannot run. False when the program cannot be found or
+// read (the engine will say why it cannot run it).
+bool tree_needs_missing_32bit(const std::string& root, const std::string& program,
+                              const std::vector<std::string>& env);
+
 // Sets s.linux.personality from the tree's program (s.root.path and
 // s.process.args[0]) unless the spec already has one. A program that cannot
 // be found or read leaves the spec alone (the engine will say why it cannot
-// run it).
-void detect_personality(oci::Spec& s);
+// run it). An error (kNo32bitMessage) when it is a 32-bit program this
+// kernel cannot run.
+Result<void> detect_personality(oci::Spec& s);
 
 }  // namespace berth::decl

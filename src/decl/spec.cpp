@@ -216,7 +216,8 @@ Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
   }
   l.resources = r;
   l.cgroups_path = "/berth/" + c.name;
-  detect_personality(s);  // a 32-bit tree runs as i686, as on its own machine
+  // A 32-bit tree runs as i686, as on its own machine (or not at all).
+  TRY_CTX(detect_personality(s), "containers.{}.path", c.name);
   return s;
 }
 

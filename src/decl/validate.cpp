@@ -11,6 +11,8 @@
 
 #include "base/files.h"
 #include "decl/decl.h"
+#include "decl/host.h"
+#include "decl/personality.h"
 #include "decl/util.h"
 
 namespace berth::decl {
@@ -75,7 +77,13 @@ class Validator {
         err(c, "path", fmt::format("{} is not a directory", quote(c.path)));
       else if (c.boot && ::lstat((c.path + "/sbin/init").c_str(), &st) != 0)
         err(c, "path", fmt::format("{} has no sbin/init (needed by boot = true)", quote(c.path)));
+      else if (auto prog = c.boot ? std::string("/sbin/init") : c.command.empty() ? "" : c.command[0];
+               !prog.empty() && tree_needs_missing_32bit(c.path, prog, {}))
+        err(c, "path", fmt::format("{}: {}", quote(c.path), kNo32bitMessage));
     }
+    if (c.resources.io_weight)
+      if (auto r = host_io_weight_support(); !r)
+        err(c, "resources.io_weight", {"resources", "io_weight"}, r.error().message);
     for (auto& [mp, b] : c.bind_mounts)
       if (::stat(b.host_path.c_str(), &st) != 0)
         err(c, "bind_mounts." + mp, {"bind_mounts", mp},

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/capability.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -80,7 +81,7 @@ struct InitPlan {
   bool new_user = false, new_cgroup = false, new_time = false;
   std::vector<std::pair<const NsInfo*, std::string>> joins;  // setns in the child, user first
   std::optional<seccomp::Program> seccomp;
-  bool seccomp_early = false;  // without no_new_privs the filter needs CAP_SYS_ADMIN
+  bool seccomp_early = false;  // see filter_early
   int fifo_fd = -1;
   const cgroup::Cgroup* cgroup = nullptr;
   // Joining a v1 cgroup costs an RCU grace period (milliseconds), so the
@@ -232,30 +233,71 @@ Result<void> verify_cwd() {
   return ok();
 }
 
+// Whether the seccomp filter must be loaded before the process takes its
+// final capabilities instead of right before execve, as runc and crun decide:
+// a notify filter's listener goes to the runtime before `Ready`, and without
+// no_new_privs loading a filter needs CAP_SYS_ADMIN, which the final
+// capabilities may not hold.
+bool filter_early(const oci::Process& p, const seccomp::Program& prog) {
+  if (prog.uses_notify) return true;
+  if (p.no_new_privileges) return false;
+  if (!p.capabilities) return p.user.uid != 0;
+  auto& eff = p.capabilities->effective;
+  return std::none_of(eff.begin(), eff.end(), [](const std::string& c) {
+    auto v = capability_from_name(c);
+    return v && *v == CAP_SYS_ADMIN;
+  });
+}
+
+// Loads the filter while CAP_SYS_ADMIN is still permitted (an early filter
+// without no_new_privs, after a change to a non-root uid cleared the
+// effective set).
+Result<void> load_filter_early(const seccomp::Program& prog, UniqueFd* listener) {
+  cap_t caps = cap_get_proc();
+  if (caps) {
+    cap_value_t admin = CAP_SYS_ADMIN;
+    cap_flag_value_t permitted = CAP_CLEAR;
+    cap_get_flag(caps, admin, CAP_PERMITTED, &permitted);
+    if (permitted == CAP_SET) {
+      cap_set_flag(caps, CAP_EFFECTIVE, 1, &admin, CAP_SET);
+      (void)cap_set_proc(caps);
+    }
+    cap_free(caps);
+  }
+  int r = seccomp::install(prog);
+  if (r < 0) return code_error(-r, "load seccomp filter");
+  if (r > 0) listener->reset(r);
+  return ok();
+}
+
 // Applies the process config that is common to init and exec, after the
-// namespaces and rootfs are in place. Runs as root in the container.
+// namespaces and rootfs are in place. Runs as root in the container. An early
+// filter is loaded as late as it can be: after the identity change and the
+// working directory, before the final capabilities; a late one is left to
+// exec_workload.
 Result<void> finalize_process(const oci::Process& p, const seccomp::Program* seccomp, bool seccomp_early,
                               UniqueFd* listener) {
   if (p.oom_score_adj) (void)write_existing("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
   if (p.io_priority) TRY(set_io_priority(*p.io_priority));
   if (p.scheduler) TRY(set_scheduler(*p.scheduler));
   TRY(set_rlimits(p.rlimits));
-  if (seccomp && seccomp_early) {
-    int r = seccomp::install(*seccomp);
-    if (r < 0) return code_error(-r, "load seccomp filter");
-    if (r > 0) listener->reset(r);
-  }
-
+  // As runc: into cwd as root if it can, else (root squashed on NFS, ...)
+  // as the user.
+  bool in_cwd = ::chdir(p.cwd.c_str()) == 0;
   if (p.capabilities) TRY(drop_bounding(*p.capabilities));
   TRY(switch_user(p.user));
-  if (p.capabilities) TRY(apply_capabilities(*p.capabilities));
-  if (::chdir(p.cwd.c_str()) < 0) return errno_error("chdir to cwd (\"{}\") set in config.json", p.cwd);
+  if (!in_cwd && ::chdir(p.cwd.c_str()) < 0) return errno_error("chdir to cwd (\"{}\") set in config.json", p.cwd);
   TRY(verify_cwd());
+  if (seccomp && seccomp_early) TRY(load_filter_early(*seccomp, listener));
+  if (p.capabilities) TRY(apply_capabilities(*p.capabilities));
   if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return errno_error("set no_new_privs");
   return ok();
 }
 
-[[noreturn]] void exec_workload(const std::string& exe, const oci::Process& proc) {
+// late_filter (when not loaded early) is the last thing before execve, so a
+// profile may deny any syscall the runtime itself makes (getcwd, prctl, ...).
+[[noreturn]] void exec_workload(const std::string& exe, const oci::Process& proc,
+                                const seccomp::Program* late_filter) {
   // The workload starts with default signal dispositions and nothing blocked,
   // whatever its caller (a monitor, a shell with SIGPIPE ignored) had.
   for (int sig = 1; sig < NSIG; sig++)
@@ -268,9 +310,28 @@ Result<void> finalize_process(const oci::Process& p, const seccomp::Program* sec
   argv.push_back(nullptr);
   for (auto& e : proc.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
+  if (late_filter) {
+    int r = seccomp::install(*late_filter);
+    if (r < 0) {
+      dprintf(2, "load seccomp filter: %s\n", strerror(-r));
+      _exit(1);
+    }
+  }
   ::execve(exe.c_str(), argv.data(), envp.data());
   dprintf(2, "exec %s: %s\n", exe.c_str(), strerror(errno));
   _exit(127);
+}
+
+// The state the hooks that run in the init (createContainer, startContainer)
+// read on stdin: the runtime's view of the same container.
+std::string init_state(const InitPlan& plan, Status status) {
+  State s;
+  s.id = plan.opts->id;
+  s.pid = plan.host_pid;
+  s.bundle = plan.opts->bundle;
+  s.rootfs = plan.rootfs;
+  s.annotations = plan.spec->annotations;
+  return state_json(s, status).dump();
 }
 
 // The container's init, between clone and exec. Only returns on error.
@@ -301,10 +362,17 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     ::syscall(SYS_keyctl, 1 /*KEYCTL_JOIN_SESSION_KEYRING*/, plan.opts->id.c_str());
   }
 
-  bool new_mount = (plan.clone_flags & CLONE_NEWNS) != 0;
+  // A mount namespace of the container's own, new or joined by path, is
+  // where its rootfs is built and pivoted into. Without one the mounts are
+  // made in the runtime's mount namespace and the init chroots, as runc and
+  // crun do; `delete` detaches them again.
+  bool own_mount = (plan.clone_flags & CLONE_NEWNS) != 0 ||
+                   std::any_of(plan.joins.begin(), plan.joins.end(),
+                               [](auto& j) { return j.first->flag == CLONE_NEWNS; });
   UniqueFd master, slave;
-  if (new_mount) {
+  {
     RootfsContext ctx;
+    ctx.shared_mountns = !own_mount;
     ctx.spec = &spec;
     ctx.rootfs = plan.rootfs;
     ctx.bundle = plan.opts->bundle;
@@ -330,10 +398,6 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
       std::string dst = "/proc/self/fd/" + std::to_string(con.get());
       if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) < 0) return errno_error("bind /dev/console");
     }
-  } else if (proc.terminal) {
-    auto pty = TRY(open_pty("/dev/ptmx"));
-    master = std::move(pty.first);
-    slave = std::move(pty.second);
   }
   if (master) {
     TRY(set_console_size(master.get(), proc.console_size));
@@ -344,20 +408,11 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     TRY(chan.send(Msg::RunHooks));
     TRY(recv_until(plan, chan, Msg::HooksDone));
   }
-  if (!spec.hooks.create_container.empty()) {
-    // State for these hooks: the runtime wrote it before HooksDone... we only
-    // know our own view, which is enough for the spec's fields.
-    nlohmann::json st = {{"ociVersion", oci::kOciVersion}, {"id", plan.opts->id}, {"status", "creating"},
-                         {"pid", plan.host_pid}, {"bundle", plan.opts->bundle}};
-    TRY(run_hooks(spec.hooks.create_container, st.dump(), "createContainer"));
-  }
-  if (new_mount) {
-    TRY(enter_rootfs(plan.rootfs, plan.opts->no_pivot));
-    if (spec.linux) TRY(write_sysctls(spec.linux->sysctl));
-    TRY(finish_rootfs(spec));
-  } else if (spec.linux) {
-    TRY(write_sysctls(spec.linux->sysctl));
-  }
+  if (!spec.hooks.create_container.empty())
+    TRY(run_hooks(spec.hooks.create_container, init_state(plan, Status::Creating), "createContainer"));
+  TRY(enter_rootfs(plan.rootfs, own_mount ? (plan.opts->no_pivot ? Enter::MoveRoot : Enter::PivotRoot) : Enter::Chroot));
+  if (spec.linux) TRY(write_sysctls(spec.linux->sysctl));
+  TRY(finish_rootfs(spec));
   if (!plan.cgroup_joined) TRY(recv_until(plan, chan, Msg::CgroupJoined));
   if (plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) < 0) return errno_error("unshare cgroup namespace");
   if (spec.linux && spec.linux->personality) TRY(set_personality(*spec.linux->personality));
@@ -366,9 +421,8 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     slave.reset();
   }
   const seccomp::Program* sc = plan.seccomp ? &*plan.seccomp : nullptr;
-  bool early = sc && (plan.seccomp_early || sc->uses_notify);
   UniqueFd listener;
-  TRY(finalize_process(proc, sc, early, &listener));
+  TRY(finalize_process(proc, sc, plan.seccomp_early, &listener));
   // The runtime hands the notify listener to linux.seccomp.listenerPath.
   if (listener) TRY(chan.send(Msg::SeccompFd, "", listener.get()));
   exe = TRY(find_executable(proc.args[0], proc.env));
@@ -402,21 +456,12 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   }
   // plan.fifo_fd stays open until execve closes it: `start` waits for that.
   if (!spec.hooks.start_container.empty()) {
-    nlohmann::json st = {{"ociVersion", oci::kOciVersion}, {"id", plan.opts->id}, {"status", "created"},
-                         {"pid", plan.host_pid}, {"bundle", plan.opts->bundle}};
-    if (auto h = run_hooks(spec.hooks.start_container, st.dump(), "startContainer"); !h) {
+    if (auto h = run_hooks(spec.hooks.start_container, init_state(plan, Status::Created), "startContainer"); !h) {
       dprintf(2, "%s\n", h.error().message.c_str());
       _exit(1);
     }
   }
-  if (plan.seccomp && !(plan.seccomp_early || plan.seccomp->uses_notify)) {
-    int r2 = seccomp::install(*plan.seccomp);
-    if (r2 < 0) {
-      dprintf(2, "load seccomp filter: %s\n", strerror(-r2));
-      _exit(1);
-    }
-  }
-  exec_workload(exe, proc);
+  exec_workload(exe, proc, plan.seccomp && !plan.seccomp_early ? &*plan.seccomp : nullptr);
 }
 
 // Undoes a half-made container unless dismissed.
@@ -425,6 +470,7 @@ struct CreateGuard {
   std::string id;
   pid_t pid = -1;
   std::optional<cgroup::Cgroup>* cg = nullptr;
+  std::string shared_rootfs;  // mounts made in the runtime's mount namespace
   bool armed = true;
   ~CreateGuard() {
     if (!armed) return;
@@ -435,6 +481,7 @@ struct CreateGuard {
       }
     }
     if (cg && *cg) (void)(*cg)->destroy();
+    if (!shared_rootfs.empty()) detach_mounts_below(shared_rootfs);
     (void)remove_tree(store->dir(id));
   }
 };
@@ -531,7 +578,7 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     auto prog = seccomp::compile(*spec.linux->seccomp, seccomp_cache_dir(store));
     if (!prog) return std::move(prog).error().wrap("linux.seccomp");
     plan.seccomp = std::move(*prog);
-    plan.seccomp_early = !spec.process->no_new_privileges;
+    plan.seccomp_early = filter_early(*spec.process, *plan.seccomp);
   }
 
   TRY(mkdir_p(store.root(), 0700));
@@ -541,6 +588,7 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   }
   std::optional<cgroup::Cgroup> cg;
   CreateGuard guard{&store, opts.id, -1, &cg};
+  if (!spec.linux || !spec.linux->find_namespace("mount")) guard.shared_rootfs = rootfs;
   TRY(write_file_atomic(store.config(opts.id), oci::to_json(spec).dump(), 0600, false));
   if (::mkfifo(store.fifo(opts.id).c_str(), 0600) < 0) return errno_error("mkfifo exec.fifo");
   UniqueFd fifo(::open(store.fifo(opts.id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
@@ -647,7 +695,9 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
       TRY_CTX(seccomp::send_listener(msg->fd.get(), *spec.linux->seccomp, state_json(state, Status::Creating).dump()),
               "linux.seccomp.listenerPath");
     } else if (msg->type == Msg::RunHooks) {
-      std::string sj = state_json(state, Status::Creating).dump();
+      // runtime-tools' hooks_stdin expects "created" for prestart, and runc
+      // passes prestart and createRuntime the same state.
+      std::string sj = state_json(state, Status::Created).dump();
       TRY(run_hooks(spec.hooks.prestart, sj, "prestart"));
       TRY(run_hooks(spec.hooks.create_runtime, sj, "createRuntime"));
       TRY(parent_chan.send(Msg::HooksDone));
@@ -690,15 +740,8 @@ Result<void> start(const Store& store, const std::string& id) {
   }
   fifo.reset();
   auto spec = oci::load_spec(store.config(id));
-  if (spec && !spec->hooks.poststart.empty()) {
-    // runtime-spec: a failing poststart hook is logged as a warning and the
-    // lifecycle goes on as if it had succeeded.
-    for (size_t i = 0; i < spec->hooks.poststart.size(); i++) {
-      std::vector<oci::Hook> one = {spec->hooks.poststart[i]};
-      if (auto r = run_hooks(one, state_json(s, Status::Running).dump(), "poststart"); !r)
-        log::warn("{}", r.error().message);
-    }
-  }
+  if (spec && !spec->hooks.poststart.empty())
+    run_hooks_warn(spec->hooks.poststart, state_json(s, Status::Running).dump(), "poststart");
   return ok();
 }
 
@@ -796,11 +839,11 @@ Result<void> destroy(const Store& store, const std::string& id) {
       }
     }
   }
+  if (std::find(s.namespaces.begin(), s.namespaces.end(), "mount") == s.namespaces.end())
+    detach_mounts_below(s.rootfs);
   auto spec = oci::load_spec(store.config(id));
-  if (spec && !spec->hooks.poststop.empty()) {
-    if (auto r = run_hooks(spec->hooks.poststop, state_json(s, Status::Stopped).dump(), "poststop"); !r)
-      log::warn("{}", r.error().message);
-  }
+  if (spec && !spec->hooks.poststop.empty())
+    run_hooks_warn(spec->hooks.poststop, state_json(s, Status::Stopped).dump(), "poststop");
   return remove_tree(store.dir(id));
 }
 
@@ -870,6 +913,12 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     if (n.flag == CLONE_NEWPID) pidns = std::move(fd);
     else joins.emplace_back(&n, std::move(fd));
   }
+  // Without a mount namespace of its own the container is the init's chroot.
+  UniqueFd chroot_dir;
+  if (std::find(s.namespaces.begin(), s.namespaces.end(), "mount") == s.namespaces.end()) {
+    chroot_dir.reset(::open(fmt::format("/proc/{}/root", s.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!chroot_dir) return errno_error("open the root of container {}", id);
+  }
   // The init may have died while we looked.
   auto again = process_start_time(s.pid);
   if (!again || *again != s.start_time) return make_error("cannot exec in a stopped container");
@@ -883,11 +932,15 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
     ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     std::string exe;
+    bool early = sc && filter_early(proc, *sc);
     auto setup = [&]() -> Result<void> {
       TRY(child_chan.expect(Msg::Go));
       for (auto& [n, fd] : joins)
         if (::setns(fd.get(), n->flag) < 0) return errno_error("join {} namespace", n->type);
       joins.clear();
+      if (chroot_dir && (::fchdir(chroot_dir.get()) < 0 || ::chroot(".") < 0 || ::chdir("/") < 0))
+        return errno_error("chroot into the container's root");
+      chroot_dir.reset();
       if (proc.terminal) {
         auto pty = TRY(open_pty("/dev/pts/ptmx"));
         TRY(set_console_size(pty.first.get(), proc.console_size));
@@ -895,15 +948,10 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
         TRY(become_session_leader_on(pty.second.get()));
       }
       if (spec.linux && spec.linux->personality) TRY(set_personality(*spec.linux->personality));
-      bool early = sc && (!proc.no_new_privileges || sc->uses_notify);
       UniqueFd listener;
       TRY(finalize_process(proc, sc ? &*sc : nullptr, early, &listener));
       if (listener) TRY(child_chan.send(Msg::SeccompFd, "", listener.get()));
       exe = TRY(find_executable(proc.args[0], proc.env));
-      if (sc && !early) {
-        int r = seccomp::install(*sc);
-        if (r < 0) return code_error(-r, "load seccomp filter");
-      }
       return ok();
     };
     if (auto r = setup(); !r) {
@@ -914,7 +962,7 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
     (void)child_chan.send(Msg::Ready);
     child_chan.close();
-    exec_workload(exe, proc);
+    exec_workload(exe, proc, sc && !early ? &*sc : nullptr);
   }
   child_chan.close();
   auto fail = [&](Error e) -> Error {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "base/files.h"
+#include "base/log.h"
 #include "base/unique_fd.h"
 
 namespace berth::engine {
@@ -89,6 +90,11 @@ Result<void> run_hook(const oci::Hook& h, const std::string& state, const char* 
 Result<void> run_hooks(const std::vector<oci::Hook>& hooks, const std::string& state_json, const char* phase) {
   for (size_t i = 0; i < hooks.size(); i++) TRY(run_hook(hooks[i], state_json, phase, i));
   return ok();
+}
+
+void run_hooks_warn(const std::vector<oci::Hook>& hooks, const std::string& state_json, const char* phase) {
+  for (size_t i = 0; i < hooks.size(); i++)
+    if (auto r = run_hook(hooks[i], state_json, phase, i); !r) log::warn("{}", r.error().message);
 }
 
 }  // namespace berth::engine

@@ -16,6 +16,8 @@
 
 #include <map>
 
+#include "base/log.h"
+
 namespace berth::engine {
 namespace {
 // struct sched_attr from <linux/sched/types.h>, which clashes with glibc's <sched.h>.
@@ -53,8 +55,11 @@ int last_cap() {
 Result<std::vector<cap_value_t>> cap_list(const std::vector<std::string>& names) {
   std::vector<cap_value_t> out;
   for (auto& n : names) {
-    int v = TRY(capability_from_name(n));
-    if (v <= last_cap()) out.push_back(v);  // newer than this kernel: ignored, as runc does
+    auto v = capability_from_name(n);
+    // Unknown to libcap, or newer than this kernel: ignored with a warning,
+    // as runc does.
+    if (!v) log::warn("process.capabilities: ignoring unknown capability \"{}\"", n);
+    else if (*v <= last_cap()) out.push_back(*v);
   }
   return out;
 }
@@ -128,9 +133,17 @@ Result<void> apply_capabilities(const oci::Capabilities& caps) {
   cap_free(c);
   if (r < 0) return code_error(e, "set capabilities");
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  for (auto a : amb)
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0) < 0)
-      return errno_error("raise ambient capability {}", a);
+  for (auto a : amb) {
+    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0) == 0) continue;
+    // The kernel raises an ambient capability only if it is both permitted
+    // and inheritable; `crun spec` and `runc spec` list ambient ones with an
+    // empty inheritable set, and both runtimes skip what the kernel refuses.
+    if (errno != EPERM) return errno_error("raise ambient capability {}", a);
+    char* name = cap_to_name(a);
+    log::debug("process.capabilities.ambient: {} not raised (not in both the permitted and inheritable sets)",
+               name ? name : std::to_string(a));
+    cap_free(name);
+  }
   return ok();
 }
 

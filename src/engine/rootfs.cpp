@@ -15,6 +15,7 @@
 #include <filesystem>
 
 #include "base/files.h"
+#include "base/mountinfo.h"
 #include "base/log.h"
 #include "cgroup/cgroup.h"
 #include "engine/mount_options.h"
@@ -301,7 +302,8 @@ Result<void> setup_dev(const RootfsContext& ctx, int root_fd) {
   }
   if (spec.linux) {
     for (auto& d : spec.linux->devices) {
-      if (d.path.rfind("/dev/", 0) != 0) return make_error("device path {} is not under /dev", d.path);
+      // Anywhere in the rootfs, as runc and crun make them (resolved inside it).
+      if (d.path.empty() || d.path[0] != '/') return make_error("device path \"{}\" is not absolute", d.path);
       if (d.type.size() != 1 || std::string("cbup").find(d.type[0]) == std::string::npos)
         return make_error("device {}: unknown type \"{}\"", d.path, d.type);
       char t = d.type[0] == 'u' ? 'c' : d.type[0];
@@ -387,22 +389,38 @@ Result<UniqueFd> open_in_root(int root_fd, const std::string& path, Create creat
 Result<void> setup_mounts(const RootfsContext& ctx) {
   const oci::Spec& spec = *ctx.spec;
   // Nothing we mount may propagate back to the host.
-  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) return errno_error("make / rslave");
+  if (!ctx.shared_mountns && ::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    return errno_error("make / rslave");
   // pivot_root needs the rootfs to be a mount point.
   if (::mount(ctx.rootfs.c_str(), ctx.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
     return errno_error("bind rootfs {}", ctx.rootfs);
   UniqueFd root(::open(ctx.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!root) return errno_error("open rootfs {}", ctx.rootfs);
   for (size_t i = 0; i < spec.mounts.size(); i++) {
-    if (auto r = do_mount(ctx, root.get(), spec.mounts[i], i); !r)
+    const oci::Mount* m = &spec.mounts[i];
+    oci::Mount absolute;
+    if (!m->destination.empty() && m->destination[0] != '/') {
+      // runc warns and mounts it relative to the rootfs; so does berth-oci.
+      log::warn("mounts[{}].destination {}: not an absolute path, taken as /{}", i, m->destination, m->destination);
+      absolute = *m;
+      absolute.destination = "/" + m->destination;
+      m = &absolute;
+    }
+    if (auto r = do_mount(ctx, root.get(), *m, i); !r)
       return std::move(r).error().wrap(fmt::format("mounts[{}]", i));
   }
   TRY(setup_dev(ctx, root.get()));
   return ok();
 }
 
-Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot) {
-  if (no_pivot) {
+Result<void> enter_rootfs(const std::string& rootfs, Enter how) {
+  if (how == Enter::Chroot) {
+    if (::chdir(rootfs.c_str()) < 0) return errno_error("chdir {}", rootfs);
+    if (::chroot(".") < 0) return errno_error("chroot {}", rootfs);
+    if (::chdir("/") < 0) return errno_error("chdir /");
+    return ok();
+  }
+  if (how == Enter::MoveRoot) {
     if (::chdir(rootfs.c_str()) < 0) return errno_error("chdir {}", rootfs);
     if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0) return errno_error("move rootfs to /");
     if (::chroot(".") < 0) return errno_error("chroot");
@@ -421,6 +439,30 @@ Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot) {
   if (::umount2(".", MNT_DETACH) < 0) return errno_error("detach old root");
   if (::chdir("/") < 0) return errno_error("chdir /");
   return ok();
+}
+
+void detach_mounts_below(const std::string& rootfs) {
+  auto text = read_file("/proc/self/mountinfo");
+  if (!text || rootfs.empty() || rootfs == "/") return;
+  std::vector<std::string> points;
+  size_t pos = 0;
+  while (pos < text->size()) {
+    size_t end = text->find('\n', pos);
+    if (end == std::string::npos) end = text->size();
+    std::string line = text->substr(pos, end - pos);
+    pos = end + 1;
+    // Field 5 is the mount point, with space, tab, newline and backslash octal-escaped.
+    size_t f = 0;
+    for (int i = 0; i < 4 && f != std::string::npos; i++) f = line.find(' ', f + 1);
+    if (f == std::string::npos) continue;
+    size_t e = line.find(' ', f + 1);
+    std::string mp = unescape_mountinfo(line.substr(f + 1, e == std::string::npos ? std::string::npos : e - f - 1));
+    if (mp == rootfs || mp.rfind(rootfs + "/", 0) == 0) points.push_back(mp);
+  }
+  // Mountinfo lists parents before children: undo in reverse.
+  for (auto it = points.rbegin(); it != points.rend(); ++it)
+    if (::umount2(it->c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+      log::warn("detach {}: {}", *it, strerror(errno));
 }
 
 Result<void> finish_rootfs(const oci::Spec& spec) {

@@ -23,6 +23,9 @@ struct RootfsContext {
   std::string bundle;  // relative bind sources are relative to it
   bool userns = false;  // in a new user namespace: no mknod, no fresh sysfs
   bool cgroupns = false;
+  // The container has no mount namespace of its own: its mounts go into the
+  // runtime's, whose propagation is left alone.
+  bool shared_mountns = false;
   const cgroup::Cgroup* cgroup = nullptr;  // null when cgroups are disabled
   // Detached, idmapped mount trees the runtime made for mounts[i] (only the
   // host's root may idmap a mount), moved into place by the init.
@@ -44,8 +47,13 @@ Result<UniqueFd> open_in_root(int root_fd, const std::string& path, Create creat
 
 // Before pivot_root: propagation, rootfs bind, mounts, devices.
 Result<void> setup_mounts(const RootfsContext& ctx);
-// pivot_root into the rootfs (or MS_MOVE + chroot when no_pivot).
-Result<void> enter_rootfs(const std::string& rootfs, bool no_pivot);
+// pivot_root into the rootfs, or MS_MOVE + chroot (--no-pivot), or only
+// chroot (no mount namespace of the container's own).
+enum class Enter { PivotRoot, MoveRoot, Chroot };
+Result<void> enter_rootfs(const std::string& rootfs, Enter how);
+// After a container without a mount namespace of its own is gone: detaches
+// every mount at or below rootfs in the current mount namespace.
+void detach_mounts_below(const std::string& rootfs);
 // After pivot_root: masked paths, readonly paths, rootfs propagation, readonly root.
 Result<void> finish_rootfs(const oci::Spec& spec);
 

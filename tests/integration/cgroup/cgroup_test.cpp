@@ -21,6 +21,7 @@
 
 #include "base/files.h"
 #include "cgroup/cgroup.h"
+#include "cgroup/probe.h"
 #include "support/testenv.h"
 
 namespace berth::cgroup {
@@ -581,26 +582,41 @@ TEST(CgroupHost, RefusedValuesNameTheField) {
   }
 }
 
-TEST(CgroupHost, BlockIoWeightAndThrottle) {
-  TestCgroup cg("blkio");
-  REQUIRE_CGROUP(cg);
-  REQUIRE_CONTROLLER(cg, "blkio");
-  std::string disk;  // "major:minor" of a real whole disk
+// "major:minor" of a real whole disk, or "" without one.
+std::string a_real_disk() {
   for (auto& e : std::filesystem::directory_iterator("/sys/block")) {
     std::string name = e.path().filename();
     if (name.rfind("loop", 0) == 0 || name.rfind("ram", 0) == 0 || name.rfind("zram", 0) == 0)
       continue;
     auto size = read_file(e.path().string() + "/size");
     if (!size || *size == "0\n") continue;
-    disk = *read_file(e.path().string() + "/dev");
+    std::string disk = *read_file(e.path().string() + "/dev");
     disk.pop_back();
-    break;
+    return disk;
   }
+  return "";
+}
+
+// The weight files apply() writes, as this cgroup has them: BFQ's or CFQ's
+// on v1, io.bfq.weight or io.weight (iocost) on v2. "" when it has none.
+std::string weight_file(Cgroup& cg) {
+  std::string d = cg.dir_for("blkio");
+  bool v2 = d == cg.unified_dir();
+  for (const char* f : v2 ? std::vector<const char*>{"io.bfq.weight", "io.weight"}
+                          : std::vector<const char*>{"blkio.bfq.weight", "blkio.weight"})
+    if (path_exists(d + "/" + f)) return f;
+  return "";
+}
+
+TEST(CgroupHost, BlockIoThrottle) {
+  TestCgroup cg("blkio");
+  REQUIRE_CGROUP(cg);
+  REQUIRE_CONTROLLER(cg, "blkio");
+  std::string disk = a_real_disk();
   if (disk.empty()) GTEST_SKIP() << "no block device on this host";
   int64_t major = std::stoll(disk), minor = std::stoll(disk.substr(disk.find(':') + 1));
   oci::Resources r;
   r.block_io = oci::BlockIO{};
-  r.block_io->weight = 500;
   r.block_io->throttle_read_bps_device = {{major, minor, 1048576}};
   auto a = cg->apply(r);
   ASSERT_TRUE(a.ok()) << a.error().message;
@@ -608,20 +624,56 @@ TEST(CgroupHost, BlockIoWeightAndThrottle) {
   bool v2 = d == cg->unified_dir();
   if (!v2) {
     EXPECT_EQ(*read_file(d + "/blkio.throttle.read_bps_device"), disk + " 1048576\n");
-    if (path_exists(d + "/blkio.bfq.weight")) {
-      EXPECT_EQ(*read_file(d + "/blkio.bfq.weight"), "500\n");
-    }
   } else {
     EXPECT_NE(read_file(d + "/io.max")->find(disk + " rbps=1048576"), std::string::npos);
   }
   // A device the kernel does not have.
-  r.block_io->weight.reset();
   r.block_io->throttle_read_bps_device = {{4095, 77, 1}};
   a = cg->apply(r, true);
   ASSERT_FALSE(a.ok());
   std::string want = std::string("linux.resources.blockIO.throttleReadBpsDevice[0]: write ") +
                      (v2 ? "io.max: " : "blkio.throttle.read_bps_device: ");
   EXPECT_EQ(a.error().message.substr(0, want.size()), want) << a.error().message;
+}
+
+TEST(CgroupHost, BlockIoWeight) {
+  TestCgroup cg("blkiow");
+  REQUIRE_CGROUP(cg);
+  REQUIRE_CONTROLLER(cg, "blkio");
+  std::string f = weight_file(*cg);
+  if (f.empty())
+    GTEST_SKIP() << "this host's blkio/io controller has no weight file (blkio.weight, blkio.bfq.weight, "
+                    "io.weight, io.bfq.weight: no BFQ scheduler, no iocost)";
+  EXPECT_TRUE(io_weight_support().ok()) << io_weight_support().error().message;
+  oci::Resources r;
+  r.block_io = oci::BlockIO{};
+  r.block_io->weight = 500;
+  auto a = cg->apply(r);
+  ASSERT_TRUE(a.ok()) << a.error().message;
+  std::string got = *read_file(cg->dir_for("blkio") + "/" + f);
+  if (f == "io.weight")
+    EXPECT_NE(got.find("default " + std::to_string(blkio_weight_to_io_weight(500))), std::string::npos) << got;
+  else
+    EXPECT_NE(got.find("500"), std::string::npos) << f << ": " << got;
+}
+
+TEST(CgroupHost, BlockIoWeightTheHostCannotApplyIsOneClearLine) {
+  TestCgroup cg("blkionw");
+  REQUIRE_CGROUP(cg);
+  REQUIRE_CONTROLLER(cg, "blkio");
+  if (!weight_file(*cg).empty()) GTEST_SKIP() << "this host can apply block I/O weights (" << weight_file(*cg) << ")";
+  auto support = io_weight_support();
+  ASSERT_FALSE(support.ok()) << "the probe must agree with the cgroup's files";
+  EXPECT_NE(support.error().message.find("this host cannot apply block I/O weights"), std::string::npos)
+      << support.error().message;
+  oci::Resources r;
+  r.block_io = oci::BlockIO{};
+  r.block_io->weight = 500;
+  auto a = cg->apply(r);
+  ASSERT_FALSE(a.ok());
+  EXPECT_EQ(a.error().message.rfind("linux.resources.blockIO.weight: this host cannot apply block I/O weights", 0), 0u)
+      << a.error().message;
+  EXPECT_EQ(a.error().message.find('\n'), std::string::npos) << "one line";
 }
 
 void freeze_stops_a_counter(TestCgroup& cg) {

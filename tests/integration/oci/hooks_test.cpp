@@ -21,6 +21,7 @@ TEST_F(Hooks, AllSixRunOnceInOrderWithState) {
   std::string h = b.path() + "/hooks";
   fs::create_directory(h);
   auto& c = b.config();
+  c["annotations"] = {{"org.example.hooks", "stdin test"}};
   // startContainer runs inside the container: the hook dir is bind-mounted at /run.
   c["mounts"].push_back({{"destination", "/run"}, {"type", "bind"}, {"source", h}, {"options", {"rbind", "rw"}}});
   c["hooks"] = {{"prestart", {hook("prestart", h)}},
@@ -48,12 +49,20 @@ TEST_F(Hooks, AllSixRunOnceInOrderWithState) {
     EXPECT_EQ(st["id"], id);
     EXPECT_EQ(st["bundle"], fs::canonical(b.path()).string());
     EXPECT_TRUE(st.contains("ociVersion") && st.contains("status"));
+    EXPECT_EQ(st["annotations"], c["annotations"]);
     if (name != "poststop") {
       EXPECT_EQ(st["pid"], pid);
     }
   }
-  EXPECT_EQ(json::parse(read_text(h + "/state-poststart.json"))["status"], "running");
-  EXPECT_EQ(json::parse(read_text(h + "/state-poststop.json"))["status"], "stopped");
+  // runtime-spec runtime.md: "created" once the create operation has made the
+  // container (prestart, which runtime-tools' hooks_stdin checks, and
+  // createRuntime run with it, as runc passes them); createContainer runs
+  // while the init is still being set up; then "running" and "stopped".
+  const std::pair<const char*, const char*> want[] = {
+      {"prestart", "created"},       {"createRuntime", "created"}, {"createContainer", "creating"},
+      {"startContainer", "created"}, {"poststart", "running"},     {"poststop", "stopped"}};
+  for (auto& [name, status] : want)
+    EXPECT_EQ(json::parse(read_text(h + "/state-" + name + ".json"))["status"], status) << name;
 }
 
 // No trace of the container id: no state, no cgroup, no process in a cgroup of that name.
@@ -122,6 +131,28 @@ TEST_F(Hooks, FailingPoststartHookIsOnlyAWarning) {
   EXPECT_EQ(read_text(h + "/log"), "second\n");
   EXPECT_EQ(status_of(id), "running");
   EXPECT_TRUE(pid_alive(pid));
+}
+
+TEST_F(Hooks, FailingPoststopHookIsOnlyAWarning) {
+  // runtime-spec runtime.md: "If any poststop hook fails, the runtime MUST log
+  // a warning, but the remaining hooks and lifecycle continue as if the hook
+  // had succeeded." (runtime-tools' poststop_fail)
+  auto id = new_id("poststop");
+  auto& b = bundle({"true"}, id);
+  std::string h = b.path();
+  b.config()["hooks"] = {{"poststop",
+                          {{{"path", "/bin/false"}, {"args", {"false"}}},
+                           {{"path", "/bin/sh"}, {"args", {"sh", "-c", "echo post-stop called >> " + h + "/log"}}}}}};
+  b.write();
+  pid_t pid = create(id, b);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(oci({"start", id}).status, 0);
+  ASSERT_TRUE(wait_until([&] { return status_of(id) == "stopped"; }));
+  auto r = oci({"delete", id});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("poststop hook #0"), std::string::npos) << "no warning about the failed hook: " << r.err;
+  EXPECT_EQ(read_text(h + "/log"), "post-stop called\n");
+  EXPECT_NE(oci({"state", id}).status, 0) << "the container should be gone";
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Which personality a tree's program gets: ELF headers, lookups inside the
 // tree (absolute symlinks, PATH, scripts) and the spec hook.
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -113,24 +114,34 @@ TEST_F(PersonalityTree, SymlinkOutOfTheTreeStaysInside) {
 }
 
 #if defined(__x86_64__)
-TEST_F(PersonalityTree, DetectSetsLinux32ForA32BitProgramOnly) {
+// The kernel's answer is injected: both answers are tested on any machine.
+class PersonalityProbe : public PersonalityTree {
+ protected:
+  void answer(bool runs_32bit) {
+    set_32bit_probe([runs_32bit] { return runs_32bit; });
+  }
+  void TearDown() override { set_32bit_probe(nullptr); }
+};
+
+TEST_F(PersonalityProbe, DetectSetsLinux32ForA32BitProgramOnly) {
+  answer(true);
   oci::Spec s = oci::default_spec(false);
   s.root.path = dir_.path();
   s.process->args = {"/bin/uname", "-m"};
-  detect_personality(s);
+  ASSERT_TRUE(detect_personality(s).ok());
   ASSERT_TRUE(s.linux && s.linux->personality);
   EXPECT_EQ(s.linux->personality->domain, "LINUX32");
 
   oci::Spec t = oci::default_spec(false);
   t.root.path = dir_.path();
   t.process->args = {"/sbin/init"};
-  detect_personality(t);
+  ASSERT_TRUE(detect_personality(t).ok());
   EXPECT_FALSE(t.linux && t.linux->personality) << "a 64-bit init keeps the host's personality";
 
   oci::Spec u = oci::default_spec(false);
   u.root.path = dir_.path();
   u.process->args = {"/missing"};
-  detect_personality(u);
+  ASSERT_TRUE(detect_personality(u).ok());
   EXPECT_FALSE(u.linux && u.linux->personality);
 
   // A personality the spec already has is kept.
@@ -138,8 +149,64 @@ TEST_F(PersonalityTree, DetectSetsLinux32ForA32BitProgramOnly) {
   v.root.path = dir_.path();
   v.process->args = {"/bin/uname"};
   v.linux->personality = oci::Personality{"LINUX", {}};
-  detect_personality(v);
+  ASSERT_TRUE(detect_personality(v).ok());
   EXPECT_EQ(v.linux->personality->domain, "LINUX");
+  EXPECT_FALSE(tree_needs_missing_32bit(dir_.path(), "/bin/uname", {}));
+}
+
+TEST_F(PersonalityProbe, A32BitTreeOnAKernelWithoutIa32EmulationIsOneLine) {
+  answer(false);
+  oci::Spec s = oci::default_spec(false);
+  s.root.path = dir_.path();
+  s.process->args = {"/bin/uname", "-m"};
+  auto r = detect_personality(s);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "this kernel cannot run 32-bit x86 programs (IA-32 emulation is off)");
+  EXPECT_TRUE(tree_needs_missing_32bit(dir_.path(), "/bin/uname", {}));
+  EXPECT_TRUE(tree_needs_missing_32bit(dir_.path(), "/usr/bin/script", {})) << "a script's interpreter is 32-bit";
+  // A 64-bit program, or one that is not there, needs nothing from the kernel.
+  oci::Spec t = oci::default_spec(false);
+  t.root.path = dir_.path();
+  t.process->args = {"/sbin/init"};
+  EXPECT_TRUE(detect_personality(t).ok());
+  EXPECT_FALSE(tree_needs_missing_32bit(dir_.path(), "/sbin/init", {}));
+  EXPECT_FALSE(tree_needs_missing_32bit(dir_.path(), "/missing", {}));
+}
+
+TEST(PersonalityKernel, RealProbeAgreesWithTheKernelsSettings) {
+  // The real probe executes a 32-bit program; the independent oracle is the
+  // kernel's configuration: no IA-32 loader without CONFIG_IA32_EMULATION
+  // (its /proc/sys/abi/vsyscall32 is missing then), and since 6.7 one that
+  // ia32_emulation= on the command line turns off or on.
+  if (::getenv("BERTH_TEST_ASSUME_NO_IA32")) GTEST_SKIP() << "BERTH_TEST_ASSUME_NO_IA32 is set";
+  set_32bit_probe(nullptr);
+  if (::access("/proc/sys/abi/vsyscall32", F_OK) != 0) {
+    EXPECT_FALSE(kernel_runs_32bit()) << "no IA-32 emulation in this kernel";
+    return;
+  }
+  std::ifstream f("/proc/cmdline");
+  std::string cmdline((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  for (const char* off : {"ia32_emulation=0", "ia32_emulation=false", "ia32_emulation=n"})
+    if (cmdline.find(off) != std::string::npos) {
+      EXPECT_FALSE(kernel_runs_32bit()) << "booted with " << off;
+      return;
+    }
+  bool explicit_on = cmdline.find("ia32_emulation=1") != std::string::npos ||
+                     cmdline.find("ia32_emulation=true") != std::string::npos;
+  if (!explicit_on) {
+    // CONFIG_IA32_EMULATION_DEFAULT_DISABLED turns it off without a word on
+    // the command line; only the kernel's config says so.
+    struct utsname u;
+    ::uname(&u);
+    std::ifstream cfg(std::string("/boot/config-") + u.release);
+    if (!cfg) GTEST_SKIP() << "no /boot/config-" << u.release << " to tell whether IA-32 emulation is on by default";
+    std::string text((std::istreambuf_iterator<char>(cfg)), std::istreambuf_iterator<char>());
+    if (text.find("CONFIG_IA32_EMULATION_DEFAULT_DISABLED=y") != std::string::npos) {
+      EXPECT_FALSE(kernel_runs_32bit());
+      return;
+    }
+  }
+  EXPECT_TRUE(kernel_runs_32bit());
 }
 #endif
 
