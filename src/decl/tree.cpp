@@ -168,18 +168,21 @@ class JsonLines {
 }  // namespace
 
 bool toml_to_tree(std::string_view text, const std::string& file, Node& out, SyntaxError& err) {
-  try {
-    toml::table t = toml::parse(text, file);
-    out = from_toml(t);
-    out.line = 1;
-    return true;
-  } catch (const toml::parse_error& e) {
+  // toml++ is built into this file (header-only, no exceptions: see
+  // CMakeLists.txt), so a parse error is a value here, never an exception
+  // unwinding out of Debian's shared libtomlplusplus.
+  toml::parse_result r = toml::parse(text, file);
+  if (!r) {
+    const toml::parse_error& e = r.error();
     err.line = static_cast<int>(e.source().begin.line);
     std::string msg(e.description());
     if (!msg.empty()) msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
     err.message = "invalid TOML: " + msg;
     return false;
   }
+  out = from_toml(r.table());
+  out.line = 1;
+  return true;
 }
 
 bool json_to_tree(std::string_view text, Node& out, SyntaxError& err) {
