@@ -10,6 +10,14 @@
 #include <nlohmann/json.hpp>
 
 namespace berth::decl {
+
+Node::Node() = default;
+Node::~Node() = default;
+Node::Node(const Node&) = default;
+Node::Node(Node&&) noexcept = default;
+Node& Node::operator=(const Node&) = default;
+Node& Node::operator=(Node&&) noexcept = default;
+
 namespace {
 
 int line_of(const toml::node& n) {
