@@ -206,6 +206,19 @@ bool json_to_tree(std::string_view text, Node& out, SyntaxError& err) {
       msg = msg.substr(p + 2);
     err.message = "invalid JSON: " + msg;
     return false;
+  } catch (const nlohmann::json::exception& e) {
+    // Not a parse_error: "number overflow parsing '1e999'" (out_of_range
+    // 406), without a position; the line is the quoted token's.
+    std::string msg = e.what();
+    if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
+    err.line = 1;
+    if (auto q = msg.find('\''); q != std::string::npos) {
+      std::string token = msg.substr(q + 1, msg.rfind('\'') - q - 1);
+      if (auto at = token.empty() ? std::string_view::npos : text.find(token); at != std::string_view::npos)
+        err.line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+    }
+    err.message = "invalid JSON: " + msg;
+    return false;
   }
   JsonLines p(text);
   return p.parse(out, err);

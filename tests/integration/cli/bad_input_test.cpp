@@ -84,7 +84,7 @@ const std::vector<BadDecl> kBadDecls = {
      "containers.a.command"},
     {"JsonHugeNumber", "json",
      "{\"containers\": {\"a\": {\"share_host\": true, \"command\": [\"/bin/true\"],\n\"resources\": {\"pids\": 1e999}}}}\n",
-     2, ""},
+     2, "number overflow"},
     {"JsonInvalidUtf8", "json", "{\"containers\": {\"a\": {\"share_host\": true, \"command\": [\"\xc3\x28\"]}}}\n", 1,
      "invalid JSON"},
     {"JsonDeepNesting", "json", std::string(100, '[') + std::string(100, ']') + "\n", 1, "invalid JSON"},

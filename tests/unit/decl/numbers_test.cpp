@@ -61,5 +61,19 @@ TEST(Numbers, TomlSyntaxErrorIsAValueNotAnException) {
   EXPECT_EQ(r.errors[0].message.rfind("invalid TOML: ", 0), 0u) << r.errors[0].message;
 }
 
+TEST(Numbers, JsonNumberOverflowIsASyntaxErrorWithItsLine) {
+  // nlohmann throws out_of_range (not parse_error) for 1e999; it escaped
+  // load_documents.
+  LoadOptions o;
+  o.check_host = false;
+  auto r = load_documents({{"/etc/berth/containers.d/a.json",
+                            "{\"containers\": {\"a\": {\"share_host\": true,\n"
+                            "\"resources\": {\"pids\": 1e999}}}}\n"}},
+                          o);
+  ASSERT_EQ(r.errors.size(), 1u) << r.error_text();
+  EXPECT_EQ(r.errors[0].str(),
+            "/etc/berth/containers.d/a.json:2: invalid JSON: number overflow parsing '1e999'");
+}
+
 }  // namespace
 }  // namespace berth::decl
