@@ -43,7 +43,7 @@ const std::string kHead = "[containers.a]\nshare_host = true\n";
 const std::vector<BadDecl> kBadDecls = {
     // The crash of issue 11: toml++'s parse error thrown from Debian's shared
     // libtomlplusplus could not unwind through berth's static libgcc.
-    {"UnterminatedArray", "toml", kHead + "command = [\"/bin/true\"\n\n", 3, "invalid TOML"},
+    {"UnterminatedArray", "toml", kHead + "command = [\"/bin/true\"\n\n", 4, "invalid TOML"},
     {"UnterminatedString", "toml", kHead + "command = [\"/bin/true]\n", 3, "invalid TOML"},
     {"UnterminatedTable", "toml", "[containers.a\nshare_host = true\n", 1, "invalid TOML"},
     {"UnterminatedInlineTable", "toml", kHead + "command = [\"/bin/true\"]\nresources = { memory = \"1G\"\n", 4,
@@ -145,7 +145,7 @@ TEST(BerthCheckCrash, UnterminatedArrayIsOneLineNotAnAbort) {
   std::ofstream(f) << "[containers.a]\nshare_host = true\ncommand = [\"/bin/true\"\n\n";
   auto r = run({berth(), "check", f});
   EXPECT_EQ(r.status, 1) << "134 is SIGABRT; stderr: " << r.err;
-  EXPECT_TRUE(std::regex_match(r.err, std::regex(f + ":3: invalid TOML: .+\n"))) << r.err;
+  EXPECT_TRUE(std::regex_match(r.err, std::regex(f + ":4: invalid TOML: .+\n"))) << r.err;
 }
 
 // ---- berth-oci ----
