@@ -25,7 +25,9 @@ TEST(ParseSignal, OutOfRangeIsAnError) {
                         "", "SIG", "NOPE", "9 ", " 9"}) {
     auto r = parse_signal(s);
     EXPECT_FALSE(r) << s;
-    if (!r) EXPECT_NE(r.error().message.find("invalid signal"), std::string::npos) << s;
+    if (!r) {
+      EXPECT_NE(r.error().message.find("invalid signal"), std::string::npos) << s;
+    }
   }
 }
 
