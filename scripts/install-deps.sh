@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs every Debian 12 package berth needs to build, test and benchmark.
-# Usage: scripts/install-deps.sh [build|test|system]...  (default: build test)
+# Usage: scripts/install-deps.sh [build|test|system|sanitize]...  (default: build test)
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
@@ -13,6 +13,7 @@ test=(busybox-static iproute2 procps util-linux crun runc hyperfine nftables tmu
       systemd)  # the host's systemd, booted over an empty tree (share_host + boot) by the demo and tests
 system=(debootstrap systemd-container podman containerd uidmap slirp4netns fuse-overlayfs catatonit iptables
         openssh-client)
+sanitize=(clang-14 libclang-rt-14-dev)  # the ASan+UBSan tree and the libFuzzer targets (scripts/test.sh)
 
 groups=("$@")
 [ ${#groups[@]} -gt 0 ] || groups=(build test)
@@ -22,7 +23,8 @@ for g in "${groups[@]}"; do
     build) pkgs+=("${build[@]}") ;;
     test) pkgs+=("${test[@]}") ;;
     system) pkgs+=("${system[@]}") ;;
-    *) echo "install-deps: unknown group '$g' (expected build, test or system)" >&2; exit 2 ;;
+    sanitize) pkgs+=("${sanitize[@]}") ;;
+    *) echo "install-deps: unknown group '$g' (expected build, test, system or sanitize)" >&2; exit 2 ;;
   esac
 done
 

@@ -10,6 +10,14 @@
 #include <nlohmann/json.hpp>
 
 namespace berth::decl {
+
+Node::Node() = default;
+Node::~Node() = default;
+Node::Node(const Node&) = default;
+Node::Node(Node&&) noexcept = default;
+Node& Node::operator=(const Node&) = default;
+Node& Node::operator=(Node&&) noexcept = default;
+
 namespace {
 
 int line_of(const toml::node& n) {
@@ -168,18 +176,21 @@ class JsonLines {
 }  // namespace
 
 bool toml_to_tree(std::string_view text, const std::string& file, Node& out, SyntaxError& err) {
-  try {
-    toml::table t = toml::parse(text, file);
-    out = from_toml(t);
-    out.line = 1;
-    return true;
-  } catch (const toml::parse_error& e) {
+  // toml++ is built into this file (header-only, no exceptions: see
+  // CMakeLists.txt), so a parse error is a value here, never an exception
+  // unwinding out of Debian's shared libtomlplusplus.
+  toml::parse_result r = toml::parse(text, file);
+  if (!r) {
+    const toml::parse_error& e = r.error();
     err.line = static_cast<int>(e.source().begin.line);
     std::string msg(e.description());
     if (!msg.empty()) msg[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(msg[0])));
     err.message = "invalid TOML: " + msg;
     return false;
   }
+  out = from_toml(r.table());
+  out.line = 1;
+  return true;
 }
 
 bool json_to_tree(std::string_view text, Node& out, SyntaxError& err) {
@@ -193,6 +204,19 @@ bool json_to_tree(std::string_view text, Node& out, SyntaxError& err) {
     // "[json.exception.parse_error.101] parse error at line 3, column 5: syntax error ..."
     if (auto p = msg.find(": "); p != std::string::npos && msg.find("parse error") < p)
       msg = msg.substr(p + 2);
+    err.message = "invalid JSON: " + msg;
+    return false;
+  } catch (const nlohmann::json::exception& e) {
+    // Not a parse_error: "number overflow parsing '1e999'" (out_of_range
+    // 406), without a position; the line is the quoted token's.
+    std::string msg = e.what();
+    if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
+    err.line = 1;
+    if (auto q = msg.find('\''); q != std::string::npos) {
+      std::string token = msg.substr(q + 1, msg.rfind('\'') - q - 1);
+      if (auto at = token.empty() ? std::string_view::npos : text.find(token); at != std::string_view::npos)
+        err.line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+    }
     err.message = "invalid JSON: " + msg;
     return false;
   }

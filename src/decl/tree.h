@@ -12,6 +12,14 @@ namespace berth::decl {
 
 struct Node {
   enum class Kind { Table, Array, String, Integer, Float, Bool, Other };
+  // Out of line (tree.cpp): clang with libstdc++ cannot check the implicit
+  // ones while `table` holds pairs of the still incomplete Node.
+  Node();
+  ~Node();
+  Node(const Node&);
+  Node(Node&&) noexcept;
+  Node& operator=(const Node&);
+  Node& operator=(Node&&) noexcept;
   Kind kind = Kind::Other;
   int line = 0;
   std::string text;  // String; for Other a short description ("a date")

@@ -178,7 +178,8 @@ class Validator {
   // routed veths is a common NixOS setup), but never equal a container's.
   void addresses() {
     std::vector<std::pair<std::string, Use>> uses;
-    for (auto& [name, c] : d_.containers) {
+    for (auto& entry : d_.containers) {
+      const Container& c = entry.second;  // clang 14 cannot capture a structured binding
       if (!c.private_network || !c.network_namespace.empty()) continue;
       auto add = [&](const std::optional<Cidr>& a, std::string lk, std::vector<std::string> shown,
                      bool host) {
@@ -219,7 +220,8 @@ class Validator {
   void ports_and_links() {
     std::map<std::pair<std::string, uint16_t>, const Container*> ports;
     std::map<std::string, const Container*> links;
-    for (auto& [name, c] : d_.containers) {
+    for (auto& entry : d_.containers) {
+      const Container& c = entry.second;  // clang 14 cannot capture a structured binding
       if (!c.private_network || !c.network_namespace.empty()) continue;
       auto port = [&](const PortForward& p, const std::string& lk,
                       const std::vector<std::string>& shown) {

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cmath>
 
+#include "base/parse.h"
 #include "decl/decl.h"
 
 namespace berth::decl {
@@ -27,10 +28,10 @@ Result<Cidr> parse_cidr(std::string_view text, int family) {
     std::string_view p = text.substr(slash + 1);
     if (p.empty() || p.size() > 3 || !std::all_of(p.begin(), p.end(), ::isdigit))
       return make_error("expected {} with an optional /prefix (0-{}), got \"{}\"", what, max, text);
-    unsigned n = static_cast<unsigned>(std::stoul(std::string(p)));
-    if (n > max)
+    auto n = parse_int<unsigned>(p);
+    if (!n || *n > max)
       return make_error("expected {} with an optional /prefix (0-{}), got \"{}\"", what, max, text);
-    c.prefix = n;
+    c.prefix = *n;
     c.explicit_prefix = true;
   }
   unsigned char buf[16];
@@ -73,9 +74,11 @@ std::optional<uint64_t> parse_size(std::string_view text) {
   else
     return std::nullopt;
   if (mult == 1 && num.find('.') != std::string::npos) return std::nullopt;
-  double v = std::stod(num) * mult;
+  auto n = parse_double(num);  // digits and one dot: only a range error fails
+  if (!n) return std::nullopt;
+  double v = *n * mult;
   if (!(v < 1.8e19)) return std::nullopt;
-  return static_cast<uint64_t>(std::llround(v));
+  return static_cast<uint64_t>(std::round(v));  // llround would overflow above 2^63
 }
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
@@ -112,7 +115,9 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     for (auto& [names, m] : units)
       if (std::find(names.begin(), names.end(), unit) != names.end()) mult = m;
     if (mult < 0) return std::nullopt;
-    total += std::stod(num) * mult;
+    auto n = parse_double(num);
+    if (!n) return std::nullopt;
+    total += *n * mult;
     any = true;
     skip_ws();
   }

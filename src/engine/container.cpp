@@ -27,6 +27,7 @@
 #include "base/fdpass.h"
 #include "base/files.h"
 #include "base/log.h"
+#include "base/parse.h"
 #include "cgroup/cgroup.h"
 #include "engine/hooks.h"
 #include "engine/process.h"
@@ -128,14 +129,20 @@ Result<void> recv_until(InitPlan& plan, Channel& chan, Msg want) {
   for (;;) {
     auto m = TRY(chan.recv());
     if (m.type == Msg::ErrorMsg) return Error{0, m.payload};
-    if (m.type == Msg::Go) plan.host_pid = static_cast<pid_t>(std::stol(m.payload));
+    if (m.type == Msg::Go) {
+      auto pid = parse_int<pid_t>(m.payload);
+      if (!pid) return make_error("bad pid \"{}\" from the runtime", m.payload);
+      plan.host_pid = *pid;
+    }
     if (m.type == Msg::CgroupJoined) {
       plan.cgroup_joined = true;
       if (want == Msg::CgroupJoined) return ok();
       continue;
     }
     if (m.type == Msg::MountFd) {
-      plan.mount_fds[std::stoul(m.payload)] = m.fd.release();
+      auto index = parse_int<size_t>(m.payload);
+      if (!index) return make_error("bad mount index \"{}\" from the runtime", m.payload);
+      plan.mount_fds[*index] = m.fd.release();
       continue;
     }
     if (m.type == want) return ok();
@@ -757,9 +764,9 @@ Result<int> parse_signal(const std::string& in) {
   std::string s = in;
   if (s.empty()) return make_error("invalid signal \"\"");
   if (std::all_of(s.begin(), s.end(), ::isdigit)) {
-    int n = std::stoi(s);
-    if (n <= 0 || n > SIGRTMAX) return make_error("invalid signal \"{}\"", in);
-    return n;
+    auto n = parse_int<int>(s);
+    if (!n || *n <= 0 || *n > SIGRTMAX) return make_error("invalid signal \"{}\"", in);
+    return *n;
   }
   for (auto& c : s) c = static_cast<char>(toupper(c));
   if (s.rfind("SIG", 0) == 0) s = s.substr(3);
@@ -768,9 +775,10 @@ Result<int> parse_signal(const std::string& in) {
     if (s.rfind(base, 0) != 0) return std::nullopt;
     std::string rest = s.substr(base.size());
     if (rest.empty()) return origin;
-    if ((rest[0] == '+' || rest[0] == '-') && rest.size() > 1 && std::all_of(rest.begin() + 1, rest.end(), ::isdigit)) {
-      int off = std::stoi(rest.substr(1)) * (rest[0] == '+' ? 1 : -1) * dir;
-      int v = origin + off;
+    if (rest[0] == '+' || rest[0] == '-') {
+      auto n = parse_int<int>(std::string_view(rest).substr(1));
+      if (!n || *n < 0 || *n > SIGRTMAX) return std::nullopt;
+      int v = origin + *n * (rest[0] == '+' ? 1 : -1) * dir;
       if (v >= SIGRTMIN && v <= SIGRTMAX) return v;
     }
     return std::nullopt;

@@ -13,6 +13,7 @@
 
 #include "base/files.h"
 #include "base/hash.h"
+#include "base/parse.h"
 #include "base/unique_fd.h"
 #include "manager/private_root.h"
 
@@ -69,14 +70,11 @@ std::string uid_range_file(const decl::Paths& paths, const std::string& name) {
 std::optional<uint32_t> recorded_uid_base(const decl::Paths& paths, const std::string& name) {
   auto text = read_file(uid_range_file(paths, name));
   if (!text) return std::nullopt;
-  try {
-    size_t used = 0;
-    unsigned long v = std::stoul(*text, &used);
-    if (v < kPickMin || v >= kPickMax || v % kRange != 0) return std::nullopt;
-    return static_cast<uint32_t>(v);
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
+  std::string_view t = *text;
+  if (t.ends_with('\n')) t.remove_suffix(1);
+  auto v = parse_int<uint32_t>(t);
+  if (!v || *v < kPickMin || *v >= kPickMax || *v % kRange != 0) return std::nullopt;
+  return *v;
 }
 
 Result<uint32_t> pick_uid_base(const decl::Paths& paths, const decl::Container& c,

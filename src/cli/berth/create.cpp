@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "base/parse.h"
 #include "base/unique_fd.h"
 #include "cli/berth/commands.h"
 #include "cli/berth/created.h"
@@ -40,13 +41,12 @@ Result<std::string> port_toml(const std::string& spec) {
     rest = rest.substr(4);
   }
   auto colon = rest.find(':');
-  try {
-    int h = std::stoi(rest.substr(0, colon));
-    int c = colon == std::string::npos ? h : std::stoi(rest.substr(colon + 1));
-    return fmt::format("{{ protocol = \"{}\", host_port = {}, container_port = {} }}", proto, h, c);
-  } catch (const std::exception&) {
+  auto h = parse_int<int>(rest.substr(0, colon));
+  auto c = colon == std::string::npos ? h : parse_int<int>(rest.substr(colon + 1));
+  // The range is the declaration's to check (one message for both paths).
+  if (!h || !c)
     return make_error("bad --port \"{}\": expected [tcp:|udp:]HOST_PORT[:CONTAINER_PORT]", spec);
-  }
+  return fmt::format("{{ protocol = \"{}\", host_port = {}, container_port = {} }}", proto, *h, *c);
 }
 
 // A TOML basic string, control characters escaped.

@@ -27,9 +27,7 @@ bool enters_containers(int argc, char** argv) {
   return false;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   CLI::App app{"berth: declarative, lightweight system containers"};
   app.name("berth");
   berth::cli::Context ctx;
@@ -76,9 +74,21 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     // Usage errors exit 2, as most tools do; --help and --version exit 0.
     return app.exit(e) == 0 ? 0 : 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "berth: %s\n", e.what());
-    return 1;
   }
   return ctx.exit_code;
+}
+
+}  // namespace
+
+// Every command's action runs inside run_main: anything it throws (a bug, or
+// std::bad_alloc) ends as one line on stderr and exit 1, never an abort.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "berth: internal error: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "berth: internal error: unknown exception\n");
+  }
+  return 1;
 }

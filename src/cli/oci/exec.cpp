@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "base/files.h"
+#include "base/parse.h"
 #include "cli/oci/cli.h"
 #include "engine/container.h"
 #include "engine/process.h"
@@ -98,22 +99,18 @@ void register_exec(CLI::App& app, Registry& r) {
       }
       if (!f.user.empty()) {
         auto colon = f.user.find(':');
-        try {
-          size_t used = 0;
-          std::string u = f.user.substr(0, colon);
-          p.user.uid = static_cast<uint32_t>(std::stoul(u, &used));
-          if (used != u.size()) throw std::invalid_argument(u);
-          p.user.gid = 0;
-          if (colon != std::string::npos) {
-            std::string g = f.user.substr(colon + 1);
-            p.user.gid = static_cast<uint32_t>(std::stoul(g, &used));
-            if (used != g.size()) throw std::invalid_argument(g);
-          }
-        } catch (const std::exception&) {
-          return make_error("exec: --user must be UID[:GID] with numbers, got \"{}\"", f.user);
-        }
+        auto uid = parse_int<uint32_t>(std::string_view(f.user).substr(0, colon));
+        auto gid = colon == std::string::npos ? std::optional<uint32_t>(0)
+                                              : parse_int<uint32_t>(std::string_view(f.user).substr(colon + 1));
+        if (!uid || !gid) return make_error("exec: --user must be UID[:GID] with numbers, got \"{}\"", f.user);
+        p.user.uid = *uid;
+        p.user.gid = *gid;
       }
-      for (auto& g : f.additional_gids) p.user.additional_gids.push_back(static_cast<uint32_t>(std::stoul(g)));
+      for (auto& g : f.additional_gids) {
+        auto gid = parse_int<uint32_t>(g);
+        if (!gid) return make_error("exec: --additional-gids must be numbers, got \"{}\"", g);
+        p.user.additional_gids.push_back(*gid);
+      }
       if (!f.caps.empty()) {
         if (!p.capabilities) p.capabilities = oci::Capabilities{};
         for (auto& cap : f.caps) {

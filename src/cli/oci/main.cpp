@@ -32,9 +32,7 @@ bool enters_container_early(int argc, char** argv) {
   return false;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   if (enters_container_early(argc, argv)) {
     // On failure, fall through: the check after parsing reports it.
     (void)engine::ensure_sealed_exe(argv);
@@ -114,4 +112,20 @@ int main(int argc, char** argv) {
     return 1;
   }
   return *r;
+}
+
+}  // namespace
+
+// Every command's action runs inside run_main: anything it throws (a bug, or
+// std::bad_alloc) ends as one line on stderr (and --log) and exit 1, never an
+// abort that a caller such as containerd's shim sees as a crashed runtime.
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const std::exception& e) {
+    log::error("internal error: {}", e.what());
+  } catch (...) {
+    log::error("internal error: unknown exception");
+  }
+  return 1;
 }

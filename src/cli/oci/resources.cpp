@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "base/files.h"
+#include "base/parse.h"
 #include "cli/oci/cli.h"
 #include "engine/container.h"
 
@@ -14,12 +15,9 @@ namespace {
 Result<int64_t> parse_bytes(const std::string& flag, const std::string& s) {
   if (s == "-1") return -1;
   size_t used = 0;
-  double v;
-  try {
-    v = std::stod(s, &used);
-  } catch (const std::exception&) {
-    return make_error("{}: expected a size like 256m, got \"{}\"", flag, s);
-  }
+  while (used < s.size() && (std::isdigit(static_cast<unsigned char>(s[used])) || s[used] == '.')) used++;
+  auto v = parse_double(std::string_view(s).substr(0, used));
+  if (!v) return make_error("{}: expected a size like 256m, got \"{}\"", flag, s);
   std::string unit = s.substr(used);
   for (auto& c : unit) c = static_cast<char>(tolower(c));
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
@@ -29,7 +27,9 @@ Result<int64_t> parse_bytes(const std::string& flag, const std::string& s) {
   else if (unit == "g") mult = 1024.0 * 1024 * 1024;
   else if (unit == "t") mult = 1024.0 * 1024 * 1024 * 1024;
   else if (!unit.empty()) return make_error("{}: unknown unit in \"{}\"", flag, s);
-  return static_cast<int64_t>(v * mult);
+  double bytes = *v * mult;
+  if (!(bytes < 9.2e18)) return make_error("{}: \"{}\" is too large", flag, s);
+  return static_cast<int64_t>(bytes);
 }
 
 }  // namespace
@@ -88,6 +88,8 @@ void register_resources(CLI::App& app, Registry& r) {
       if (!f.cpuset_mems.empty()) cpu().mems = f.cpuset_mems;
       if (f.pids_limit) res.pids_limit = *f.pids_limit;
       if (f.blkio_weight) {
+        if (*f.blkio_weight < 10 || *f.blkio_weight > 1000)
+          return make_error("--blkio-weight: expected 10-1000, got {}", *f.blkio_weight);
         if (!res.block_io) res.block_io = oci::BlockIO{};
         res.block_io->weight = static_cast<uint16_t>(*f.blkio_weight);
       }
