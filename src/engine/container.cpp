@@ -255,7 +255,7 @@ Result<void> finalize_process(const oci::Process& p, const seccomp::Program* sec
   return ok();
 }
 
-[[noreturn]] void exec_workload(const std::string& exe, const oci::Process& proc) {
+[[noreturn]] void exec_workload(const std::string& exe, const oci::Process& proc, const CreateOptions* opts = nullptr) {
   // The workload starts with default signal dispositions and nothing blocked,
   // whatever its caller (a monitor, a shell with SIGPIPE ignored) had.
   for (int sig = 1; sig < NSIG; sig++)
@@ -268,6 +268,14 @@ Result<void> finalize_process(const oci::Process& p, const seccomp::Program* sec
   argv.push_back(nullptr);
   for (auto& e : proc.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
+  if (opts && opts->init_fd >= 0) {
+    std::vector<char*> stub = {const_cast<char*>(opts->init_name.c_str()), const_cast<char*>("-e"),
+                               const_cast<char*>(exe.c_str()), const_cast<char*>("--")};
+    stub.insert(stub.end(), argv.begin(), argv.end());
+    ::syscall(SYS_execveat, opts->init_fd, "", stub.data(), envp.data(), AT_EMPTY_PATH);
+    dprintf(2, "exec %s: %s\n", opts->init_name.c_str(), strerror(errno));
+    _exit(127);
+  }
   ::execve(exe.c_str(), argv.data(), envp.data());
   dprintf(2, "exec %s: %s\n", exe.c_str(), strerror(errno));
   _exit(127);
@@ -384,7 +392,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   }
   const oci::Spec& spec = *plan.spec;
   const oci::Process& proc = *spec.process;
-  prepare_fds_for_exec(plan.opts->preserve_fds, {plan.fifo_fd, chan.fd()});
+  prepare_fds_for_exec(plan.opts->preserve_fds, {plan.fifo_fd, chan.fd(), plan.opts->init_fd});
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   (void)chan.send(Msg::Ready);
   chan.close();
@@ -416,7 +424,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
       _exit(1);
     }
   }
-  exec_workload(exe, proc);
+  exec_workload(exe, proc, plan.opts);
 }
 
 // Undoes a half-made container unless dismissed.
