@@ -151,8 +151,7 @@ class Faults : public ::testing::Test {
         << "::2\"\nforward_ports = [{ protocol = \"tcp\", host_port = 18" << net << ", container_port = 80 }]\n";
   }
   nlohmann::json status(const std::string& n) {
-    auto r = berth({"status", n, "--json"});
-    EXPECT_EQ(r.status, 0) << r.err;
+    auto r = berth({"status", n, "--json"});  // exits 3 when the container is down
     try {
       return nlohmann::json::parse(r.out);
     } catch (const std::exception&) {

@@ -79,14 +79,14 @@ TEST_F(StubInit, StubIsPid1AndRunsTheCommand) {
   auto n = name("sip");
   declare(argv_decl(n, {"/bin/sleep", "100000"}));
   ASSERT_EQ(berth({"start", n}).status, 0);
-  EXPECT_EQ(cmdline_of_pid1(n), std::string("berth-init\0-e\0/bin/sleep\0--\0/bin/sleep\0100000\0", 45));
+  EXPECT_EQ(cmdline_of_pid1(n), std::string("berth-init\0-e\0/bin/sleep\0--\0/bin/sleep\0" "100000\0", 45));
   auto ps = berth({"run", n, "--", "ps", "-o", "pid,args"});
   ASSERT_EQ(ps.status, 0) << ps.err;
   EXPECT_NE(ps.out.find("1 berth-init -e /bin/sleep -- /bin/sleep 100000"), std::string::npos) << ps.out;
   // The command is the stub's child, and the stub's executable is not a
   // file of the container's tree (it was exec'd from the host).
   auto cmd = berth({"run", n, "--", "sh", "-c", "cat /proc/$(cat /proc/1/task/1/children | cut -d' ' -f1)/cmdline"});
-  EXPECT_EQ(cmd.out, std::string("/bin/sleep\0100000\0", 18));
+  EXPECT_EQ(cmd.out, std::string("/bin/sleep\0" "100000\0", 18));
   // CVE-2019-5736: the stub's binary, as the container sees it through
   // /proc/1/exe, is on a read-only mount (the detached overlay), not the
   // build tree's writable file.
@@ -100,7 +100,7 @@ TEST_F(StubInit, StubInitFalseRunsTheCommandAsPid1) {
   auto n = name("sif");
   declare(argv_decl(n, {"/bin/sleep", "100000"}, "stub_init = false\ntimeout_stop = \"1s\""));
   ASSERT_EQ(berth({"start", n}).status, 0);
-  EXPECT_EQ(cmdline_of_pid1(n), std::string("/bin/sleep\0100000\0", 18));
+  EXPECT_EQ(cmdline_of_pid1(n), std::string("/bin/sleep\0" "100000\0", 18));
   // sleep as PID 1 ignores SIGTERM: the stop ends in SIGKILL after timeout_stop.
   EXPECT_EQ(berth({"stop", n}).status, 0);
   auto lg = log(n);
