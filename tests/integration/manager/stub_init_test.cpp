@@ -79,7 +79,7 @@ TEST_F(StubInit, StubIsPid1AndRunsTheCommand) {
   auto n = name("sip");
   declare(argv_decl(n, {"/bin/sleep", "100000"}));
   ASSERT_EQ(berth({"start", n}).status, 0);
-  EXPECT_EQ(cmdline_of_pid1(n), std::string("berth-init\0-e\0/bin/sleep\0--\0/bin/sleep\0" "100000\0", 45));
+  EXPECT_EQ(cmdline_of_pid1(n), std::string("berth-init\0-e\0/bin/sleep\0--\0/bin/sleep\0" "100000\0", 46));
   auto ps = berth({"run", n, "--", "ps", "-o", "pid,args"});
   ASSERT_EQ(ps.status, 0) << ps.err;
   EXPECT_NE(ps.out.find("1 berth-init -e /bin/sleep -- /bin/sleep 100000"), std::string::npos) << ps.out;
