@@ -50,8 +50,16 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, m
   std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return errno_error("open {}", tmp);
-  if (auto r = write_all(fd.get(), data); !r) return std::move(r).error().wrap(tmp);
-  if (durable && ::fsync(fd.get()) < 0) return errno_error("fsync {}", tmp);
+  // A full or failing disk leaves no half-written temporary behind.
+  if (auto r = write_all(fd.get(), data); !r) {
+    ::unlink(tmp.c_str());
+    return std::move(r).error().wrap(tmp);
+  }
+  if (durable && ::fsync(fd.get()) < 0) {
+    int e = errno;
+    ::unlink(tmp.c_str());
+    return code_error(e, "fsync {}", tmp);
+  }
   fd.reset();
   if (::rename(tmp.c_str(), path.c_str()) < 0) {
     int e = errno;

@@ -91,6 +91,10 @@ struct Container {
   bool share_host = false;           // or the host's read-only /usr & co. plus a private /etc
   std::vector<std::string> command;  // exactly one of command and boot
   bool boot = false;                 // run the tree's /sbin/init
+  // A command runs under berth-init, a stub PID 1 that forwards signals to it,
+  // reaps orphans and exits as it did (as `podman --init`); false runs the
+  // command itself as PID 1. Only for command containers.
+  bool stub_init = true;
   std::map<std::string, std::string> environment;
   std::string hostname;  // empty: the name
 

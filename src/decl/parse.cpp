@@ -205,6 +205,8 @@ class Walker {
                  }},
                 {"boot", [](Walker& w, Container& c, const std::string& k,
                             const Node& v) { w.get_bool(v, k, c.boot); }},
+                {"stub_init", [](Walker& w, Container& c, const std::string& k,
+                                 const Node& v) { w.get_bool(v, k, c.stub_init); }},
                 {"environment", [](Walker& w, Container& c, const std::string& k,
                                    const Node& v) { w.environment(c, k, v); }},
                 {"hostname",

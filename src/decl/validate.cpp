@@ -63,6 +63,8 @@ class Validator {
       err(c, "command", "\"command\" and \"boot = true\" are exclusive");
     else if (!has(c, "command") && !c.boot)
       err_top(c, "expected \"command\" (or \"boot = true\" to run the tree's /sbin/init)");
+    if (c.boot && c.stub_init && has(c, "stub_init") && !c.invalid_keys.count("stub_init"))
+      err(c, "stub_init", "only for a command (with boot = true the tree's init is PID 1)");
 
     if (opts_.check_host) host_checks(c);
     network(c);

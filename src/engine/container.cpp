@@ -303,8 +303,11 @@ Result<void> finalize_process(const oci::Process& p, const seccomp::Program* sec
 
 // late_filter (when not loaded early) is the last thing before execve, so a
 // profile may deny any syscall the runtime itself makes (getcwd, prctl, ...).
+// With opts->init_fd, the stub init is exec'd with the workload as its
+// arguments (the workload's exe was resolved inside the container already).
 [[noreturn]] void exec_workload(const std::string& exe, const oci::Process& proc,
-                                const seccomp::Program* late_filter) {
+                                const seccomp::Program* late_filter,
+                                const CreateOptions* opts = nullptr) {
   // The workload starts with default signal dispositions and nothing blocked,
   // whatever its caller (a monitor, a shell with SIGPIPE ignored) had.
   for (int sig = 1; sig < NSIG; sig++)
@@ -323,6 +326,14 @@ Result<void> finalize_process(const oci::Process& p, const seccomp::Program* sec
       dprintf(2, "load seccomp filter: %s\n", strerror(-r));
       _exit(1);
     }
+  }
+  if (opts && opts->init_fd >= 0) {
+    std::vector<char*> stub = {const_cast<char*>(opts->init_name.c_str()), const_cast<char*>("-e"),
+                               const_cast<char*>(exe.c_str()), const_cast<char*>("--")};
+    stub.insert(stub.end(), argv.begin(), argv.end());
+    ::syscall(SYS_execveat, opts->init_fd, "", stub.data(), envp.data(), AT_EMPTY_PATH);
+    dprintf(2, "exec %s: %s\n", opts->init_name.c_str(), strerror(errno));
+    _exit(127);
   }
   ::execve(exe.c_str(), argv.data(), envp.data());
   dprintf(2, "exec %s: %s\n", exe.c_str(), strerror(errno));
@@ -445,7 +456,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   }
   const oci::Spec& spec = *plan.spec;
   const oci::Process& proc = *spec.process;
-  prepare_fds_for_exec(plan.opts->preserve_fds, {plan.fifo_fd, chan.fd()});
+  prepare_fds_for_exec(plan.opts->preserve_fds, {plan.fifo_fd, chan.fd(), plan.opts->init_fd});
   ::prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   (void)chan.send(Msg::Ready);
   chan.close();
@@ -468,7 +479,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
       _exit(1);
     }
   }
-  exec_workload(exe, proc, plan.seccomp && !plan.seccomp_early ? &*plan.seccomp : nullptr);
+  exec_workload(exe, proc, plan.seccomp && !plan.seccomp_early ? &*plan.seccomp : nullptr, plan.opts);
 }
 
 // Undoes a half-made container unless dismissed.

@@ -31,6 +31,13 @@ struct CreateOptions {
   // In-process callers (`run`, the manager) may keep the pty master instead
   // of sending it to a console socket.
   UniqueFd* console_out = nullptr;
+  // A stub init to run as the container's PID 1 in front of process.args (as
+  // `podman --init`): an fd opened on the host, exec'd with
+  // execveat(AT_EMPTY_PATH), so nothing of it is mounted or written in the
+  // container's tree. Its argv is {init_name, "-e", EXE, "--", args...}, EXE
+  // being args[0] as found in the container. -1: args[0] itself is PID 1.
+  int init_fd = -1;
+  std::string init_name = "init";
 };
 
 // Creates the container from spec; returns the init's pid once it is blocked

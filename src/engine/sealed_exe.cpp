@@ -22,18 +22,31 @@ extern char** environ;
 
 namespace berth::engine {
 namespace {
-constexpr const char* kMarker = "_BERTH_SEALED_EXE=1";
+constexpr const char* kMarkerName = "_BERTH_SEALED_EXE";
+// The host path of the binary a protected copy was exec'd from (the marker's
+// value): its siblings are opened through the same kind of mount.
+std::string g_origin;
+
+std::string self_path() {
+  char buf[4096];
+  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  return std::string(buf, static_cast<size_t>(n));
+}
 
 // Protected: a sealed memfd, or any file on a read-only mount (the detached
 // overlay below, or a runtime installed on a read-only /usr): neither can be
 // reopened for writing through /proc/PID/exe.
-bool sealed_already() {
-  UniqueFd fd(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
-  if (!fd) return false;
-  int seals = ::fcntl(fd.get(), F_GET_SEALS);
+bool is_protected(int fd) {
+  int seals = ::fcntl(fd, F_GET_SEALS);
   if (seals >= 0 && (seals & F_SEAL_WRITE) && (seals & F_SEAL_SEAL)) return true;
   struct statvfs st;
-  return ::fstatvfs(fd.get(), &st) == 0 && (st.f_flag & ST_RDONLY);
+  return ::fstatvfs(fd, &st) == 0 && (st.f_flag & ST_RDONLY);
+}
+
+bool sealed_already() {
+  UniqueFd fd(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  return fd && is_protected(fd.get());
 }
 
 // The zero-copy way (Linux 5.2+, root): a detached, read-only overlayfs
@@ -43,13 +56,11 @@ bool sealed_already() {
 // read-only. The mount has no path and goes away with its last user.
 // Overlayfs wants two lower layers when it has no upper one; any directory
 // apart from the binary's is a harmless second one (the binary's is on top).
-UniqueFd open_through_overlay() {
-  char buf[4096];
-  ssize_t n = ::readlink("/proc/self/exe", buf, sizeof buf - 1);
-  if (n <= 0) return {};
-  std::string path(buf, static_cast<size_t>(n));
+UniqueFd open_through_overlay(const std::string& path) {
   auto slash = path.rfind('/');
-  if (path[0] != '/' || slash == std::string::npos || slash == 0 || path.ends_with(" (deleted)")) return {};
+  if (path.empty() || path[0] != '/' || slash == std::string::npos || slash == 0 ||
+      path.ends_with(" (deleted)"))
+    return {};
   std::string dir = path.substr(0, slash), name = path.substr(slash + 1);
   // The second layer must not overlap the first (overlayfs says ELOOP).
   auto overlaps = [&](const std::string& d) {
@@ -74,58 +85,34 @@ UniqueFd open_through_overlay() {
   if (!mnt) return {};
   UniqueFd exe(::openat(mnt.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!exe) return {};
-  // The same binary, not something else of that name under the overlay.
+  // The same file, not something else of that name under the overlay.
   struct stat a, b;
-  if (::fstat(exe.get(), &a) != 0 || ::stat("/proc/self/exe", &b) != 0 || a.st_size != b.st_size ||
+  if (::fstat(exe.get(), &a) != 0 || ::stat(path.c_str(), &b) != 0 || a.st_size != b.st_size ||
       !S_ISREG(a.st_mode))
     return {};
   return exe;
 }
 
-void exec_fd(int fd, char** argv) {
-  std::vector<char*> env;
-  for (char** e = environ; *e; e++) env.push_back(*e);
-  env.push_back(const_cast<char*>(kMarker));
-  env.push_back(nullptr);
-  ::syscall(SYS_execveat, fd, "", argv, env.data(), AT_EMPTY_PATH);
-}
-}  // namespace
-
-Result<void> ensure_sealed_exe(char** argv) {
-  if (sealed_already()) {
-    // Keep the marker out of what children inherit.
-    ::unsetenv("_BERTH_SEALED_EXE");
-    return ok();
-  }
-  if (const char* m = ::getenv("_BERTH_SEALED_EXE"); m && *m) {
-    // We were exec'd from a copy that is not sealed: never loop.
-    return make_error("re-executed from an unsealed copy of the runtime binary");
-  }
-  if (UniqueFd ov = open_through_overlay()) {
-    exec_fd(ov.get(), argv);
-    // Fall back to the copy if that exec failed.
-  }
-  UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
-  if (!exe) return errno_error("open /proc/self/exe");
+// A sealed memfd holding what the kernel and ld.so load of the ELF file at
+// exe: the debug sections that follow it can be most of the file.
+Result<UniqueFd> sealed_copy(int exe, const char* name) {
   Elf64_Ehdr eh;
-  if (::pread(exe.get(), &eh, sizeof eh, 0) != sizeof eh || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+  if (::pread(exe, &eh, sizeof eh, 0) != sizeof eh || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
       eh.e_ident[EI_CLASS] != ELFCLASS64)
-    return make_error("/proc/self/exe is not a 64-bit ELF file");
-  // Only what the kernel and ld.so load is copied: the debug sections that
-  // follow it can be most of the file.
+    return make_error("{} is not a 64-bit ELF file", name);
   std::vector<Elf64_Phdr> ph(eh.e_phnum);
   ssize_t want = static_cast<ssize_t>(sizeof(Elf64_Phdr) * ph.size());
-  if (::pread(exe.get(), ph.data(), static_cast<size_t>(want), static_cast<off_t>(eh.e_phoff)) != want)
+  if (::pread(exe, ph.data(), static_cast<size_t>(want), static_cast<off_t>(eh.e_phoff)) != want)
     return errno_error("read program headers");
   uint64_t end = eh.e_phoff + sizeof(Elf64_Phdr) * ph.size();
   for (auto& p : ph) end = std::max<uint64_t>(end, p.p_offset + p.p_filesz);
-  int mfd = static_cast<int>(::syscall(SYS_memfd_create, "berth-oci", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  int mfd = static_cast<int>(::syscall(SYS_memfd_create, name, MFD_CLOEXEC | MFD_ALLOW_SEALING));
   if (mfd < 0) return errno_error("memfd_create");
   UniqueFd copy(mfd);
   off_t off = 0;
   while (static_cast<uint64_t>(off) < end) {
-    ssize_t n = ::sendfile(copy.get(), exe.get(), &off, end - static_cast<uint64_t>(off));
-    if (n < 0) return errno_error("copy the runtime binary");
+    ssize_t n = ::sendfile(copy.get(), exe, &off, end - static_cast<uint64_t>(off));
+    if (n < 0) return errno_error("copy {}", name);
     if (n == 0) break;
   }
   // No section headers beyond the copied part.
@@ -134,9 +121,54 @@ Result<void> ensure_sealed_exe(char** argv) {
   eh.e_shstrndx = 0;
   if (::pwrite(copy.get(), &eh, sizeof eh, 0) != sizeof eh) return errno_error("write ELF header");
   if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
-    return errno_error("seal the runtime copy");
-  exec_fd(copy.get(), argv);
+    return errno_error("seal the copy of {}", name);
+  return copy;
+}
+
+void exec_fd(int fd, char** argv, const std::string& origin) {
+  std::string marker = std::string(kMarkerName) + "=" + (origin.empty() ? "1" : origin);
+  std::vector<char*> env;
+  for (char** e = environ; *e; e++) env.push_back(*e);
+  env.push_back(marker.data());
+  env.push_back(nullptr);
+  ::syscall(SYS_execveat, fd, "", argv, env.data(), AT_EMPTY_PATH);
+}
+}  // namespace
+
+Result<void> ensure_sealed_exe(char** argv) {
+  if (sealed_already()) {
+    if (const char* m = ::getenv(kMarkerName); m && m[0] == '/') g_origin = m;
+    // Keep the marker out of what children inherit.
+    ::unsetenv(kMarkerName);
+    return ok();
+  }
+  if (const char* m = ::getenv(kMarkerName); m && *m) {
+    // We were exec'd from a copy that is not sealed: never loop.
+    return make_error("re-executed from an unsealed copy of the runtime binary");
+  }
+  std::string self = self_path();
+  if (UniqueFd ov = open_through_overlay(self)) {
+    exec_fd(ov.get(), argv, self);
+    // Fall back to the copy if that exec failed.
+  }
+  UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  if (!exe) return errno_error("open /proc/self/exe");
+  UniqueFd copy = TRY(sealed_copy(exe.get(), "berth-oci"));
+  exec_fd(copy.get(), argv, self);
   return errno_error("exec the sealed runtime copy");
+}
+
+Result<UniqueFd> open_protected_sibling(const std::string& name) {
+  std::string self = g_origin.empty() ? self_path() : g_origin;
+  auto slash = self.rfind('/');
+  if (self.empty() || self[0] != '/' || slash == std::string::npos)
+    return make_error("cannot tell where the running binary is (to find {} next to it)", name);
+  std::string path = self.substr(0, slash + 1) + name;
+  if (UniqueFd ov = open_through_overlay(path)) return ov;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno_error("open {}", path);
+  if (is_protected(fd.get())) return fd;
+  return sealed_copy(fd.get(), name.c_str());
 }
 
 }  // namespace berth::engine

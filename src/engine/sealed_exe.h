@@ -5,12 +5,23 @@
 // not possible from a sealed memfd copy of the binary's loadable part.
 #pragma once
 
+#include <string>
+
 #include "base/result.h"
+#include "base/unique_fd.h"
 
 namespace berth::engine {
 
 // Returns only when already running from a protected binary (or on error);
 // otherwise execs the protected one with the same argv and environment.
 Result<void> ensure_sealed_exe(char** argv);
+
+// Opens the file `name` in the directory of the host binary this process was
+// started from (e.g. berth-init next to berth) the same protected way: through
+// a detached read-only overlayfs mount of that directory, as it is when that
+// directory is itself read-only, or else as a sealed memfd copy. For a
+// program a container will run from the host (close-on-exec; execveat it
+// with AT_EMPTY_PATH).
+Result<UniqueFd> open_protected_sibling(const std::string& name);
 
 }  // namespace berth::engine

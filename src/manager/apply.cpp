@@ -33,6 +33,7 @@ std::string changed_keys(const decl::Container& a, const decl::Container& b) {
   check(a.share_host != b.share_host, "share_host");
   check(a.command != b.command, "command");
   check(a.boot != b.boot, "boot");
+  check(a.stub_init != b.stub_init, "stub_init");
   check(a.environment != b.environment, "environment");
   check(a.hostname != b.hostname, "hostname");
   check(a.ephemeral != b.ephemeral, "ephemeral");

@@ -22,6 +22,7 @@
 #include "base/files.h"
 #include "decl/spec.h"
 #include "engine/container.h"
+#include "engine/sealed_exe.h"
 #include "manager/console.h"
 #include "manager/manager.h"
 #include "manager/private_root.h"
@@ -132,6 +133,30 @@ std::optional<bool> has_execd(pid_t pid) {
   return self.st_dev != other.st_dev || self.st_ino != other.st_ino;
 }
 
+// With a stub init: true once the init runs the stub and a child of it runs
+// another program (the command was exec'd). The stub's own fork runs the
+// stub until its exec.
+std::optional<bool> command_execd(pid_t init) {
+  auto e = has_execd(init);
+  if (!e || !*e) return e;
+  struct stat stub, other;
+  if (::stat(fmt::format("/proc/{}/exe", init).c_str(), &stub) < 0) return std::nullopt;
+  auto kids = read_file(fmt::format("/proc/{0}/task/{0}/children", init));
+  if (!kids) return std::nullopt;
+  size_t pos = 0;
+  while (pos < kids->size()) {
+    size_t end = kids->find(' ', pos);
+    if (end == std::string::npos) end = kids->size();
+    std::string kid = kids->substr(pos, end - pos);
+    pos = end + 1;
+    if (kid.empty() || kid == "\n") continue;
+    if (::stat(fmt::format("/proc/{}/exe", kid).c_str(), &other) == 0 &&
+        (other.st_dev != stub.st_dev || other.st_ino != stub.st_ino))
+      return true;
+  }
+  return false;
+}
+
 // A container cannot get capabilities the monitor lacks (e.g. a host that
 // withholds CAP_SYS_RESOURCE); drop those rather than fail.
 void drop_unavailable_caps(oci::Spec& spec) {
@@ -227,8 +252,13 @@ class Monitor {
       TRY(console_->listen(console_socket(rd_)));
     }
 
+    if (!c_.boot && c_.stub_init)
+      stub_init_ = TRY_CTX(engine::open_protected_sibling("berth-init"),
+                           "the stub init (stub_init = false runs the command as PID 1)");
     if (c_.share_host) TRY_CTX(decl::prepare_share_host_root(c_, paths_), "prepare the root");
+    test_pause_at("monitor-network");
     if (c_.private_network) TRY(setup_network());
+    test_pause_at("monitor-init");
     ready_deadline_ = mono() + std::chrono::duration<double>(c_.timeout_start).count();
     return ok();
   }
@@ -279,6 +309,10 @@ class Monitor {
     engine::CreateOptions co;
     co.id = name_;
     co.bundle = rd_.dir;
+    if (stub_init_) {
+      co.init_fd = stub_init_.get();
+      co.init_name = "berth-init";
+    }
     UniqueFd console_master;
     if (console_) co.console_out = &console_master;
     pid_t pid = TRY_CTX(engine::create(store, spec, co), "create");
@@ -295,6 +329,7 @@ class Monitor {
     (void)write_status(rd_, st_);
     waiting_exec_ = !c_.boot;
     log_.note(fmt::format("container {} started, pid {}", name_, pid));
+    test_pause_at("monitor-ready");
     return ok();
   }
 
@@ -324,7 +359,7 @@ class Monitor {
       if (pfds[3].revents) drain_output();
       if (console_) console_->handle(pfds);
       if (waiting_exec_ && init_ > 0) {
-        if (auto e = has_execd(init_); e && *e) {
+        if (auto e = stub_init_ ? command_execd(init_) : has_execd(init_); e && *e) {
           waiting_exec_ = false;
           mark_ready();
         }
@@ -543,6 +578,7 @@ class Monitor {
       (void)engine::destroy(rd_.store(), name_);
     }
     remove_empty_cgroup_parent();
+    test_pause_at("monitor-stopping");
     // Reap whatever was reparented to us.
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }
@@ -586,6 +622,7 @@ class Monitor {
   bool nat_all_ = false;
   std::optional<uint32_t> uid_base_;  // of its user namespace, if any
   UniqueFd sig_r_, sig_w_, out_r_, ctl_, notify_, netns_;
+  UniqueFd stub_init_;  // berth-init, protected (engine/sealed_exe.h), for command containers
   std::unique_ptr<ConsoleServer> console_;  // boot containers: the console pty
   net::ContainerNetwork netw_;
   bool net_up_ = false;

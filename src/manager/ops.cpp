@@ -65,6 +65,7 @@ Result<void> stop_orphan(const decl::Paths& paths, const RunDir& rd, const std::
     ::kill(*pid, SIGKILL);
     if (!wait_gone(*pid, 5000)) return make_error("the init (pid {}) did not die", *pid);
   }
+  test_pause_at("stop-orphan");
   Result<void> first = ok();
   if (path_exists(rd.oci())) {
     auto ids = store.ids();
@@ -200,6 +201,7 @@ Result<void> stop(const decl::Paths& paths, const std::string& name, bool termin
   auto st = read_status(rd);
   Result<void> result = ok();
   if (st && monitor_alive(*st)) {
+    test_pause_at("stop");
     auto reply = control_request(rd, terminate ? "terminate" : "stop", static_cast<int>(t.count()) + 30000);
     if (reply && *reply == "ok") {
       wait_gone(st->monitor_pid, 10000);

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -23,6 +24,11 @@ double now_epoch() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+void test_pause_at(const char* phase) {
+  static const char* const want = ::getenv("BERTH_TEST_PAUSE_AT");
+  if (want && std::strcmp(want, phase) == 0) ::raise(SIGSTOP);
 }
 
 namespace {

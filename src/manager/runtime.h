@@ -77,6 +77,11 @@ Result<std::string> control_request(const RunDir& rd, const std::string& line, i
 
 double now_epoch();
 
+// Fault tests: when BERTH_TEST_PAUSE_AT names `phase`, the process stops
+// itself there (SIGSTOP) so that a test can SIGKILL it at that exact point.
+// The variable is read once.
+void test_pause_at(const char* phase);
+
 // Containers live under /berth in every cgroup hierarchy; the parent goes
 // with the last of them (rmdir fails while others remain).
 void remove_empty_cgroup_parent();

@@ -213,8 +213,9 @@ TEST_F(Manager, TimeoutStartFailsWithReason) {
 
 TEST_F(Manager, StopTimeoutKills) {
   auto n = name("bk");
-  // sleep as pid 1 of its namespace has no SIGTERM handler: the kernel drops the signal.
-  declare(busybox_decl(n, "exec sleep 1000", "timeout_stop = \"1s\""));
+  // A command that ignores SIGTERM (the stub init forwards it; an ignored
+  // disposition survives the exec): only the SIGKILL after timeout_stop ends it.
+  declare(busybox_decl(n, "trap '' TERM; exec sleep 1000", "timeout_stop = \"1s\""));
   ASSERT_EQ(berth({"start", n}).status, 0);
   auto pid = status(n)["pid"].get<int>();
   auto t0 = std::chrono::steady_clock::now();
