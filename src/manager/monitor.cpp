@@ -206,6 +206,7 @@ class Monitor {
 
     if (c_.share_host) TRY_CTX(decl::prepare_share_host_root(c_, paths_), "prepare the root");
     if (c_.private_network) TRY(setup_network());
+    if (netns_ && uid_base_) TRY_CTX(open_netns_to_userns(netns_.get()), "network");
     ready_deadline_ = mono() + std::chrono::duration<double>(c_.timeout_start).count();
     return ok();
   }

@@ -45,6 +45,13 @@ Result<std::optional<uint32_t>> uid_base_of(const decl::Paths& paths, const decl
 // v1 hierarchy wholly; no v1 controller hierarchy.
 Result<void> delegate_cgroup(const std::string& relative, uint32_t uid);
 
+// The network namespace berth makes for a container in a user namespace is
+// the host's user namespace's (it is built before the container exists), so
+// its root's CAP_NET_BIND_SERVICE and CAP_NET_RAW do not reach it: in that
+// namespace only, any uid may bind ports below 1024 and open ICMP sockets
+// (what Docker sets in every container's network namespace).
+Result<void> open_netns_to_userns(int netns);
+
 // Makes spec.root.path what the container should see, in the calling
 // process's own mount namespace (unshared on first use, so that nothing is
 // ever mounted on the host and everything goes when the monitor and the

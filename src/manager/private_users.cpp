@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <unistd.h>
 
@@ -158,6 +159,16 @@ Result<void> delegate_cgroup(const std::string& relative, uint32_t uid) {
     }
   }
   return ok();
+}
+
+Result<void> open_netns_to_userns(int netns) {
+  UniqueFd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  if (!self) return errno_error("open the monitor's network namespace");
+  if (::setns(netns, CLONE_NEWNET) < 0) return errno_error("enter the container's network namespace");
+  auto w = write_existing("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
+  if (w) w = write_existing("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
+  if (::setns(self.get(), CLONE_NEWNET) < 0) return errno_error("return to the monitor's network namespace");
+  return w;
 }
 
 }  // namespace berth::manager

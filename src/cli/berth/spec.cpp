@@ -23,14 +23,13 @@ void register_spec(CLI::App& app, Context& ctx) {
       ctx.exit_code = 1;
       return;
     }
-    auto it = d->containers.find(*name);
-    if (it == d->containers.end()) {
-      std::fprintf(stderr, "berth: spec %s: no such container declared\n", name->c_str());
+    const decl::Container* found = find_or_report(*d, "spec", *name);
+    if (!found) {
       ctx.exit_code = 1;
       return;
     }
     auto paths = ctx.paths();
-    const decl::Container& c = it->second;
+    const decl::Container& c = *found;
     warn_if_privileged(c);
     manager::LaunchInputs in;
     in.terminal = manager::wants_console(c);

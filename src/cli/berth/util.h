@@ -21,6 +21,16 @@ inline std::optional<decl::Declarations> load_or_report(const Context& ctx) {
   return std::move(r.decls);
 }
 
+// The declared container NAME, or nullptr after saying so on stderr
+// ("berth: VERB NAME: no such container declared").
+inline const decl::Container* find_or_report(const decl::Declarations& d, const char* verb,
+                                             const std::string& name) {
+  auto it = d.containers.find(name);
+  if (it != d.containers.end()) return &it->second;
+  std::fprintf(stderr, "berth: %s %s: no such container declared\n", verb, name.c_str());
+  return nullptr;
+}
+
 // The one stderr line of a container whose root can take over the host
 // (check, plan and start print it; the container is still accepted).
 inline void warn_if_privileged(const decl::Container& c) {

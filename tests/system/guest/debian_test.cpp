@@ -480,7 +480,7 @@ std::map<std::string, std::string> probe_guest(Host& host, const std::string& n,
 
 TEST_F(DebianGuest, DefaultGuestCannotTouchTheHost) {
   auto n = name("dx");
-  host_.declare(decl(n, 68, "bind_mounts.\"/opt/berth-busybox\" = \"/bin/busybox\""));
+  host_.declare(decl(n, 68, "bind_mounts.\"/opt/berth/busybox\" = \"/bin/busybox\""));
   auto c = host_.berth({"check"});
   EXPECT_EQ(c.err.find("warning"), std::string::npos) << c.err;
   auto r = host_.berth({"start", n});
@@ -489,7 +489,7 @@ TEST_F(DebianGuest, DefaultGuestCannotTouchTheHost) {
   EXPECT_EQ(host_.status(n)["privileged"], false);
   EXPECT_NE(host_.in_guest(n, "cat /proc/self/uid_map").out.find("65536"), std::string::npos);
   EscapeProbe p;
-  p.busybox = "/opt/berth-busybox";
+  p.busybox = "/opt/berth/busybox";
   auto m = probe_guest(host_, n, p);
   EXPECT_TRUE(has_cap_sys_admin(m["capeff"]));  // its own namespace's
   expect_guest_contained(m);
