@@ -152,6 +152,10 @@ struct Settings {
   // Masquerade traffic of every private-network container (per-container
   // `nat` does it for one).
   bool nat = false;
+  // private_users of a booted container that does not declare its own
+  // ("pick" when not set): booted containers hold CAP_SYS_ADMIN, which only a
+  // user namespace keeps away from the host.
+  std::optional<PrivateUsers> private_users;
   std::string file;
   int line = 0;
 };
@@ -201,6 +205,12 @@ LoadResult load_documents(const std::vector<Document>& docs, const LoadOptions& 
 LoadResult load_files(const std::vector<std::string>& files, const LoadOptions& opts = {});
 // Validate merged declarations (types are already checked by the parser).
 void validate(const Declarations& decls, const LoadOptions& opts, std::vector<Diagnostic>& errors);
+
+// Fills in what a container gets when it does not say: a booted container
+// without its own private_users takes settings.private_users ("pick" when
+// unset). load_documents does it; a declaration parsed alone (a snapshot)
+// needs it too.
+void apply_defaults(Container& c, const Settings& settings);
 
 // Names in an order that starts every container after those in its `after`
 // (ties by name). Meant for validated declarations; members of a cycle, if

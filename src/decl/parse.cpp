@@ -22,7 +22,7 @@ const std::vector<std::string> kPortKeys = {"protocol", "host_port", "container_
 const std::vector<std::string> kVethKeys = {"host_bridge",   "host_address",   "local_address",
                                             "host_address6", "local_address6", "forward_ports"};
 const std::vector<std::string> kTopKeys = {"containers", "settings"};
-const std::vector<std::string> kSettingsKeys = {"nat"};
+const std::vector<std::string> kSettingsKeys = {"nat", "private_users"};
 
 class Walker {
  public:
@@ -159,9 +159,16 @@ class Walker {
     s.file = file_;
     s.line = n.line;
     for (auto& [k, v] : n.table) {
-      if (k == "nat")
+      if (k == "nat") {
         get_bool(v, "settings.nat", s.nat);
-      else
+      } else if (k == "private_users") {
+        if (v.kind == Kind::String && v.text == "no")
+          s.private_users = PrivateUsers{};
+        else if (v.kind == Kind::String && v.text == "pick")
+          s.private_users = PrivateUsers{PrivateUsers::Mode::Pick, 0};
+        else
+          expected(v, "settings.private_users", "\"no\" or \"pick\"");
+      } else
         unknown(v, "settings", k, kSettingsKeys);
     }
   }

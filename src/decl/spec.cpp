@@ -98,6 +98,59 @@ const std::vector<std::string>& default_capabilities() {
   return caps;
 }
 
+const std::vector<std::string>& command_capabilities() {
+  static const std::vector<std::string> caps = {
+      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FOWNER",  "CAP_FSETID",     "CAP_KILL",
+      "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID",
+      "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"};
+  return caps;
+}
+
+std::vector<std::string> capabilities_of(const Container& c) {
+  std::vector<std::string> caps = c.boot ? default_capabilities() : command_capabilities();
+  if (!c.boot && c.private_network) add_unique(caps, "CAP_NET_RAW");
+  // A booted system configures its own network namespace (networkd, a
+  // firewall); a command's network is configured by the monitor from the
+  // host before it starts, so it needs no CAP_NET_ADMIN for it. A tun device
+  // needs CAP_NET_ADMIN (TUNSETIFF) either way.
+  if ((c.boot && c.private_network) || c.enable_tun) add_unique(caps, "CAP_NET_ADMIN");
+  for (auto& cap : c.additional_capabilities) add_unique(caps, cap);
+  return caps;
+}
+
+std::string host_takeover_reason(const Container& c) {
+  // With a user namespace every capability is the namespace's: the mounts
+  // berth made read-only are locked, the host's files are not its root's.
+  if (c.private_users.mode != PrivateUsers::Mode::No) return "";
+  if (c.boot) {
+    bool declared = c.key_lines.count("private_users") > 0;
+    return fmt::format("private_users = \"no\"{} on a booted container: it holds CAP_SYS_ADMIN "
+                       "in the host's user namespace",
+                       declared ? "" : " (from [settings])");
+  }
+  // What gives a command container's root the host: mounts over what berth
+  // made read-only, kernel modules, raw memory and ports, open_by_handle_at
+  // around its root.
+  static const std::vector<std::string> host_caps = {"CAP_SYS_ADMIN", "CAP_SYS_MODULE",
+                                                     "CAP_SYS_RAWIO", "CAP_DAC_READ_SEARCH"};
+  std::vector<std::string> given;
+  for (auto& cap : host_caps)
+    if (std::find(c.additional_capabilities.begin(), c.additional_capabilities.end(), cap) !=
+        c.additional_capabilities.end())
+      given.push_back(cap);
+  if (given.empty()) return "";
+  std::string list;
+  for (auto& g : given) list += (list.empty() ? "" : ", ") + g;
+  return fmt::format("additional_capabilities gives {} without a user namespace", list);
+}
+
+std::string host_takeover_warning(const Container& c) {
+  std::string why = host_takeover_reason(c);
+  if (why.empty()) return "";
+  return fmt::format("warning: containers.{}: root in this container can take over the host ({})",
+                     c.name, why);
+}
+
 Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
   oci::Spec s = oci::default_spec(false);
   s.root.path = c.share_host ? ctx.paths.container_rootfs(c.name) : c.path;
@@ -119,9 +172,7 @@ Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
   // A system container keeps the limits of its monitor, as nspawn does.
   p.rlimits.clear();
   p.no_new_privileges = false;
-  std::vector<std::string> caps = default_capabilities();
-  for (auto& cap : c.additional_capabilities) add_unique(caps, cap);
-  if (c.private_network || c.enable_tun) add_unique(caps, "CAP_NET_ADMIN");
+  std::vector<std::string> caps = capabilities_of(c);
   p.capabilities = oci::Capabilities{caps, caps, {}, caps, {}};
 
   // Mounts.

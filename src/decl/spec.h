@@ -30,8 +30,25 @@ struct SpecContext {
 // they exist there; a symlink (Debian 12's /bin -> usr/bin) is mirrored as a
 // symlink instead.
 const std::vector<std::string>& shared_host_dirs();
-// systemd-nspawn's default capability set for a system container.
+// systemd-nspawn's default capability set for a system container (booted
+// ones; they run in a user namespace unless private_users = "no").
 const std::vector<std::string>& default_capabilities();
+// The OCI default set a command container gets (podman's: CHOWN,
+// DAC_OVERRIDE, FOWNER, FSETID, KILL, NET_BIND_SERVICE, SETFCAP, SETGID,
+// SETPCAP, SETUID, SYS_CHROOT), plus AUDIT_WRITE (login and sshd's PAM write
+// audit records). No CAP_SYS_ADMIN: every read-only mount stays read-only.
+const std::vector<std::string>& command_capabilities();
+// What c's processes get: the set of its kind, NET_RAW for a command with a
+// network namespace of its own (ping there, never raw packets on the host's
+// links), NET_ADMIN for a booted system with a private network (it manages
+// its own namespace) or a tun device, then additional_capabilities.
+std::vector<std::string> capabilities_of(const Container& c);
+// Why root in c can take over the host ("" when it cannot): a booted
+// container without a user namespace, or a command container given
+// CAP_SYS_ADMIN (or SYS_MODULE, SYS_RAWIO, DAC_READ_SEARCH) outside one.
+std::string host_takeover_reason(const Container& c);
+// The one warning line check, plan and start print for it ("" when none).
+std::string host_takeover_warning(const Container& c);
 
 // Builds the spec: rootfs, args, env (container=berth), hostname, mounts,
 // capabilities, namespaces, devices, resources, cgroupsPath /berth/NAME.

@@ -301,6 +301,7 @@ void validate(const Declarations& decls, const LoadOptions& opts, std::vector<Di
 LoadResult load_documents(const std::vector<Document>& docs, const LoadOptions& opts) {
   LoadResult r;
   for (auto& d : docs) parse_text(d.text, d.file, r.decls, r.errors);
+  for (auto& [name, c] : r.decls.containers) apply_defaults(c, r.decls.settings);
   validate(r.decls, opts, r.errors);
   // Report in the order a reader goes through the files.
   auto rank = [&](const std::string& f) {
@@ -355,6 +356,11 @@ std::vector<std::string> start_order(const Declarations& decls) {
   for (auto& [name, n] : waiting)
     if (n > 0) order.push_back(name);
   return order;
+}
+
+void apply_defaults(Container& c, const Settings& settings) {
+  if (c.boot && !c.key_lines.count("private_users"))
+    c.private_users = settings.private_users.value_or(PrivateUsers{PrivateUsers::Mode::Pick, 0});
 }
 
 bool same_declaration(const Container& a, const Container& b) {

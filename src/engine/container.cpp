@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <linux/nsfs.h>
 #include <linux/sched.h>
 #include <poll.h>
 #include <sched.h>
@@ -641,12 +642,42 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     plan.self_join = layout.mode != cgroup::Mode::Unified;
     if (layout.mode == cgroup::Mode::Unified && !v2dir) plan.self_join = false;
   }
+  // An init in a new user namespace cannot join namespaces its parent's user
+  // namespace owns (setns needs CAP_SYS_ADMIN over their owner): the runtime
+  // enters them for the clone instead, as runc's nsexec joins them before it
+  // unshares the user namespace (a private network made by berth's monitor).
+  std::vector<std::pair<int, UniqueFd>> entered;
+  auto leave = [&] {
+    for (auto& [flag, fd] : entered) (void)::setns(fd.get(), flag);
+    entered.clear();
+  };
+  if (plan.new_user) {
+    for (auto it = plan.joins.begin(); it != plan.joins.end();) {
+      const NsInfo* ns = it->first;
+      if (ns->flag == CLONE_NEWUSER || ns->flag == CLONE_NEWNS) {
+        ++it;
+        continue;
+      }
+      UniqueFd cur(::open(fmt::format("/proc/thread-self/ns/{}", ns->proc).c_str(), O_RDONLY | O_CLOEXEC));
+      if (!cur || sys_setns_path(it->second, ns->flag) < 0) {
+        int e = errno;
+        leave();
+        errno = e;
+        return errno_error("join {} namespace {}", ns->type, it->second);
+      }
+      entered.emplace_back(ns->flag, std::move(cur));
+      it = plan.joins.erase(it);
+    }
+  }
   pid_t pid = clone_into(plan.clone_flags, v2dir.get());
-  if (pid < 0) return errno_error("clone");
   if (pid == 0) {
     parent_chan.close();
     init_main(plan, child_chan);
   }
+  int clone_errno = errno;
+  leave();
+  errno = clone_errno;
+  if (pid < 0) return errno_error("clone");
   guard.pid = pid;
   child_chan.close();
   fifo.reset();
@@ -937,6 +968,24 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
   if (std::find(s.namespaces.begin(), s.namespaces.end(), "mount") == s.namespaces.end()) {
     chroot_dir.reset(::open(fmt::format("/proc/{}/root", s.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!chroot_dir) return errno_error("open the root of container {}", id);
+  }
+  // Namespaces the init's user namespace does not own (a network made for it
+  // by berth's monitor) cannot be joined from inside that user namespace:
+  // those go first, while we still hold our capabilities over them.
+  auto user = std::find_if(joins.begin(), joins.end(),
+                           [](auto& j) { return j.first->flag == CLONE_NEWUSER; });
+  if (user != joins.end()) {
+    struct stat target;
+    if (::fstat(user->second.get(), &target) == 0) {
+      auto foreign = [&](const std::pair<const NsInfo*, UniqueFd>& j) {
+        if (j.first->flag == CLONE_NEWUSER) return false;
+        UniqueFd owner(::ioctl(j.second.get(), NS_GET_USERNS));
+        struct stat st;
+        return owner && ::fstat(owner.get(), &st) == 0 &&
+               (st.st_ino != target.st_ino || st.st_dev != target.st_dev);
+      };
+      std::stable_partition(joins.begin(), joins.end(), foreign);
+    }
   }
   // The init may have died while we looked.
   auto again = process_start_time(s.pid);

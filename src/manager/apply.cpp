@@ -76,9 +76,11 @@ decl::Container without_live_settings(decl::Container c, const decl::Container& 
 }  // namespace
 
 // What a running container needs to match c: nothing, a live update, or a restart.
-static std::optional<Action> plan_running(const decl::Paths& paths, const decl::Container& c) {
+static std::optional<Action> plan_running(const decl::Paths& paths, const decl::Container& c,
+                                          const decl::Settings& settings) {
   const std::string& n = c.name;
-  auto snap = load_snapshot(RunDir(paths, n), n);
+  // Resolved with today's settings: a [settings] change alone restarts nothing.
+  auto snap = load_snapshot(RunDir(paths, n), n, settings);
   if (!snap) return std::nullopt;
   if (decl::same_declaration(*snap, c)) return std::nullopt;
   if (decl::same_declaration(without_live_settings(*snap, c), c)) {
@@ -101,7 +103,7 @@ std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& dec
       if (c.autostart) out.push_back({Action::Kind::Start, n, "autostart, not running"});
       continue;
     }
-    if (auto a = plan_running(paths, c)) out.push_back(*a);
+    if (auto a = plan_running(paths, c, decls.settings)) out.push_back(*a);
   }
   return out;
 }
@@ -120,7 +122,7 @@ Result<void> update(const decl::Paths& paths, const decl::Declarations& decls, c
                 name.c_str());
     return ok();
   }
-  auto a = plan_running(paths, it->second);
+  auto a = plan_running(paths, it->second, decls.settings);
   if (!a) {
     std::printf("nothing to do: %s runs its current declaration\n", name.c_str());
     return ok();

@@ -103,23 +103,37 @@ Result<UniqueFd> make_userns(uint32_t base) {
   return ns;
 }
 
-// Mounts `tree` idmapped to base at `where`. An error means the kernel or the
+// A detached copy of `tree` idmapped through userns (read-only too when
+// asked, recursively when it can). An error means the kernel or the
 // filesystem cannot do it.
-Result<void> mount_idmapped(const std::string& tree, uint32_t base, const std::string& where) {
-  auto userns = TRY(make_userns(base));
-  int fd = static_cast<int>(
-      ::syscall(SYS_open_tree, AT_FDCWD, tree.c_str(), OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC));
-  if (fd < 0) return errno_error("open_tree {}", tree);
-  UniqueFd t(fd);
-  struct mount_attr attr = {};
-  attr.attr_set = MOUNT_ATTR_IDMAP;
-  attr.userns_fd = static_cast<uint64_t>(userns.get());
-  if (::syscall(SYS_mount_setattr, t.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) < 0)
-    return errno_error("idmap {}", tree);
-  TRY(mkdir_p(where, 0755));
-  if (::syscall(SYS_move_mount, t.get(), "", AT_FDCWD, where.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
+Result<UniqueFd> idmapped_copy(const std::string& tree, int userns, bool readonly) {
+  for (bool recursive : {true, false}) {
+    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
+    int fd = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, tree.c_str(), flags));
+    if (fd < 0) return errno_error("open_tree {}", tree);
+    UniqueFd t(fd);
+    struct mount_attr attr = {};
+    attr.attr_set = MOUNT_ATTR_IDMAP | (readonly ? MOUNT_ATTR_RDONLY : 0);
+    attr.userns_fd = static_cast<uint64_t>(userns);
+    if (::syscall(SYS_mount_setattr, t.get(), "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
+                  &attr, sizeof attr) == 0)
+      return t;
+    if (!recursive) return errno_error("idmap {}", tree);
+  }
+  return make_error("idmap {}", tree);
+}
+
+Result<void> move_to(int tree, const std::string& where) {
+  if (::syscall(SYS_move_mount, tree, "", AT_FDCWD, where.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
     return errno_error("mount the idmapped tree on {}", where);
   return ok();
+}
+
+// Mounts `tree` idmapped to base at `where`.
+Result<void> mount_idmapped(const std::string& tree, int userns, const std::string& where) {
+  auto t = TRY(idmapped_copy(tree, userns, false));
+  TRY(mkdir_p(where, 0755));
+  return move_to(t.get(), where);
 }
 
 bool is_shared_host_bind(const oci::Mount& m) {
@@ -145,6 +159,8 @@ Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci
 
   std::string note;
   std::string lower = spec.root.path;
+  UniqueFd userns;
+  bool idmapped = false;
   if (uid_base) {
     // The init resolves the root path as the container's root, which the
     // host's root owns nothing of: it needs to search the run dir.
@@ -152,12 +168,16 @@ Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci
     if (::stat(rd.dir.c_str(), &rst) < 0 ||
         ::chmod(rd.dir.c_str(), (rst.st_mode & 07777) | 0111) < 0)
       return errno_error("make {} searchable", rd.dir);
-    if (auto m = mount_idmapped(lower, *uid_base, idmapped_dir(rd)); m) {
+    Result<void> m = ok();
+    if (auto ns = make_userns(*uid_base); !ns) {
+      m = Result<void>(std::move(ns).error());
+    } else {
+      userns = std::move(*ns);
+      m = mount_idmapped(lower, userns.get(), idmapped_dir(rd));
+    }
+    if (m) {
       lower = idmapped_dir(rd);
-      for (auto& mnt : spec.mounts)
-        if (is_shared_host_bind(mnt) &&
-            std::find(mnt.options.begin(), mnt.options.end(), "idmap") == mnt.options.end())
-          mnt.options.push_back("idmap");
+      idmapped = true;
     } else {
       note = fmt::format(
           "the tree {} is not idmapped ({}): inside, files appear owned by their on-disk ids "
@@ -189,6 +209,25 @@ Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci
     spec.root.path = root;
   } else if (lower != spec.root.path) {
     spec.root.path = lower;
+  }
+  if (idmapped && c.share_host) {
+    // The host's /usr & co., idmapped so that its root owns them, and made
+    // read-only here, in the host's user namespace: the container's mount
+    // namespace copies them locked, so its root (CAP_SYS_ADMIN in its own
+    // namespace) cannot make them writable. Made by the engine inside the
+    // container they would not be locked, and idmapped they would be its.
+    std::vector<oci::Mount> rest;
+    for (auto& mnt : spec.mounts) {
+      if (!is_shared_host_bind(mnt)) {
+        rest.push_back(mnt);
+        continue;
+      }
+      auto t = TRY(idmapped_copy(mnt.source, userns.get(), true));
+      std::string where = spec.root.path + mnt.destination;
+      TRY(mkdir_p(where, 0755));
+      TRY(move_to(t.get(), where));
+    }
+    spec.mounts = std::move(rest);
   }
   return note;
 }

@@ -57,6 +57,10 @@ struct Status {
   std::vector<std::string> addresses;  // "host 10.233.1.1", "local 10.233.1.2"
   std::vector<std::string> host_links;  // the real (maybe shortened) ve-/vb- name, extra veths
   std::optional<uint32_t> uid_base;     // host uid of its root (private_users), 65536 ids from it
+  std::vector<std::string> capabilities;  // what its processes get (decl::capabilities_of)
+  // Non-empty when root in it can take over the host (decl::host_takeover_reason):
+  // JSON "privileged": true and "privileged_reason".
+  std::string privileged_reason;
   nlohmann::json to_json() const;
   std::string text() const;  // several lines, for `berth status`
 };

@@ -5,7 +5,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/capability.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,19 +23,18 @@
 #include "engine/container.h"
 #include "engine/sealed_exe.h"
 #include "manager/console.h"
+#include "manager/launch_spec.h"
 #include "manager/manager.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
 #include "net/container_network.h"
 #include "net/netns.h"
-#include "seccomp/seccomp.h"
 
 namespace berth::manager {
 
 namespace {
 
 constexpr uint64_t kLogRotateBytes = 1 << 20;
-constexpr const char* kNotifyInContainer = "/run/host/notify";
 
 int g_sigpipe = -1;
 void on_signal(int sig) {
@@ -157,27 +155,6 @@ std::optional<bool> command_execd(pid_t init) {
   return false;
 }
 
-// A container cannot get capabilities the monitor lacks (e.g. a host that
-// withholds CAP_SYS_RESOURCE); drop those rather than fail.
-void drop_unavailable_caps(oci::Spec& spec) {
-  if (!spec.process || !spec.process->capabilities) return;
-  auto keep = [](std::vector<std::string>& v) {
-    std::erase_if(v, [](const std::string& name) {
-      cap_value_t cap;
-      std::string lower = name;
-      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-      if (cap_from_name(lower.c_str(), &cap) < 0) return false;
-      return ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 1;
-    });
-  };
-  auto& c = *spec.process->capabilities;
-  keep(c.bounding);
-  keep(c.effective);
-  keep(c.inheritable);
-  keep(c.permitted);
-  keep(c.ambient);
-}
-
 class Monitor {
  public:
   Monitor(const decl::Paths& paths, std::string name, const MonitorOptions& opts)
@@ -258,6 +235,7 @@ class Monitor {
     if (c_.share_host) TRY_CTX(decl::prepare_share_host_root(c_, paths_), "prepare the root");
     test_pause_at("monitor-network");
     if (c_.private_network) TRY(setup_network());
+    if (netns_ && uid_base_) TRY_CTX(open_netns_to_userns(netns_.get()), "network");
     test_pause_at("monitor-init");
     ready_deadline_ = mono() + std::chrono::duration<double>(c_.timeout_start).count();
     return ok();
@@ -286,25 +264,11 @@ class Monitor {
     (void)engine::remove(store, name_, true);  // a stale one from a crashed run
     // Resources `update`/`apply` changed live hold for a reboot or restart too.
     if (auto snap = load_snapshot(rd_, name_)) c_.resources = snap->resources;
-    decl::SpecContext ctx;
-    ctx.paths = paths_;
-    ctx.picked_uid_base = uid_base_;
-    ctx.terminal = console_ != nullptr;
-    if (netns_) ctx.netns_path = fmt::format("/proc/{}/fd/{}", ::getpid(), netns_.get());
-    auto spec = TRY(decl::to_spec(c_, ctx));
-    // The notify socket's dir, on a /run tmpfs so that nothing is created in
-    // the container's tree.
-    bool has_run = std::any_of(spec.mounts.begin(), spec.mounts.end(),
-                               [](const oci::Mount& m) { return m.destination == "/run"; });
-    if (!has_run && path_exists(spec.root.path + "/run"))
-      spec.mounts.push_back({"/run", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755"}, {}, {}});
-    if (has_run || path_exists(spec.root.path + "/run")) {
-      spec.mounts.push_back({kNotifyInContainer, "bind", rd_.notify_dir(), {"rbind", "rw"}, {}, {}});
-      spec.process->env.push_back(fmt::format("NOTIFY_SOCKET={}/notify.sock", kNotifyInContainer));
-    }
-    drop_unavailable_caps(spec);
-    if (c_.seccomp && spec.linux && !spec.linux->seccomp)
-      spec.linux->seccomp = TRY_CTX(oci::parse_seccomp(seccomp::default_profile()), "the default seccomp profile");
+    LaunchInputs in;
+    in.uid_base = uid_base_;
+    in.terminal = console_ != nullptr;
+    if (netns_) in.netns_path = fmt::format("/proc/{}/fd/{}", ::getpid(), netns_.get());
+    auto spec = TRY(launch_spec(paths_, c_, in));
     if (auto note = TRY(prepare_root(rd_, c_, spec, uid_base_)); !note.empty()) log_.note(note);
     engine::CreateOptions co;
     co.id = name_;
@@ -318,6 +282,9 @@ class Monitor {
     pid_t pid = TRY_CTX(engine::create(store, spec, co), "create");
     init_ = pid;
     killed_ = false;
+    // systemd in a user namespace manages its own cgroup subtree.
+    if (c_.boot && uid_base_ && spec.linux)
+      TRY_CTX(delegate_cgroup(spec.linux->cgroups_path, *uid_base_), "delegate the cgroup");
     if (console_) console_->set_master(std::move(console_master));
     if (auto s = engine::start(store, name_); !s) {
       ::kill(pid, SIGKILL);

@@ -14,8 +14,10 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/files.h"
+#include "decl/spec.h"
 #include "engine/container.h"
 #include "manager/console.h"
 #include "manager/manager.h"
@@ -229,6 +231,10 @@ nlohmann::json Status::to_json() const {
   j["memory_bytes"] = memory_bytes ? nlohmann::json(*memory_bytes) : nlohmann::json(nullptr);
   j["last_exit"] = last_exit.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_exit);
   j["uid_base"] = uid_base ? nlohmann::json(*uid_base) : nlohmann::json(nullptr);
+  j["capabilities"] = capabilities;
+  j["privileged"] = !privileged_reason.empty();
+  j["privileged_reason"] =
+      privileged_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(privileged_reason);
   return j;
 }
 
@@ -243,6 +249,9 @@ std::string Status::text() const {
   if (uid_base)
     s += fmt::format("  user namespace: uids 0-65535 are {}-{} on the host\n", *uid_base,
                      *uid_base + decl::kPrivateUsersRange - 1);
+  if (!capabilities.empty()) s += fmt::format("  capabilities: {}\n", fmt::join(capabilities, " "));
+  if (!privileged_reason.empty())
+    s += fmt::format("  privileged: root in it can take over the host ({})\n", privileged_reason);
   if (memory_bytes) s += fmt::format("  memory: {}\n", human_bytes(*memory_bytes));
   if (state != "down" && state != "gone") s += fmt::format("  restarts: {}\n", restarts);
   if (!last_exit.empty()) s += fmt::format("  last exit: {}\n", last_exit);
@@ -297,6 +306,8 @@ Status status(const decl::Paths& paths, const std::string& name, const decl::Con
       }
     if (a->private_users.mode == decl::PrivateUsers::Mode::Base) out.uid_base = a->private_users.base;
     if (a->private_users.mode == decl::PrivateUsers::Mode::Pick) out.uid_base = recorded_uid_base(paths, name);
+    out.capabilities = decl::capabilities_of(*a);
+    out.privileged_reason = decl::host_takeover_reason(*a);
   }
   return out;
 }

@@ -29,13 +29,28 @@ std::optional<uint32_t> recorded_uid_base(const decl::Paths& paths, const std::s
 // when it still collides with no other container, else a base derived from
 // the name (re-derived on a collision with another container's recorded or
 // fixed range, or with a host user or group), recorded so that it stays the
-// same across restarts. Serialized by a lock under <state>.
+// same across restarts. Serialized by a lock under <state>. record = false
+// only says which base it would be (`berth spec`), writing nothing.
 Result<uint32_t> pick_uid_base(const decl::Paths& paths, const decl::Container& c,
-                               const decl::Declarations& decls);
+                               const decl::Declarations& decls, bool record = true);
 
 // The base of c's user namespace: its fixed base, the picked one, or none.
 Result<std::optional<uint32_t>> uid_base_of(const decl::Paths& paths, const decl::Container& c,
-                                            const decl::Declarations& decls);
+                                            const decl::Declarations& decls, bool record = true);
+
+// Hands the container's cgroup (cgroupsPath `relative`) to its root, host
+// uid `uid`, as systemd-nspawn --private-users does for a booted system: in
+// the v2 tree the directory, cgroup.procs, cgroup.threads and
+// cgroup.subtree_control (its own limits stay the host's); the name=systemd
+// v1 hierarchy wholly; no v1 controller hierarchy.
+Result<void> delegate_cgroup(const std::string& relative, uint32_t uid);
+
+// The network namespace berth makes for a container in a user namespace is
+// the host's user namespace's (it is built before the container exists), so
+// its root's CAP_NET_BIND_SERVICE and CAP_NET_RAW do not reach it: in that
+// namespace only, any uid may bind ports below 1024 and open ICMP sockets
+// (what Docker sets in every container's network namespace).
+Result<void> open_netns_to_userns(int netns);
 
 // Makes spec.root.path what the container should see, in the calling
 // process's own mount namespace (unshared on first use, so that nothing is

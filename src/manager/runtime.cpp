@@ -137,7 +137,8 @@ Result<void> save_snapshot(const RunDir& rd, const decl::Container& c) {
   return write_file_atomic(rd.snapshot() + ext_of(c.file), text, 0600);
 }
 
-std::optional<decl::Container> load_snapshot(const RunDir& rd, const std::string& name) {
+std::optional<decl::Container> load_snapshot(const RunDir& rd, const std::string& name,
+                                             const decl::Settings& settings) {
   for (const char* ext : {".toml", ".json"}) {
     auto text = read_file(rd.snapshot() + ext);
     if (!text) continue;
@@ -146,6 +147,7 @@ std::optional<decl::Container> load_snapshot(const RunDir& rd, const std::string
     decl::parse_text(*text, rd.snapshot() + ext, d, errors);
     auto it = d.containers.find(name);
     if (it == d.containers.end()) return std::nullopt;
+    decl::apply_defaults(it->second, settings);
     return it->second;
   }
   return std::nullopt;

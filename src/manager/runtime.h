@@ -62,9 +62,11 @@ bool monitor_alive(const MonitorStatus& s);
 // The engine's view: the init's pid when it is alive.
 std::optional<pid_t> engine_pid(const RunDir& rd, const std::string& name);
 
-// The declaration the running container was started from.
+// The declaration the running container was started from, with the
+// defaults of `settings` filled in (decl::apply_defaults).
 Result<void> save_snapshot(const RunDir& rd, const decl::Container& c);
-std::optional<decl::Container> load_snapshot(const RunDir& rd, const std::string& name);
+std::optional<decl::Container> load_snapshot(const RunDir& rd, const std::string& name,
+                                             const decl::Settings& settings = {});
 
 // The network the net library builds for a declaration.
 Result<net::ContainerNetwork> network_of(const decl::Container& c, const decl::Paths& paths,

@@ -13,6 +13,7 @@ int do_apply(Context& ctx, bool dry_run) {
   auto d = load_or_report(ctx);
   if (!d) return 1;
   auto paths = ctx.paths();
+  warn_if_privileged(*d);
   auto actions = manager::plan(paths, *d);
   if (actions.empty()) {
     std::printf("nothing to do: the host matches the declarations\n");

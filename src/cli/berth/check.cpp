@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/berth/commands.h"
+#include "cli/berth/util.h"
 #include "decl/decl.h"
 
 namespace berth::cli {
@@ -30,6 +31,7 @@ void register_check(CLI::App& app, Context& ctx) {
       ctx.exit_code = 1;
       return;
     }
+    warn_if_privileged(r.decls);
     size_t n = r.decls.containers.size();
     std::string msg = fmt::format("ok: {} container{} declared", n, n == 1 ? "" : "s");
     if (opts->files.empty() && decl::default_declaration_files(paths).empty())

@@ -27,6 +27,7 @@ void register_destroy(CLI::App& app, Context& ctx);
 void register_reset_state(CLI::App& app, Context& ctx);
 void register_generate(CLI::App& app, Context& ctx);
 void register_update(CLI::App& app, Context& ctx);  // update.cpp
+void register_spec(CLI::App& app, Context& ctx);    // spec.cpp
 // Consoles and interactive sessions (login.cpp).
 void register_login(CLI::App& app, Context& ctx);
 void register_root_login(CLI::App& app, Context& ctx);

@@ -19,6 +19,7 @@ int do_start(Context& ctx, const std::string& name) {
     std::fprintf(stderr, "berth: start %s: no such container declared\n", name.c_str());
     return 1;
   }
+  warn_if_privileged(it->second);
   auto r = manager::start(ctx.paths(), it->second);
   if (!r) {
     std::fprintf(stderr, "berth: start %s: %s\n", name.c_str(), one_line(r.error().message).c_str());

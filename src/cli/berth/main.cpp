@@ -58,6 +58,7 @@ int run_main(int argc, char** argv) {
   berth::cli::register_reset_state(app, ctx);
   berth::cli::register_generate(app, ctx);
   berth::cli::register_update(app, ctx);
+  berth::cli::register_spec(app, ctx);
   berth::cli::register_login(app, ctx);
   berth::cli::register_root_login(app, ctx);
   berth::cli::register_shell(app, ctx);

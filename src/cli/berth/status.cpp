@@ -83,13 +83,12 @@ void register_show_ip(CLI::App& app, Context& ctx) {
       ctx.exit_code = 1;
       return;
     }
-    auto it = d->containers.find(*name);
-    if (it == d->containers.end()) {
-      std::fprintf(stderr, "berth: show-ip %s: no such container declared\n", name->c_str());
+    const decl::Container* found = find_or_report(*d, "show-ip", *name);
+    if (!found) {
       ctx.exit_code = 1;
       return;
     }
-    auto& c = it->second;
+    auto& c = *found;
     if (!c.local_address && !c.local_address6) {
       std::fprintf(stderr, "berth: show-ip %s: no local address declared\n", name->c_str());
       ctx.exit_code = 1;

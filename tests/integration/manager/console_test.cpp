@@ -22,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "integration/manager/manager_fixture.h"
+#include "support/notify_ready.h"
 #include "support/testenv.h"
 
 namespace berth::test {
@@ -119,21 +120,6 @@ class PtySession {
 
 // Sends READY=1 to $NOTIFY_SOCKET: busybox has no sd_notify, and a boot
 // container is ready only when its init says so.
-constexpr const char* kNotifySource = R"(#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-int main(void) {
-  const char* p = getenv("NOTIFY_SOCKET");
-  if (!p) p = "/run/host/notify/notify.sock";
-  int fd = socket(AF_UNIX, SOCK_DGRAM, 0);
-  struct sockaddr_un a;
-  memset(&a, 0, sizeof a);
-  a.sun_family = AF_UNIX;
-  strncpy(a.sun_path, p, sizeof a.sun_path - 1);
-  return sendto(fd, "READY=1\n", 8, 0, (struct sockaddr*)&a, sizeof a) == 8 ? 0 : 1;
-}
-)";
 
 class Console : public ManagerTest {
  protected:
@@ -150,13 +136,8 @@ class Console : public ManagerTest {
   bool make_login_tree() {
     const std::string t = tree_.path();
     if (sh("cp -a " + test_rootfs() + "/. " + t + "/").status != 0) return false;
-    std::ofstream(tree_ / "notify-ready.c") << kNotifySource;
-    auto cc = sh("cc -static -Os -o " + t + "/bin/notify-ready " + t + "/notify-ready.c");
-    if (cc.status != 0) {
-      skip_ = "no static C compiler for the guest's sd_notify helper: " + cc.err;
-      return false;
-    }
-    ::unlink((tree_ / "notify-ready.c").c_str());
+    skip_ = build_notify_ready(t + "/bin/notify-ready");
+    if (!skip_.empty()) return false;
     std::ofstream(tree_ / "etc/inittab") << "::sysinit:/bin/notify-ready\n"
                                              "::respawn:/sbin/getty -L 0 /dev/console vt100\n";
     auto hash = run({t + "/bin/busybox", "mkpasswd", "-m", "sha512", "secret"});

@@ -37,6 +37,9 @@ class ManagerTest : public ::testing::Test {
 
   void SetUp() override {
     SKIP_UNLESS_ROOT();
+    // Booted containers run in a user namespace by default: their root
+    // reaches its tree through the --root dir (mkdtemp makes it 0700).
+    ::chmod(root_.path().c_str(), 0755);
     ::mkdir((root_.path() + "/etc").c_str(), 0755);
     ::mkdir((root_.path() + "/etc/berth").c_str(), 0755);
   }

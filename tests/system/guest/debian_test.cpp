@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "guest_support.h"
+#include "support/escape_probe.h"
 
 namespace berth::test::guest {
 namespace {
@@ -145,10 +146,20 @@ TEST_F(DebianGuest, BootsServesSshAndStopsCleanly) {
                          "\", read_only = true }\n"
                          "bind_mounts.\"/srv/data\" = { host_path = \"" + data.path() +
                          "\", read_only = false }\n"));
+  // It runs in a user namespace of its own (the default for a booted
+  // system): host dirs bound into it are its root's when owned by its range,
+  // which `berth spec` names before it starts.
+  auto spec = nlohmann::json::parse(host_.berth({"spec", n}).out);
+  uint32_t base = spec["linux"]["uidMappings"][0]["hostID"];
+  ASSERT_EQ(run({"chown", "-R", std::to_string(base) + ":" + std::to_string(base), data.path(),
+                 dotssh.path()})
+                .status,
+            0);
   auto t0 = std::chrono::steady_clock::now();
   auto r = host_.berth({"start", n});
   auto took = std::chrono::steady_clock::now() - t0;
   ASSERT_EQ(r.status, 0) << r.err << host_.berth({"logs", n}).out;
+  EXPECT_EQ(host_.status(n)["uid_base"], base);
   // Ready means systemd said READY=1: startup has finished, so the manager's
   // state is already final (no --wait needed for the jobs to be done).
   EXPECT_NE(host_.berth({"logs", n}).out.find("ready"), std::string::npos);
@@ -211,6 +222,9 @@ TEST_F(DebianGuest, BootsServesSshAndStopsCleanly) {
   EXPECT_EQ(host_.in_guest(n, "stat -f -c %T /var/tmp").out, "tmpfs");
   EXPECT_EQ(host_.in_guest(n, "echo from-guest > /srv/data/f && echo ok").out, "ok");
   EXPECT_EQ(slurp(data / "f"), "from-guest\n");
+  struct stat fst;
+  ASSERT_EQ(::stat((data / "f").c_str(), &fst), 0);
+  EXPECT_EQ(fst.st_uid, base);  // its root is base+0 on the host
   EXPECT_NE(host_.in_guest(n, "touch /root/.ssh/x").status, 0);  // read-only
   EXPECT_EQ(host_.in_guest(n, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes").out,
             std::to_string(256 << 20));
@@ -443,6 +457,66 @@ TEST_F(DebianGuest, ShellAsRootAndAsUser) {
   EXPECT_EQ(host_.berth({"stop", n}).status, 0);
 }
 
+// Root in a default booted guest: CAP_SYS_ADMIN, but in a user namespace of
+// its own, so none of the host's kernel settings, devices or files are its.
+// A remount of a mount the container made itself may go through (the kernel
+// locks only mounts it inherits); what matters is that nothing behind it is
+// writable, which every probe checks.
+void expect_guest_contained(const std::map<std::string, std::string>& m) {
+  EXPECT_EQ(m.count("done"), 1u);
+  for (auto& [k, v] : m) {
+    if (k == "done" || k == "capeff" || k.starts_with("remount:")) continue;
+    EXPECT_EQ(v, "no") << "root in the guest could: " << k;
+  }
+}
+
+std::map<std::string, std::string> probe_guest(Host& host, const std::string& n,
+                                               const EscapeProbe& p) {
+  auto r = host.berth({"run", n, "--", p.busybox, "sh", "-c", p.script()});
+  auto m = parse_probe(r.out);
+  EXPECT_EQ(m["done"], "yes") << r.out << r.err;
+  return m;
+}
+
+TEST_F(DebianGuest, DefaultGuestCannotTouchTheHost) {
+  auto n = name("dx");
+  host_.declare(decl(n, 68, "bind_mounts.\"/opt/berth/busybox\" = \"/bin/busybox\""));
+  auto c = host_.berth({"check"});
+  EXPECT_EQ(c.err.find("warning"), std::string::npos) << c.err;
+  auto r = host_.berth({"start", n});
+  ASSERT_EQ(r.status, 0) << r.err << host_.berth({"logs", n}).out;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  EXPECT_EQ(host_.status(n)["privileged"], false);
+  EXPECT_NE(host_.in_guest(n, "cat /proc/self/uid_map").out.find("65536"), std::string::npos);
+  EscapeProbe p;
+  p.busybox = "/opt/berth/busybox";
+  auto m = probe_guest(host_, n, p);
+  EXPECT_TRUE(has_cap_sys_admin(m["capeff"]));  // its own namespace's
+  expect_guest_contained(m);
+  // It still runs as a system after all that.
+  expect_running(n);
+  EXPECT_EQ(host_.berth({"stop", n}).status, 0);
+}
+
+// private_users = "no": the old behaviour, chosen explicitly, with a warning.
+TEST_F(DebianGuest, PrivilegedOptInWarnsAndBootsWithoutUserNamespace) {
+  auto n = name("dp");
+  host_.declare(decl(n, 69, "private_users = \"no\""));
+  std::string warn = "warning: containers." + n + ": root in this container can take over the host";
+  for (auto verb : {"check", "plan"}) {
+    auto r = host_.berth({verb});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find(warn), std::string::npos) << verb << ": " << r.err;
+  }
+  auto r = host_.berth({"start", n});
+  ASSERT_EQ(r.status, 0) << r.err << host_.berth({"logs", n}).out;
+  EXPECT_NE(r.err.find(warn), std::string::npos) << r.err;
+  EXPECT_EQ(host_.status(n)["privileged"], true);
+  EXPECT_EQ(host_.in_guest(n, "cat /proc/self/uid_map | tr -s ' '").out, " 0 0 4294967295");
+  expect_running(n);
+  EXPECT_EQ(host_.berth({"stop", n}).status, 0);
+}
+
 // share_host + boot: the host's own systemd boots over an empty state tree
 // (the host's /usr read-only, the guest's /etc its own), as a NixOS
 // container boots a system from the shared store. No Debian tree is needed.
@@ -497,6 +571,44 @@ TEST_F(SharedHostBoot, HostSystemdBootsOverEmptyState) {
   auto log = host_.berth({"logs", n_}).out;
   EXPECT_NE(log.find("powered off"), std::string::npos) << log;
   EXPECT_EQ(host_.status(n_)["state"], "down");
+}
+
+// The host's systemd booted over share_host, user-namespaced by default: the
+// host's /usr is its root's (idmapped) yet stays read-only, locked by the
+// kernel, and nothing of the host changes.
+TEST_F(SharedHostBoot, DefaultCannotTouchTheHost) {
+  n_ = unique_id("dy");
+  host_.track(n_);
+  host_.declare("[containers." + n_ +
+                "]\nshare_host = true\nboot = true\nprivate_network = true\n"
+                "host_address = \"10.233.70.1\"\nlocal_address = \"10.233.70.2\"\n"
+                "timeout_start = \"90s\"\n");
+  struct stat usr0, bin0;
+  ASSERT_EQ(::stat("/usr", &usr0), 0);
+  ASSERT_EQ(::stat("/usr/bin", &bin0), 0);
+  auto r = host_.berth({"start", n_});
+  ASSERT_EQ(r.status, 0) << r.err << host_.berth({"logs", n_}).out;
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  EXPECT_TRUE(host_.status(n_)["uid_base"].is_number());
+  EscapeProbe p;
+  p.remount = {"/usr", "/usr/bin", "/lib", "/proc/sys", "/sys", "/proc/kcore", "/"};
+  p.create_in = {"/usr", "/usr/bin"};
+  auto m = probe_guest(host_, n_, p);
+  expect_guest_contained(m);
+  // The shared dirs were made read-only outside its user namespace: locked.
+  EXPECT_EQ(m["remount:/usr"], "no");
+  EXPECT_EQ(m["remount:/usr/bin"], "no");
+  EXPECT_NE(::access(("/usr/" + p.marker).c_str(), F_OK), 0);
+  EXPECT_NE(::access(("/usr/bin/" + p.marker).c_str(), F_OK), 0);
+  struct stat usr1, bin1;
+  ASSERT_EQ(::stat("/usr", &usr1), 0);
+  ASSERT_EQ(::stat("/usr/bin", &bin1), 0);
+  EXPECT_EQ(usr1.st_mtim.tv_nsec, usr0.st_mtim.tv_nsec);
+  EXPECT_EQ(bin1.st_mtim.tv_nsec, bin0.st_mtim.tv_nsec);
+  auto state = host_.in_guest(n_, "systemctl is-system-running --wait");
+  EXPECT_EQ(state.out, "running")
+      << host_.in_guest(n_, "systemctl list-units --failed --plain --no-legend").out;
+  EXPECT_EQ(host_.berth({"stop", n_}).status, 0);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // build picks it up).
 #include "guest_support.h"
 
+#include <sys/stat.h>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -24,6 +25,7 @@ NetNs::~NetNs() {
 }
 
 Host::Host() {
+  ::chmod(root_.path().c_str(), 0755);  // a user-namespaced guest reaches its tree through it
   run({"mkdir", "-p", root_ / "etc/berth"});
   std::ofstream(root_ / "etc/hosts") << "127.0.0.1 localhost\n";
 }

@@ -118,10 +118,16 @@ TEST(ToSpec, ShareHostWebContainer) {
   ASSERT_NE(cache, nullptr);
   EXPECT_EQ(cache->type, "tmpfs");
 
+  // A command container: the OCI default set, NET_RAW on its own network;
+  // berth configures that network from the host, so no NET_ADMIN.
   const auto& caps = s.process->capabilities->bounding;
-  for (auto& c : default_capabilities()) EXPECT_TRUE(has(caps, c)) << c;
-  EXPECT_TRUE(has(caps, "CAP_NET_ADMIN"));  // private network, as NixOS
-  EXPECT_FALSE(has(caps, "CAP_SYS_MODULE"));
+  std::vector<std::string> want = command_capabilities();
+  want.push_back("CAP_NET_RAW");
+  EXPECT_EQ(caps, want);
+  EXPECT_FALSE(has(caps, "CAP_SYS_ADMIN"));
+  EXPECT_FALSE(has(caps, "CAP_NET_ADMIN"));
+  EXPECT_FALSE(has(caps, "CAP_MKNOD"));
+  EXPECT_EQ(host_takeover_reason(parse_one(kWeb)), "");
   EXPECT_EQ(s.process->capabilities->effective, caps);
   EXPECT_EQ(s.process->capabilities->permitted, caps);
   EXPECT_TRUE(s.process->capabilities->ambient.empty());
@@ -162,8 +168,14 @@ path = "/var/lib/machines/debian"
 boot = true
 hostname = "db.example"
 )");
-  auto r = to_spec(c, {Paths::under("/"), "", false, std::nullopt, "/"});
+  // Booted: a user namespace by default, the range the manager picks.
+  EXPECT_EQ(c.private_users.mode, PrivateUsers::Mode::Pick);
+  auto r = to_spec(c, {Paths::under("/"), "", false, 1u << 20, "/"});
   ASSERT_TRUE(r.ok()) << r.error().message;
+  ASSERT_NE(r->linux->find_namespace("user"), nullptr);
+  EXPECT_EQ(r->linux->uid_mappings[0].host_id, 1u << 20);
+  for (auto& cap : default_capabilities()) EXPECT_TRUE(has(r->process->capabilities->bounding, cap)) << cap;
+  EXPECT_EQ(host_takeover_reason(c), "");
   EXPECT_EQ(r->root.path, "/var/lib/machines/debian");
   EXPECT_EQ(r->process->args, std::vector<std::string>{"/sbin/init"});
   EXPECT_EQ(r->hostname, "db.example");
@@ -432,6 +444,58 @@ TEST(Paths, DefaultDeclarationFiles) {
   EXPECT_EQ(default_declaration_files(p),
             (std::vector<std::string>{p.declarations_file(), p.declarations_dir() + "/a.json",
                                       p.declarations_dir() + "/b.toml"}));
+}
+
+}  // namespace
+}  // namespace berth::decl
+
+namespace berth::decl {
+namespace {
+
+TEST(Capabilities, ByKind) {
+  auto caps = [](const std::string& toml) { return capabilities_of(parse_one(toml)); };
+  auto cmd = caps("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\n");
+  EXPECT_EQ(cmd, command_capabilities());
+  auto boot_net = caps("[containers.a]\npath = \"/t\"\nboot = true\nprivate_network = true\n");
+  EXPECT_TRUE(has(boot_net, "CAP_NET_ADMIN"));  // a system manages its own network namespace
+  EXPECT_TRUE(has(boot_net, "CAP_SYS_ADMIN"));  // systemd needs it (in its user namespace)
+  auto tun = caps("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nenable_tun = true\n");
+  EXPECT_TRUE(has(tun, "CAP_NET_ADMIN"));  // TUNSETIFF
+  auto extra = caps(
+      "[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nadditional_capabilities = "
+      "[\"CAP_SYS_TIME\", \"CAP_CHOWN\"]\n");
+  EXPECT_TRUE(has(extra, "CAP_SYS_TIME"));
+  EXPECT_EQ(std::count(extra.begin(), extra.end(), "CAP_CHOWN"), 1);
+}
+
+TEST(Capabilities, HostTakeover) {
+  auto why = [](const std::string& toml) { return host_takeover_reason(parse_one(toml)); };
+  EXPECT_EQ(why("[containers.a]\npath = \"/t\"\nboot = true\n"), "");
+  EXPECT_EQ(why("[containers.a]\npath = \"/t\"\nboot = true\nprivate_users = \"no\"\n"),
+            "private_users = \"no\" on a booted container: it holds CAP_SYS_ADMIN in the host's "
+            "user namespace");
+  EXPECT_EQ(why("[settings]\nprivate_users = \"no\"\n[containers.a]\npath = \"/t\"\nboot = true\n"),
+            "private_users = \"no\" (from [settings]) on a booted container: it holds "
+            "CAP_SYS_ADMIN in the host's user namespace");
+  EXPECT_EQ(why("[settings]\nprivate_users = \"no\"\n[containers.a]\npath = \"/t\"\nboot = "
+                "true\nprivate_users = \"pick\"\n"),
+            "");
+  EXPECT_EQ(why("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nadditional_capabilities "
+                "= [\"CAP_SYS_ADMIN\"]\n"),
+            "additional_capabilities gives CAP_SYS_ADMIN without a user namespace");
+  // In a user namespace of its own, CAP_SYS_ADMIN is that namespace's.
+  EXPECT_EQ(why("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nprivate_users = "
+                "\"pick\"\nadditional_capabilities = [\"CAP_SYS_ADMIN\"]\n"),
+            "");
+  // A command container does not take [settings] private_users.
+  EXPECT_EQ(parse_one("[settings]\nprivate_users = \"pick\"\n[containers.a]\nshare_host = "
+                      "true\ncommand = [\"/bin/sh\"]\n")
+                .private_users.mode,
+            PrivateUsers::Mode::No);
+  auto w = host_takeover_warning(
+      parse_one("[containers.b]\npath = \"/t\"\nboot = true\nprivate_users = \"no\"\n"));
+  EXPECT_TRUE(w.starts_with("warning: containers.b: root in this container can take over the host ("))
+      << w;
 }
 
 }  // namespace
