@@ -62,6 +62,11 @@ class Validator {
     else if (!has(c, "command") && !c.boot)
       err_top(c, "expected \"command\" (or \"boot = true\" to run the tree's /sbin/init)");
 
+    if (has(c, "ready") && !c.boot && !c.invalid_keys.count("ready"))
+      err(c, "ready", "only for boot = true (a command is ready once it has been exec'd)");
+    if (has(c, "reboot_signal") && !c.boot && !c.invalid_keys.count("reboot_signal"))
+      err(c, "reboot_signal", "only for boot = true (a command is restarted, not rebooted)");
+
     if (opts_.check_host) host_checks(c);
     network(c);
   }

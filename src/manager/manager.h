@@ -57,9 +57,15 @@ struct Status {
   std::vector<std::string> addresses;  // "host 10.233.1.1", "local 10.233.1.2"
   std::vector<std::string> host_links;  // the real (maybe shortened) ve-/vb- name, extra veths
   std::optional<uint32_t> uid_base;     // host uid of its root (private_users), 65536 ids from it
+  std::string init;                     // boot: the init in its tree ("systemd", "busybox", ...)
+  std::string ready_on;                 // boot: "notify" (READY=1) or "started"
   nlohmann::json to_json() const;
   std::string text() const;  // several lines, for `berth status`
 };
+// `reboot NAME`: sends a booted container's init its reboot signal; the
+// monitor starts it again once it has ended (as for a reboot from inside).
+Result<void> reboot(const decl::Paths& paths, const std::string& name);
+
 // decl: the current declaration of the container, if any.
 Status status(const decl::Paths& paths, const std::string& name, const decl::Container* decl);
 

@@ -20,9 +20,11 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "decl/init.h"
 #include "decl/spec.h"
 #include "engine/container.h"
 #include "manager/console.h"
+#include "manager/init_control.h"
 #include "manager/manager.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
@@ -262,6 +264,7 @@ class Monitor {
     ctx.terminal = console_ != nullptr;
     if (netns_) ctx.netns_path = fmt::format("/proc/{}/fd/{}", ::getpid(), netns_.get());
     auto spec = TRY(decl::to_spec(c_, ctx));
+    if (c_.boot) detect_init();
     // The notify socket's dir, on a /run tmpfs so that nothing is created in
     // the container's tree.
     bool has_run = std::any_of(spec.mounts.begin(), spec.mounts.end(),
@@ -284,6 +287,7 @@ class Monitor {
     pid_t pid = TRY_CTX(engine::create(store, spec, co), "create");
     init_ = pid;
     killed_ = false;
+    halted_ = false;
     if (console_) console_->set_master(std::move(console_master));
     if (auto s = engine::start(store, name_); !s) {
       ::kill(pid, SIGKILL);
@@ -293,7 +297,9 @@ class Monitor {
     st_.started_at = now_epoch();
     st_.state = ready_ && !reready_ ? "running" : "starting";
     (void)write_status(rd_, st_);
-    waiting_exec_ = !c_.boot;
+    // A command, or an init that says nothing (ready = started): ready once
+    // exec'd. systemd (ready = notify): on its READY=1.
+    waiting_exec_ = !c_.boot || !notify_ready_;
     log_.note(fmt::format("container {} started, pid {}", name_, pid));
     return ok();
   }
@@ -304,6 +310,8 @@ class Monitor {
       double now = mono();
       double next = now + 0.5;
       if (waiting_exec_) next = now + 0.005;
+      bool watch_halt = stopping_ && init_ > 0 && !killed_ && c_.boot && init_kind_ == decl::InitKind::Busybox;
+      if (watch_halt) next = std::min(next, now + 0.01);
       if (!ready_) next = std::min(next, ready_deadline_);
       if (kill_at_ > 0) next = std::min(next, kill_at_);
       if (restart_at_ > 0) next = std::min(next, restart_at_);
@@ -332,6 +340,11 @@ class Monitor {
       now = mono();
       if (!ready_ && !stopping_ && now >= ready_deadline_) {
         fail_start(fmt::format("not ready after {}", fmt_dur(c_.timeout_start)));
+        kill_all_now();
+      }
+      if (watch_halt && init_ > 0 && halted_busybox_waits(init_)) {
+        log_.note("busybox init has ended every process and only pauses: its halt is done");
+        halted_ = true;
         kill_all_now();
       }
       if (kill_at_ > 0 && now >= kill_at_) {
@@ -391,6 +404,8 @@ class Monitor {
       if (line == "stop" || line == "terminate") {
         request_stop(line == "terminate");
         waiters_.push_back(std::move(c));
+      } else if (line == "reboot") {
+        (void)write_all(c.get(), request_reboot());
       } else if (line == "ping") {
         (void)write_all(c.get(), "ok\n");
       } else {
@@ -425,13 +440,38 @@ class Monitor {
       (void)write_status(rd_, st_);
       if (!ready_) fail_start("stopped before it was ready");
       if (init_ > 0) {
-        int sig = c_.boot ? SIGRTMIN + 4 : SIGTERM;
-        log_.note(fmt::format("stopping: sending {} to the init", c_.boot ? "SIGRTMIN+4" : "SIGTERM"));
-        ::kill(init_, sig);
+        int sig = c_.boot ? decl::halt_signal_of(c_, init_kind_) : c_.halt_signal.value_or(SIGTERM);
+        log_.note(fmt::format("stopping: sending {} to the init{}", decl::signal_name(sig),
+                              c_.boot ? fmt::format(" ({})", decl::init_name(init_kind_)) : ""));
+        signal_init(init_, c_.boot ? init_kind_ : decl::InitKind::Unknown, sig, false);
         kill_at_ = mono() + std::chrono::duration<double>(c_.timeout_stop).count();
       }
     }
     if (now && init_ > 0) kill_all_now();
+  }
+
+  // `berth reboot`: the init's reboot signal; it ends itself as a reboot
+  // (SIGHUP), and on_init_exit starts it again.
+  std::string request_reboot() {
+    if (!c_.boot) return "error: only a boot = true container reboots (restart it)\n";
+    if (stopping_ || init_ <= 0) return "error: not running\n";
+    int sig = decl::reboot_signal_of(c_, init_kind_);
+    log_.note(fmt::format("reboot: sending {} to the init ({})", decl::signal_name(sig),
+                          decl::init_name(init_kind_)));
+    if (signal_init(init_, init_kind_, sig, true) < 0) return fmt::format("error: kill: {}\n", strerror(errno));
+    return "ok\n";
+  }
+
+  void detect_init() {
+    auto info = decl::container_init(c_);
+    init_kind_ = info.kind;
+    notify_ready_ = decl::waits_for_notify(c_, init_kind_);
+    st_.init = std::string(decl::init_name(init_kind_));
+    st_.ready_on = notify_ready_ ? "notify" : "started";
+    log_.note(fmt::format("init: {} ({}): ready {}, halt {}, reboot {}", st_.init, info.path,
+                          notify_ready_ ? "on its READY=1" : "once it runs",
+                          decl::signal_name(decl::halt_signal_of(c_, init_kind_)),
+                          decl::signal_name(decl::reboot_signal_of(c_, init_kind_))));
   }
 
   void kill_all_now() {
@@ -442,7 +482,8 @@ class Monitor {
   }
 
   void on_init_exit(int ws) {
-    std::string how = describe_exit(ws);
+    // Ended by us once its halt was done: a poweroff, not a kill.
+    std::string how = halted_ ? "halted (the last pauses of its halt cut short)" : describe_exit(ws);
     init_ = 0;
     // A command that ran and ended before the exec was seen: the engine's
     // own failures before the exec end the init with 1 or 127, never 0, so
@@ -461,7 +502,7 @@ class Monitor {
     bool reboot = WIFSIGNALED(ws) && WTERMSIG(ws) == SIGHUP;
     bool poweroff = (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) || (WIFSIGNALED(ws) && WTERMSIG(ws) == SIGINT);
     if (stopping_ || failed_) {
-      if (stopping_ && poweroff && !killed_) log_.note("powered off");
+      if (stopping_ && ((poweroff && !killed_) || halted_)) log_.note("powered off");
       finish(0);
       return;
     }
@@ -593,6 +634,9 @@ class Monitor {
   pid_t init_ = 0;
   bool ready_ = false, failed_ = false, stopping_ = false, waiting_exec_ = false, done_ = false;
   bool killed_ = false;  // SIGKILLed by us (stop timeout, terminate): not a clean poweroff
+  bool halted_ = false;  // killed once its halt was done (busybox's pauses)
+  decl::InitKind init_kind_ = decl::InitKind::Unknown;  // of a boot container
+  bool notify_ready_ = false;                            // ready on READY=1
   bool reready_ = false;  // rebooted after having been ready: waiting for it again
   int exit_code_ = 0;
   int backoff_ = 0;

@@ -17,7 +17,9 @@
 
 #include "base/files.h"
 #include "engine/container.h"
+#include "decl/init.h"
 #include "manager/console.h"
+#include "manager/init_control.h"
 #include "manager/manager.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
@@ -57,8 +59,10 @@ Result<void> stop_orphan(const decl::Paths& paths, const RunDir& rd, const std::
   auto store = rd.store();
   if (auto pid = engine_pid(rd, name)) {
     if (!terminate) {
-      int sig = snap && snap->boot ? SIGRTMIN + 4 : SIGTERM;
-      (void)engine::kill(store, name, sig, false);
+      // The init the tree has now (the monitor that knew is gone).
+      auto kind = snap && snap->boot ? decl::container_init(*snap, "/").kind : decl::InitKind::Unknown;
+      int sig = snap && snap->boot ? decl::halt_signal_of(*snap, kind) : snap ? snap->halt_signal.value_or(SIGTERM) : SIGTERM;
+      signal_init(*pid, kind, sig, false);
       wait_gone(*pid, static_cast<int>(timeout.count()));
     }
     (void)engine::kill(store, name, SIGKILL, true);
@@ -216,6 +220,15 @@ Result<void> stop(const decl::Paths& paths, const std::string& name, bool termin
   return result;
 }
 
+Result<void> reboot(const decl::Paths& paths, const std::string& name) {
+  RunDir rd(paths, name);
+  auto st = read_status(rd);
+  if (!st || !monitor_alive(*st)) return make_error("{} is not running (or has no monitor)", name);
+  auto reply = TRY(control_request(rd, "reboot", 10000));
+  if (reply != "ok") return make_error("{}", reply.starts_with("error: ") ? reply.substr(7) : reply);
+  return ok();
+}
+
 nlohmann::json Status::to_json() const {
   nlohmann::json j = {{"name", name},           {"state", state},         {"declared", declared},
                       {"monitor", monitor_alive}, {"monitor_died", monitor_died},
@@ -227,6 +240,8 @@ nlohmann::json Status::to_json() const {
   j["memory_bytes"] = memory_bytes ? nlohmann::json(*memory_bytes) : nlohmann::json(nullptr);
   j["last_exit"] = last_exit.empty() ? nlohmann::json(nullptr) : nlohmann::json(last_exit);
   j["uid_base"] = uid_base ? nlohmann::json(*uid_base) : nlohmann::json(nullptr);
+  j["init"] = init.empty() ? nlohmann::json(nullptr) : nlohmann::json(init);
+  j["ready_on"] = ready_on.empty() ? nlohmann::json(nullptr) : nlohmann::json(ready_on);
   return j;
 }
 
@@ -241,6 +256,9 @@ std::string Status::text() const {
   if (uid_base)
     s += fmt::format("  user namespace: uids 0-65535 are {}-{} on the host\n", *uid_base,
                      *uid_base + decl::kPrivateUsersRange - 1);
+  if (!init.empty())
+    s += fmt::format("  init: {} (ready {})\n", init,
+                     ready_on == "notify" ? "on its READY=1" : "once started");
   if (memory_bytes) s += fmt::format("  memory: {}\n", human_bytes(*memory_bytes));
   if (state != "down" && state != "gone") s += fmt::format("  restarts: {}\n", restarts);
   if (!last_exit.empty()) s += fmt::format("  last exit: {}\n", last_exit);
@@ -261,6 +279,8 @@ Status status(const decl::Paths& paths, const std::string& name, const decl::Con
     out.state = st->state == "running" ? "up" : st->state;
     out.restarts = st->restarts;
     out.last_exit = st->last_exit;
+    out.init = st->init;
+    out.ready_on = st->ready_on;
   } else if (epid) {
     out.state = "up";
     out.monitor_died = true;
