@@ -6,6 +6,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sstream>
+
 #include <fmt/format.h>
 
 #include "base/files.h"
@@ -38,7 +40,15 @@ int signal_init(pid_t pid, decl::InitKind kind, int sig, bool reboot) {
 
 bool halted_busybox_waits(pid_t pid) {
   auto children = read_file(fmt::format("/proc/{}/task/{}/children", pid, pid));
-  if (!children || children->find_first_not_of(" \n") != std::string::npos) return false;
+  if (!children) return false;
+  // Children it has not reaped yet (it does not while it pauses) are done.
+  std::istringstream in(*children);
+  for (std::string child; in >> child;) {
+    auto stat = read_file(fmt::format("/proc/{}/stat", child));
+    if (!stat) continue;  // gone
+    auto close = stat->rfind(')');
+    if (close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z') return false;
+  }
   auto sc = read_file(fmt::format("/proc/{}/syscall", pid));
   if (!sc) return false;
   long nr = -1;

@@ -22,8 +22,8 @@ int signal_init(pid_t pid, decl::InitKind kind, int sig, bool reboot);
 // busybox init halts in steps: shutdown actions, SIGTERM to every process,
 // sync, a 1 s pause, SIGKILL to every process, a 1 s pause, reboot(2) from a
 // child and one more 1 s pause. Once it pauses with no process left but
-// itself, what remains is waiting: true then (it has no child and sleeps in
-// nanosleep or clock_nanosleep).
+// itself, what remains is waiting: true then (it has no child but zombies
+// and sleeps in nanosleep or clock_nanosleep).
 bool halted_busybox_waits(pid_t pid);
 
 }  // namespace berth::manager
