@@ -71,6 +71,9 @@ class Inits : public ::testing::TestWithParam<Guest> {
     auto cp = run({"cp", "-a", fixture(g_.kind) + "/.", tree_->path() + "/"}, {.timeout_sec = 300});
     ASSERT_EQ(cp.status, 0) << cp.err;
     run({"chmod", "755", tree_->path()});
+    // The idmapped view of the tree is made under the berth root, which the
+    // container's root (an unprivileged uid outside) must traverse.
+    run({"chmod", "755", root_.path()});
     run({"mkdir", "-p", root_ / "etc/berth"});
     name_ = unique_id(std::string("in") + g_.kind[0]);
     declare("pick");
