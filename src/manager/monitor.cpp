@@ -314,6 +314,7 @@ class Monitor {
       if (watch_halt) next = std::min(next, now + 0.01);
       if (!ready_) next = std::min(next, ready_deadline_);
       if (kill_at_ > 0) next = std::min(next, kill_at_);
+      if (resend_at_ > 0) next = std::min(next, resend_at_);
       if (restart_at_ > 0) next = std::min(next, restart_at_);
       int timeout = std::max(0, static_cast<int>((next - now) * 1000));
 
@@ -346,6 +347,10 @@ class Monitor {
         log_.note("busybox init has ended every process and only pauses: its halt is done");
         halted_ = true;
         kill_all_now();
+      }
+      if (resend_at_ > 0 && stopping_ && init_ > 0 && !killed_ && now >= resend_at_) {
+        signal_init(init_, init_kind_, decl::halt_signal_of(c_, init_kind_), false);
+        resend_at_ = now + 1.0;
       }
       if (kill_at_ > 0 && now >= kill_at_) {
         log_.note("stop timeout: killing everything in the container");
@@ -445,6 +450,9 @@ class Monitor {
                               c_.boot ? fmt::format(" ({})", decl::init_name(init_kind_)) : ""));
         signal_init(init_, c_.boot ? init_kind_ : decl::InitKind::Unknown, sig, false);
         kill_at_ = mono() + std::chrono::duration<double>(c_.timeout_stop).count();
+        // runit acts on signals only in its stage 2 ("signals only work in
+        // stage 2"): a stop during stage 1 is said again every second.
+        if (c_.boot && init_kind_ == decl::InitKind::RunitInit) resend_at_ = mono() + 1.0;
       }
     }
     if (now && init_ > 0) kill_all_now();
@@ -640,7 +648,7 @@ class Monitor {
   bool reready_ = false;  // rebooted after having been ready: waiting for it again
   int exit_code_ = 0;
   int backoff_ = 0;
-  double ready_deadline_ = 0, kill_at_ = 0, restart_at_ = 0;
+  double ready_deadline_ = 0, kill_at_ = 0, restart_at_ = 0, resend_at_ = 0;
   std::vector<UniqueFd> waiters_;
 };
 

@@ -125,6 +125,11 @@ class Inits : public ::testing::TestWithParam<Guest> {
       return p > 0 && p != pid && state() == "up";
     }, 90s);
   }
+  // Its boot has finished once the console getty runs (runit, for one,
+  // acts on a halt or reboot only from its stage 2 on).
+  bool booted() {
+    return eventually([&] { return in_guest("pidof getty agetty >/dev/null && echo yes") == "yes"; }, 120s);
+  }
   void start_and_check() {
     auto r = berth_cmd({"start", name_});
     ASSERT_EQ(r.status, 0) << r.err << logs();
@@ -167,6 +172,7 @@ TEST_P(Inits, RebootAndPoweroffFromInsideAndBerthReboot) {
   start_and_check();
   int pid1 = init_pid();
   ASSERT_GT(pid1, 0);
+  ASSERT_TRUE(booted()) << logs();
   in_guest(std::string(g_.reboot) + " >/dev/null 2>&1 &");
   ASSERT_TRUE(rebooted_from(pid1)) << status().dump() << logs();
   EXPECT_TRUE(contains(logs(), "reboot requested")) << logs();
@@ -174,11 +180,13 @@ TEST_P(Inits, RebootAndPoweroffFromInsideAndBerthReboot) {
 
   // berth reboot: the init's reboot signal.
   int pid2 = init_pid();
+  ASSERT_TRUE(booted()) << logs();
   auto rb = berth_cmd({"reboot", name_});
   EXPECT_EQ(rb.status, 0) << rb.err;
   ASSERT_TRUE(rebooted_from(pid2)) << status().dump() << logs();
 
   int pid3 = init_pid();
+  ASSERT_TRUE(booted()) << logs();
   in_guest(std::string(g_.poweroff) + " >/dev/null 2>&1 &");
   ASSERT_TRUE(eventually([&] { return state() == "down"; }, 60s)) << logs();
   EXPECT_FALSE(pid_alive(pid3));
