@@ -180,11 +180,11 @@ TEST(InitKeys, BadValuesSayWhatWasExpected) {
   parse_one("ready = \"soon\"\nhalt_signal = \"SIGFOO\"\nreboot_signal = \"SIGKILL\"\n", &e);
   ASSERT_EQ(e.size(), 3u);
   EXPECT_EQ(e[0],
-            "/etc/berth/containers.toml:5: containers.g.halt_signal: expected a signal name like "
-            "\"SIGUSR1\" or \"SIGRTMIN+4\" (not SIGKILL or SIGSTOP), got \"SIGFOO\"");
-  EXPECT_EQ(e[1],
             "/etc/berth/containers.toml:4: containers.g.ready: expected \"auto\", \"notify\" or "
             "\"started\", got \"soon\"");
+  EXPECT_EQ(e[1],
+            "/etc/berth/containers.toml:5: containers.g.halt_signal: expected a signal name like "
+            "\"SIGUSR1\" or \"SIGRTMIN+4\" (not SIGKILL or SIGSTOP), got \"SIGFOO\"");
   EXPECT_EQ(e[2],
             "/etc/berth/containers.toml:6: containers.g.reboot_signal: expected a signal name like "
             "\"SIGUSR1\" or \"SIGRTMIN+4\" (not SIGKILL or SIGSTOP), got \"SIGKILL\"");
