@@ -11,7 +11,7 @@ build=(build-essential cmake ninja-build pkg-config git
 test=(busybox-static iproute2 procps util-linux crun runc hyperfine nftables tmux
       iputils-ping socat python3 jq strace
       systemd)  # the host's systemd, booted over an empty tree (share_host + boot) by the demo and tests
-system=(debootstrap systemd-container podman containerd uidmap slirp4netns fuse-overlayfs catatonit iptables
+system=(debootstrap mmdebstrap lxc systemd-container podman containerd uidmap slirp4netns fuse-overlayfs catatonit iptables
         openssh-client)
 sanitize=(clang-14 libclang-rt-14-dev)  # the ASan+UBSan tree and the libFuzzer targets (scripts/test.sh)
 

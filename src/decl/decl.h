@@ -68,6 +68,11 @@ struct PrivateUsers {
 };
 inline constexpr uint32_t kPrivateUsersRange = 65536;
 
+// When a booted container counts as started (see decl/init.h): its init's
+// READY=1 (systemd's sd_notify), once the init has been exec'd, or by the
+// init the tree has (notify for systemd, started for the others).
+enum class Ready { Auto, Notify, Started };
+
 struct ExtraVeth {
   std::string host_bridge;
   std::optional<Cidr> host_address, local_address, host_address6, local_address6;
@@ -106,6 +111,10 @@ struct Container {
   // "stop job is running" hang at host shutdown is a top NixOS complaint.
   std::chrono::milliseconds timeout_stop{std::chrono::seconds(10)};
   Restart restart = Restart::OnFailure;
+  Ready ready = Ready::Auto;  // boot = true only
+  // What `stop` sends the init (and `reboot` for reboot_signal); unset: what
+  // the tree's init understands (decl/init.h), SIGTERM for a command.
+  std::optional<int> halt_signal, reboot_signal;
   std::vector<std::string> after;  // names of containers started before this one
 
   // Filesystem.

@@ -1,5 +1,7 @@
 // The schema walker: one pass over a document tree (from TOML or JSON) that
 // fills the model and reports every type or syntax problem with its line.
+#include <signal.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -7,6 +9,7 @@
 #include <map>
 
 #include "decl/decl.h"
+#include "decl/init.h"
 #include "decl/tree.h"
 #include "decl/util.h"
 
@@ -138,6 +141,17 @@ class Walker {
     out = static_cast<uint16_t>(n.integer);
     return true;
   }
+  bool get_signal(const Node& n, const std::string& key, std::optional<int>& out) {
+    std::optional<int> sig;
+    if (n.kind == Kind::String) sig = parse_signal(n.text);
+    if (n.kind == Kind::Integer && n.integer >= 1 && n.integer <= SIGRTMAX)
+      sig = static_cast<int>(n.integer);
+    if (!sig || *sig == SIGKILL || *sig == SIGSTOP)
+      return expected(n, key, "a signal name like \"SIGUSR1\" or \"SIGRTMIN+4\" (not SIGKILL or SIGSTOP)"),
+             false;
+    out = sig;
+    return true;
+  }
   bool get_duration(const Node& n, const std::string& key, std::chrono::milliseconds& out) {
     const char* what = "a positive duration like \"90s\", \"1min\" or a number of seconds";
     if (n.kind == Kind::Integer || n.kind == Kind::Float) {
@@ -242,6 +256,19 @@ class Walker {
                      return w.expected(v, k, "\"no\", \"on-failure\" or \"always\"");
                    c.restart = it->second;
                  }},
+                {"ready",
+                 [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                   static const std::map<std::string, Ready> names = {
+                       {"auto", Ready::Auto}, {"notify", Ready::Notify}, {"started", Ready::Started}};
+                   auto it = v.kind == Kind::String ? names.find(v.text) : names.end();
+                   if (it == names.end())
+                     return w.expected(v, k, "\"auto\", \"notify\" or \"started\"");
+                   c.ready = it->second;
+                 }},
+                {"halt_signal", [](Walker& w, Container& c, const std::string& k,
+                                   const Node& v) { w.get_signal(v, k, c.halt_signal); }},
+                {"reboot_signal", [](Walker& w, Container& c, const std::string& k,
+                                     const Node& v) { w.get_signal(v, k, c.reboot_signal); }},
                 {"after", [](Walker& w, Container& c, const std::string& k,
                              const Node& v) { w.get_strings(v, k, c.after); }},
                 {"bind_mounts", [](Walker& w, Container& c, const std::string& k,

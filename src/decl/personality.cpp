@@ -21,19 +21,6 @@ namespace {
 
 constexpr const char* kDefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-// Opens path with every symlink resolved inside the tree at root_fd, as a
-// chroot would (RESOLVE_IN_ROOT: "/" and ".." stop at the root).
-Result<UniqueFd> open_in_root(int root_fd, const std::string& path) {
-  struct open_how how = {};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  size_t skip = path.find_first_not_of('/');
-  std::string rel = skip == std::string::npos ? std::string(".") : path.substr(skip);
-  int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
-  if (fd < 0) return errno_error("open {} in the tree", path);
-  return UniqueFd(fd);
-}
-
 Result<std::string> read_head(int fd, size_t n) {
   std::string buf(n, '\0');
   ssize_t got = ::pread(fd, buf.data(), n, 0);
@@ -151,6 +138,17 @@ bool kernel_runs_32bit() {
 }
 
 void set_32bit_probe(std::function<bool()> probe) { probe_32bit() = std::move(probe); }
+
+Result<UniqueFd> open_in_root(int root_fd, const std::string& path) {
+  struct open_how how = {};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  size_t skip = path.find_first_not_of('/');
+  std::string rel = skip == std::string::npos ? std::string(".") : path.substr(skip);
+  int fd = static_cast<int>(::syscall(SYS_openat2, root_fd, rel.c_str(), &how, sizeof how));
+  if (fd < 0) return errno_error("open {} in the tree", path);
+  return UniqueFd(fd);
+}
 
 Result<ElfId> parse_elf_id(const std::string& h) {
   if (h.size() < 20 || h.compare(0, 4,

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "oci/spec.h"
 
 namespace berth::decl {
@@ -23,6 +24,10 @@ struct ElfId {
 // Parses the first bytes of a file as an ELF header; an error when they are
 // not one.
 Result<ElfId> parse_elf_id(const std::string& header);
+
+// Opens path (read-only) with every symlink resolved inside the tree at
+// root_fd, as a chroot would (RESOLVE_IN_ROOT: "/" and ".." stop at the root).
+Result<UniqueFd> open_in_root(int root_fd, const std::string& path);
 
 // Opens program as the container would see it in root: symlinks (absolute
 // ones too) resolve inside root, and a name without '/' is looked up in the

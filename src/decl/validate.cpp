@@ -66,6 +66,11 @@ class Validator {
     if (c.boot && c.stub_init && has(c, "stub_init") && !c.invalid_keys.count("stub_init"))
       err(c, "stub_init", "only for a command (with boot = true the tree's init is PID 1)");
 
+    if (has(c, "ready") && !c.boot && !c.invalid_keys.count("ready"))
+      err(c, "ready", "only for boot = true (a command is ready once it has been exec'd)");
+    if (has(c, "reboot_signal") && !c.boot && !c.invalid_keys.count("reboot_signal"))
+      err(c, "reboot_signal", "only for boot = true (a command is restarted, not rebooted)");
+
     if (opts_.check_host) host_checks(c);
     network(c);
   }

@@ -40,6 +40,9 @@ std::string changed_keys(const decl::Container& a, const decl::Container& b) {
   check(a.timeout_start != b.timeout_start, "timeout_start");
   check(a.timeout_stop != b.timeout_stop, "timeout_stop");
   check(a.restart != b.restart, "restart");
+  check(a.ready != b.ready, "ready");
+  check(a.halt_signal != b.halt_signal, "halt_signal");
+  check(a.reboot_signal != b.reboot_signal, "reboot_signal");
   check(a.bind_mounts != b.bind_mounts, "bind_mounts");
   check(a.tmpfs != b.tmpfs, "tmpfs");
   check(a.additional_capabilities != b.additional_capabilities, "additional_capabilities");

@@ -61,9 +61,15 @@ struct Status {
   // Non-empty when root in it can take over the host (decl::host_takeover_reason):
   // JSON "privileged": true and "privileged_reason".
   std::string privileged_reason;
+  std::string init;                     // boot: the init in its tree ("systemd", "busybox", ...)
+  std::string ready_on;                 // boot: "notify" (READY=1) or "started"
   nlohmann::json to_json() const;
   std::string text() const;  // several lines, for `berth status`
 };
+// `reboot NAME`: sends a booted container's init its reboot signal; the
+// monitor starts it again once it has ended (as for a reboot from inside).
+Result<void> reboot(const decl::Paths& paths, const std::string& name);
+
 // decl: the current declaration of the container, if any.
 Status status(const decl::Paths& paths, const std::string& name, const decl::Container* decl);
 

@@ -19,11 +19,13 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "decl/init.h"
 #include "decl/spec.h"
 #include "engine/container.h"
 #include "engine/sealed_exe.h"
 #include "manager/console.h"
 #include "manager/launch_spec.h"
+#include "manager/init_control.h"
 #include "manager/manager.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
@@ -269,6 +271,7 @@ class Monitor {
     in.terminal = console_ != nullptr;
     if (netns_) in.netns_path = fmt::format("/proc/{}/fd/{}", ::getpid(), netns_.get());
     auto spec = TRY(launch_spec(paths_, c_, in));
+    if (c_.boot) detect_init();
     if (auto note = TRY(prepare_root(rd_, c_, spec, uid_base_)); !note.empty()) log_.note(note);
     engine::CreateOptions co;
     co.id = name_;
@@ -285,6 +288,7 @@ class Monitor {
     // systemd in a user namespace manages its own cgroup subtree.
     if (c_.boot && uid_base_ && spec.linux)
       TRY_CTX(delegate_cgroup(spec.linux->cgroups_path, *uid_base_), "delegate the cgroup");
+    halted_ = false;
     if (console_) console_->set_master(std::move(console_master));
     if (auto s = engine::start(store, name_); !s) {
       ::kill(pid, SIGKILL);
@@ -294,7 +298,9 @@ class Monitor {
     st_.started_at = now_epoch();
     st_.state = ready_ && !reready_ ? "running" : "starting";
     (void)write_status(rd_, st_);
-    waiting_exec_ = !c_.boot;
+    // A command, or an init that says nothing (ready = started): ready once
+    // exec'd. systemd (ready = notify): on its READY=1.
+    waiting_exec_ = !c_.boot || !notify_ready_;
     log_.note(fmt::format("container {} started, pid {}", name_, pid));
     test_pause_at("monitor-ready");
     return ok();
@@ -306,8 +312,11 @@ class Monitor {
       double now = mono();
       double next = now + 0.5;
       if (waiting_exec_) next = now + 0.005;
+      bool watch_halt = stopping_ && init_ > 0 && !killed_ && c_.boot && init_kind_ == decl::InitKind::Busybox;
+      if (watch_halt) next = std::min(next, now + 0.01);
       if (!ready_) next = std::min(next, ready_deadline_);
       if (kill_at_ > 0) next = std::min(next, kill_at_);
+      if (resend_at_ > 0) next = std::min(next, resend_at_);
       if (restart_at_ > 0) next = std::min(next, restart_at_);
       int timeout = std::max(0, static_cast<int>((next - now) * 1000));
 
@@ -335,6 +344,15 @@ class Monitor {
       if (!ready_ && !stopping_ && now >= ready_deadline_) {
         fail_start(fmt::format("not ready after {}", fmt_dur(c_.timeout_start)));
         kill_all_now();
+      }
+      if (watch_halt && init_ > 0 && halted_busybox_waits(init_)) {
+        log_.note("busybox init has ended every process and only pauses: its halt is done");
+        halted_ = true;
+        kill_all_now();
+      }
+      if (resend_at_ > 0 && stopping_ && init_ > 0 && !killed_ && now >= resend_at_) {
+        signal_init(init_, init_kind_, decl::halt_signal_of(c_, init_kind_), false);
+        resend_at_ = now + 1.0;
       }
       if (kill_at_ > 0 && now >= kill_at_) {
         log_.note("stop timeout: killing everything in the container");
@@ -393,6 +411,8 @@ class Monitor {
       if (line == "stop" || line == "terminate") {
         request_stop(line == "terminate");
         waiters_.push_back(std::move(c));
+      } else if (line == "reboot") {
+        (void)write_all(c.get(), request_reboot());
       } else if (line == "ping") {
         (void)write_all(c.get(), "ok\n");
       } else {
@@ -427,13 +447,41 @@ class Monitor {
       (void)write_status(rd_, st_);
       if (!ready_) fail_start("stopped before it was ready");
       if (init_ > 0) {
-        int sig = c_.boot ? SIGRTMIN + 4 : SIGTERM;
-        log_.note(fmt::format("stopping: sending {} to the init", c_.boot ? "SIGRTMIN+4" : "SIGTERM"));
-        ::kill(init_, sig);
+        int sig = c_.boot ? decl::halt_signal_of(c_, init_kind_) : c_.halt_signal.value_or(SIGTERM);
+        log_.note(fmt::format("stopping: sending {} to the init{}", decl::signal_name(sig),
+                              c_.boot ? fmt::format(" ({})", decl::init_name(init_kind_)) : ""));
+        signal_init(init_, c_.boot ? init_kind_ : decl::InitKind::Unknown, sig, false);
         kill_at_ = mono() + std::chrono::duration<double>(c_.timeout_stop).count();
+        // runit acts on signals only in its stage 2 ("signals only work in
+        // stage 2"): a stop during stage 1 is said again every second.
+        if (c_.boot && init_kind_ == decl::InitKind::RunitInit) resend_at_ = mono() + 1.0;
       }
     }
     if (now && init_ > 0) kill_all_now();
+  }
+
+  // `berth reboot`: the init's reboot signal; it ends itself as a reboot
+  // (SIGHUP), and on_init_exit starts it again.
+  std::string request_reboot() {
+    if (!c_.boot) return "error: only a boot = true container reboots (restart it)\n";
+    if (stopping_ || init_ <= 0) return "error: not running\n";
+    int sig = decl::reboot_signal_of(c_, init_kind_);
+    log_.note(fmt::format("reboot: sending {} to the init ({})", decl::signal_name(sig),
+                          decl::init_name(init_kind_)));
+    if (signal_init(init_, init_kind_, sig, true) < 0) return fmt::format("error: kill: {}\n", strerror(errno));
+    return "ok\n";
+  }
+
+  void detect_init() {
+    auto info = decl::container_init(c_);
+    init_kind_ = info.kind;
+    notify_ready_ = decl::waits_for_notify(c_, init_kind_);
+    st_.init = std::string(decl::init_name(init_kind_));
+    st_.ready_on = notify_ready_ ? "notify" : "started";
+    log_.note(fmt::format("init: {} ({}): ready {}, halt {}, reboot {}", st_.init, info.path,
+                          notify_ready_ ? "on its READY=1" : "once it runs",
+                          decl::signal_name(decl::halt_signal_of(c_, init_kind_)),
+                          decl::signal_name(decl::reboot_signal_of(c_, init_kind_))));
   }
 
   void kill_all_now() {
@@ -444,7 +492,8 @@ class Monitor {
   }
 
   void on_init_exit(int ws) {
-    std::string how = describe_exit(ws);
+    // Ended by us once its halt was done: a poweroff, not a kill.
+    std::string how = halted_ ? "halted (the last pauses of its halt cut short)" : describe_exit(ws);
     init_ = 0;
     // A command that ran and ended before the exec was seen: the engine's
     // own failures before the exec end the init with 1 or 127, never 0, so
@@ -463,7 +512,7 @@ class Monitor {
     bool reboot = WIFSIGNALED(ws) && WTERMSIG(ws) == SIGHUP;
     bool poweroff = (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) || (WIFSIGNALED(ws) && WTERMSIG(ws) == SIGINT);
     if (stopping_ || failed_) {
-      if (stopping_ && poweroff && !killed_) log_.note("powered off");
+      if (stopping_ && ((poweroff && !killed_) || halted_)) log_.note("powered off");
       finish(0);
       return;
     }
@@ -597,10 +646,13 @@ class Monitor {
   pid_t init_ = 0;
   bool ready_ = false, failed_ = false, stopping_ = false, waiting_exec_ = false, done_ = false;
   bool killed_ = false;  // SIGKILLed by us (stop timeout, terminate): not a clean poweroff
+  bool halted_ = false;  // killed once its halt was done (busybox's pauses)
+  decl::InitKind init_kind_ = decl::InitKind::Unknown;  // of a boot container
+  bool notify_ready_ = false;                            // ready on READY=1
   bool reready_ = false;  // rebooted after having been ready: waiting for it again
   int exit_code_ = 0;
   int backoff_ = 0;
-  double ready_deadline_ = 0, kill_at_ = 0, restart_at_ = 0;
+  double ready_deadline_ = 0, kill_at_ = 0, restart_at_ = 0, resend_at_ = 0;
   std::vector<UniqueFd> waiters_;
 };
 

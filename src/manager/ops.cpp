@@ -19,7 +19,9 @@
 #include "base/files.h"
 #include "decl/spec.h"
 #include "engine/container.h"
+#include "decl/init.h"
 #include "manager/console.h"
+#include "manager/init_control.h"
 #include "manager/manager.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
@@ -59,8 +61,10 @@ Result<void> stop_orphan(const decl::Paths& paths, const RunDir& rd, const std::
   auto store = rd.store();
   if (auto pid = engine_pid(rd, name)) {
     if (!terminate) {
-      int sig = snap && snap->boot ? SIGRTMIN + 4 : SIGTERM;
-      (void)engine::kill(store, name, sig, false);
+      // The init the tree has now (the monitor that knew is gone).
+      auto kind = snap && snap->boot ? decl::container_init(*snap, "/").kind : decl::InitKind::Unknown;
+      int sig = snap && snap->boot ? decl::halt_signal_of(*snap, kind) : snap ? snap->halt_signal.value_or(SIGTERM) : SIGTERM;
+      signal_init(*pid, kind, sig, false);
       wait_gone(*pid, static_cast<int>(timeout.count()));
     }
     (void)engine::kill(store, name, SIGKILL, true);
@@ -220,6 +224,15 @@ Result<void> stop(const decl::Paths& paths, const std::string& name, bool termin
   return result;
 }
 
+Result<void> reboot(const decl::Paths& paths, const std::string& name) {
+  RunDir rd(paths, name);
+  auto st = read_status(rd);
+  if (!st || !monitor_alive(*st)) return make_error("{} is not running (or has no monitor)", name);
+  auto reply = TRY(control_request(rd, "reboot", 10000));
+  if (reply != "ok") return make_error("{}", reply.starts_with("error: ") ? reply.substr(7) : reply);
+  return ok();
+}
+
 nlohmann::json Status::to_json() const {
   nlohmann::json j = {{"name", name},           {"state", state},         {"declared", declared},
                       {"monitor", monitor_alive}, {"monitor_died", monitor_died},
@@ -235,6 +248,8 @@ nlohmann::json Status::to_json() const {
   j["privileged"] = !privileged_reason.empty();
   j["privileged_reason"] =
       privileged_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(privileged_reason);
+  j["init"] = init.empty() ? nlohmann::json(nullptr) : nlohmann::json(init);
+  j["ready_on"] = ready_on.empty() ? nlohmann::json(nullptr) : nlohmann::json(ready_on);
   return j;
 }
 
@@ -252,6 +267,9 @@ std::string Status::text() const {
   if (!capabilities.empty()) s += fmt::format("  capabilities: {}\n", fmt::join(capabilities, " "));
   if (!privileged_reason.empty())
     s += fmt::format("  privileged: root in it can take over the host ({})\n", privileged_reason);
+  if (!init.empty())
+    s += fmt::format("  init: {} (ready {})\n", init,
+                     ready_on == "notify" ? "on its READY=1" : "once started");
   if (memory_bytes) s += fmt::format("  memory: {}\n", human_bytes(*memory_bytes));
   if (state != "down" && state != "gone") s += fmt::format("  restarts: {}\n", restarts);
   if (!last_exit.empty()) s += fmt::format("  last exit: {}\n", last_exit);
@@ -272,6 +290,8 @@ Status status(const decl::Paths& paths, const std::string& name, const decl::Con
     out.state = st->state == "running" ? "up" : st->state;
     out.restarts = st->restarts;
     out.last_exit = st->last_exit;
+    out.init = st->init;
+    out.ready_on = st->ready_on;
   } else if (epid) {
     out.state = "up";
     out.monitor_died = true;

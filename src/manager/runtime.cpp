@@ -86,7 +86,7 @@ Result<void> write_status(const RunDir& rd, const MonitorStatus& s) {
   nlohmann::json j = {{"state", s.state},         {"monitor_pid", s.monitor_pid},
                       {"monitor_start", s.monitor_start}, {"pid", s.pid},
                       {"started_at", s.started_at}, {"restarts", s.restarts},
-                      {"last_exit", s.last_exit}};
+                      {"last_exit", s.last_exit}, {"init", s.init}, {"ready_on", s.ready_on}};
   return write_file_atomic(rd.status(), j.dump() + "\n");
 }
 
@@ -103,6 +103,8 @@ std::optional<MonitorStatus> read_status(const RunDir& rd) {
     s.started_at = j.value("started_at", 0.0);
     s.restarts = j.value("restarts", 0);
     s.last_exit = j.value("last_exit", "");
+    s.init = j.value("init", "");
+    s.ready_on = j.value("ready_on", "");
     return s;
   } catch (const std::exception&) {
     return std::nullopt;

@@ -54,6 +54,8 @@ struct MonitorStatus {
   double started_at = 0;  // epoch seconds of the current run
   int restarts = 0;
   std::string last_exit;
+  std::string init;      // boot: the init detected in its tree (decl::init_name)
+  std::string ready_on;  // boot: "notify" (READY=1) or "started"
 };
 Result<void> write_status(const RunDir& rd, const MonitorStatus& s);
 std::optional<MonitorStatus> read_status(const RunDir& rd);

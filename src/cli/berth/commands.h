@@ -12,6 +12,7 @@ void register_check(CLI::App& app, Context& ctx);
 void register_start(CLI::App& app, Context& ctx);
 void register_stop(CLI::App& app, Context& ctx);
 void register_restart(CLI::App& app, Context& ctx);
+void register_reboot(CLI::App& app, Context& ctx);
 void register_terminate(CLI::App& app, Context& ctx);
 void register_monitor(CLI::App& app, Context& ctx);
 void register_status(CLI::App& app, Context& ctx);

@@ -74,6 +74,18 @@ void register_restart(CLI::App& app, Context& ctx) {
   });
 }
 
+void register_reboot(CLI::App& app, Context& ctx) {
+  auto name = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand(
+      "reboot", "send a booted container's init its reboot signal (it is started again once it ends)");
+  cmd->add_option("name", *name, "container name")->required();
+  cmd->callback([&ctx, name] {
+    auto r = manager::reboot(ctx.paths(), *name);
+    if (!r) std::fprintf(stderr, "berth: reboot %s: %s\n", name->c_str(), one_line(r.error().message).c_str());
+    ctx.exit_code = r ? 0 : 1;
+  });
+}
+
 void register_monitor(CLI::App& app, Context& ctx) {
   struct Opts {
     std::string name;

@@ -43,6 +43,7 @@ int run_main(int argc, char** argv) {
   berth::cli::register_start(app, ctx);
   berth::cli::register_stop(app, ctx);
   berth::cli::register_restart(app, ctx);
+  berth::cli::register_reboot(app, ctx);
   berth::cli::register_terminate(app, ctx);
   berth::cli::register_monitor(app, ctx);
   berth::cli::register_status(app, ctx);
