@@ -7,13 +7,14 @@
 # build-san/ (clang, -fsanitize=address,undefined, see BERTH_SANITIZE in
 # CMakeLists.txt) runs the unit and integration tiers under the sanitizers and
 # the libFuzzer targets of tests/fuzz (label fuzz, BERTH_FUZZ_SECONDS each).
-# The sanitizer tree runs first; its failures make the exit status non-zero
-# too. BERTH_SANITIZE=0 skips it (a quick local run).
+# The sanitizer tree runs first when BERTH_SANITIZE=1; its failures make the
+# exit status non-zero too. It is not on by default yet: the whole clang tree
+# has not been built and run through once (see the README's Tests section).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" = 0 ] || { echo "test.sh: run as root (integration tests start real containers)" >&2; exit 1; }
 san_rc=0
-if [ "${BERTH_SANITIZE:-1}" != 0 ]; then
+if [ "${BERTH_SANITIZE:-0}" != 0 ]; then
   bash scripts/install-deps.sh build test system sanitize
   san=${SAN_BUILD_DIR:-build-san}
   BUILD_DIR=$san BERTH_CMAKE_ARGS="-DBERTH_SANITIZE=ON -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14" \

@@ -208,9 +208,9 @@ Result<void> set_console_size(int fd, const std::optional<oci::ConsoleSize>& siz
   return ok();
 }
 
-Result<void> become_session_leader_on(int slave) {
+Result<void> become_session_leader_on(int slave, bool ctty = true) {
   if (::setsid() < 0) return errno_error("setsid");
-  if (::ioctl(slave, TIOCSCTTY, 0) < 0) return errno_error("set controlling terminal");
+  if (ctty && ::ioctl(slave, TIOCSCTTY, 0) < 0) return errno_error("set controlling terminal");
   for (int i = 0; i < 3; i++)
     if (::dup2(slave, i) < 0) return errno_error("dup2 console");
   return ok();
@@ -436,7 +436,7 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   if (plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) < 0) return errno_error("unshare cgroup namespace");
   if (spec.linux && spec.linux->personality) TRY(set_personality(*spec.linux->personality));
   if (slave) {
-    TRY(become_session_leader_on(slave.get()));
+    TRY(become_session_leader_on(slave.get(), plan.opts->console_ctty));
     slave.reset();
   }
   const seccomp::Program* sc = plan.seccomp ? &*plan.seccomp : nullptr;

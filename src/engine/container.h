@@ -31,6 +31,12 @@ struct CreateOptions {
   // In-process callers (`run`, the manager) may keep the pty master instead
   // of sending it to a console socket.
   UniqueFd* console_out = nullptr;
+  // With a terminal: make it the init's controlling terminal (as runc does).
+  // A booting init takes its console itself: left without one, a getty it
+  // starts can make the console its own, which a getty in a user namespace
+  // could not take over from the init (TIOCSCTTY stealing needs
+  // CAP_SYS_ADMIN in the host's user namespace).
+  bool console_ctty = true;
   // A stub init to run as the container's PID 1 in front of process.args (as
   // `podman --init`): an fd opened on the host, exec'd with
   // execveat(AT_EMPTY_PATH), so nothing of it is mounted or written in the

@@ -282,6 +282,7 @@ class Monitor {
     }
     UniqueFd console_master;
     if (console_) co.console_out = &console_master;
+    co.console_ctty = !c_.boot;  // a booting init takes its console itself
     pid_t pid = TRY_CTX(engine::create(store, spec, co), "create");
     init_ = pid;
     killed_ = false;

@@ -167,7 +167,8 @@ TEST_F(Manager, RebootStartsAgain) {
                       "echo boot >> /data/count; if [ $(wc -l < /data/count) -lt 3 ]; then "
                       "sleep 0.2; /bin/busybox reboot -f; fi; "
                       "trap 'exit 0' TERM; while :; do sleep 0.1; done",
-                      "restart = \"no\""));
+                      // reboot(2) needs CAP_SYS_BOOT, which a command container must ask for.
+                      "restart = \"no\"\nadditional_capabilities = [\"CAP_SYS_BOOT\"]"));
   ASSERT_EQ(berth({"start", n}).status, 0);
   EXPECT_TRUE(eventually([&] { return count_lines(data_ / "count") >= 3; })) << slurp(data_ / "count");
   std::this_thread::sleep_for(300ms);
@@ -192,7 +193,7 @@ TEST_F(Manager, FailureRestartsWithBackoff) {
 }
 
 TEST_F(Manager, TimeoutStartFailsWithReason) {
-  // A booted init that never sends READY=1 on the notify socket.
+  // A booted init that never sends READY=1 on the notify socket it was told to use.
   TempDir tree("berth-test-tree");
   ASSERT_EQ(sh("cp -a " + test_rootfs() + "/. " + tree.path() + "/ && rm " + tree.path() +
                "/sbin/init && printf '#!/bin/sh\\nexec sleep 1000\\n' > " + tree.path() +
@@ -200,7 +201,7 @@ TEST_F(Manager, TimeoutStartFailsWithReason) {
                 .status,
             0);
   auto n = name("bt");
-  declare("[containers." + n + "]\npath = \"" + tree.path() + "\"\nboot = true\ntimeout_start = \"1500ms\"\n");
+  declare("[containers." + n + "]\npath = \"" + tree.path() + "\"\nboot = true\nready = \"notify\"\ntimeout_start = \"1500ms\"\n");
   auto t0 = std::chrono::steady_clock::now();
   auto r = berth({"start", n});
   auto took = std::chrono::steady_clock::now() - t0;

@@ -27,6 +27,10 @@
 namespace berth::test {
 namespace {
 
+// A command container gets no CAP_NET_ADMIN by default (berth configures its
+// network from the host); one that configures links itself asks for it.
+const std::string kNetAdmin = "additional_capabilities = [\"CAP_NET_ADMIN\"]";
+
 using namespace std::chrono_literals;
 using net::testing::Background;
 using net::testing::echo_server;
@@ -388,7 +392,8 @@ TEST_F(NetOptions, MacvlanReachedFromAPeer) {
   baseline();
   auto n = name("bmv");
   declare(decl(n, "ip addr add 192.168.50.2/24 dev mv-eth1 && " + serve_cmd(),
-               "private_network = true\nmacvlans = [\"eth1\"]"));
+               // It addresses the macvlan itself: CAP_NET_ADMIN, asked for.
+               "private_network = true\nmacvlans = [\"eth1\"]\n" + kNetAdmin));
   start(n);
   EXPECT_NE(in_ct(n, "ip -o link show mv-eth1").out.find("mv-eth1"), std::string::npos);
   EXPECT_EQ(request(peer, "192.168.50.2", 80), "reply-hi from 192.168.50.1");
@@ -410,7 +415,8 @@ TEST_F(NetOptions, MovedInterfaceReturnedAfterStop) {
   baseline();
   auto n = name("bif");
   declare(decl(n, "ip addr add 192.168.51.2/24 dev eth2 && " + serve_cmd(),
-               "private_network = true\ninterfaces = [\"eth2\"]"));
+               // It addresses the moved link itself: CAP_NET_ADMIN, asked for.
+               "private_network = true\ninterfaces = [\"eth2\"]\n" + kNetAdmin));
   start(n);
   EXPECT_FALSE(link_names().count("eth2"));
   EXPECT_EQ(request(peer, "192.168.51.2", 80), "reply-hi from 192.168.51.1");
@@ -523,7 +529,8 @@ TEST_F(NetOptions, ExtraVethForwardPorts) {
                "container_port = 80 }]\nextra_veths.xv1 = { host_address = \"10.233.29.1\", "
                "local_address = \"10.233.29.2\", host_address6 = \"fd65::1\", local_address6 = "
                "\"fd65::2\", forward_ports = [{ protocol = \"tcp\", host_port = 8090, container_port "
-               "= 80 }, { protocol = \"udp\", host_port = 5390, container_port = 80 }] }"));
+               "= 80 }, { protocol = \"udp\", host_port = 5390, container_port = 80 }] }\n" +
+                   kNetAdmin));  // it adds a return route itself (below)
   start(n);
   // From the host's loopback: through xv1 (the container sees xv1's host
   // address), while the main veth's forward still goes through ve-NAME.
