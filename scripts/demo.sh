@@ -13,6 +13,9 @@ build=$(realpath "${BUILD_DIR:-build}")
 tests/fixtures/make-rootfs.sh "$build/test-rootfs"
 
 root=$(mktemp -d /tmp/berth-demo.XXXXXX)
+# The booted system runs in a user namespace (the default): its root is an
+# unprivileged uid on the host and must be able to reach the berth root.
+chmod 755 "$root"
 mkdir -p "$root/etc/berth" "$root/www"
 echo "hello from a berth container" > "$root/www/index.html"
 cat > "$root/etc/berth/containers.toml" <<TOML

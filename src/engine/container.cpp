@@ -991,7 +991,10 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
   auto again = process_start_time(s.pid);
   if (!again || *again != s.start_time) return make_error("cannot exec in a stopped container");
 
-  auto [parent_chan, child_chan] = TRY(Channel::pair());
+  // Named, not a structured binding: lambdas below capture them (clang 14).
+  auto chans = TRY(Channel::pair());
+  auto& parent_chan = chans.first;
+  auto& child_chan = chans.second;
   if (pidns && ::setns(pidns.get(), CLONE_NEWPID) < 0) return errno_error("join pid namespace");
   pid_t pid = ::fork();
   if (pid < 0) return errno_error("fork");
