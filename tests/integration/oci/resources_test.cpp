@@ -5,6 +5,8 @@
 // a v2 mount with few controllers.
 #include <dirent.h>
 
+#include <tuple>
+
 #include "oci_helpers.h"
 
 namespace berth::test::ocit {
@@ -171,7 +173,9 @@ TEST_F(Resources, DeviceNotAllowedCannotBeOpened) {
 
 TEST_F(Resources, UpdateRaisesAndLowersALiveLimit) {
   if (!v1_has("memory") || !v1_has("pids")) GTEST_SKIP() << "no v1 memory/pids controllers";
-  auto [id, pid] = sleeper([&](json& c) {
+  std::string id;  // not a structured binding: lambdas below capture it (clang 14)
+  pid_t pid;
+  std::tie(id, pid) = sleeper([&](json& c) {
     limit_memory(c, 24 * kMiB);
     c["linux"]["resources"]["pids"]["limit"] = 64;
   });
@@ -252,7 +256,9 @@ TEST_F(Resources, PauseStopsACounterAndResumeRestartsIt) {
 }
 
 TEST_F(Resources, DeleteRemovesTheCgroupEverywhere) {
-  auto [id, pid] = sleeper([&](json& c) { c["linux"]["resources"]["pids"]["limit"] = 10; });
+  std::string id;  // not a structured binding: lambdas below capture it (clang 14)
+  pid_t pid;
+  std::tie(id, pid) = sleeper([&](json& c) { c["linux"]["resources"]["pids"]["limit"] = 10; });
   ASSERT_GT(pid, 0);
   auto dirs = cgroups_matching(id);
   EXPECT_GE(dirs.size(), 5u) << "one directory per hierarchy";
@@ -273,7 +279,9 @@ TEST_F(Resources, DeleteRemovesTheCgroupEverywhere) {
 }
 
 TEST_F(Resources, KillAllReachesExecProcessesToo) {
-  auto [id, pid] = sleeper([](json&) {});
+  std::string id;  // not a structured binding: lambdas below capture it (clang 14)
+  pid_t pid;
+  std::tie(id, pid) = sleeper([](json&) {});
   ASSERT_GT(pid, 0);
   // A detached exec is no child of the init; kill --all still finds it.
   std::string pidfile = root_->path() + "/exec.pid";
