@@ -995,8 +995,20 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
   auto chans = TRY(Channel::pair());
   auto& parent_chan = chans.first;
   auto& child_chan = chans.second;
-  if (pidns && ::setns(pidns.get(), CLONE_NEWPID) < 0) return errno_error("join pid namespace");
+  // The pid namespace is joined for the fork only: afterwards this process's
+  // children (a sanitizer's tracer, say) are born in its own again.
+  UniqueFd own_pidns;
+  if (pidns) {
+    own_pidns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own_pidns) return errno_error("open /proc/self/ns/pid");
+    if (::setns(pidns.get(), CLONE_NEWPID) < 0) return errno_error("join pid namespace");
+  }
   pid_t pid = ::fork();
+  if (pid != 0 && own_pidns) {  // joining one's own active pid namespace cannot fail
+    int fork_errno = errno;
+    (void)::setns(own_pidns.get(), CLONE_NEWPID);
+    errno = fork_errno;
+  }
   if (pid < 0) return errno_error("fork");
   if (pid == 0) {
     parent_chan.close();

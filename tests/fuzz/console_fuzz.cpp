@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string log;
   manager::ConsoleServer srv("fuzz", [&](std::string_view s) { log.append(s); });
   auto l = srv.listen(socket_path());
-  FUZZ_CHECK(l.has_value(), "listen: %s", l ? "" : l.error().message.c_str());
+  FUZZ_CHECK(l.ok(), "listen: %s", l ? "" : l.error().message.c_str());
 
   // The console: a pty whose other end stands for the container.
   UniqueFd master(::posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC));

@@ -23,7 +23,7 @@ struct Env {
   manager::RunDir rd;
   UniqueFd listener;
   Env() : paths(decl::Paths::under(make_root())), rd(paths, "fuzz") {
-    FUZZ_CHECK(mkdir_p(rd.dir, 0700).has_value(), "mkdir %s", rd.dir.c_str());
+    FUZZ_CHECK(mkdir_p(rd.dir, 0700).ok(), "mkdir %s", rd.dir.c_str());
     listener.reset(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
     struct sockaddr_un addr = {};
     addr.sun_family = AF_UNIX;
@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     FUZZ_CHECK(bytes.rfind(*reply, 0) == 0, "the reply is not what the monitor sent");
   }
 
-  FUZZ_CHECK(write_file_atomic(env.rd.status(), bytes, 0600).has_value(), "write status.json");
+  FUZZ_CHECK(write_file_atomic(env.rd.status(), bytes, 0600).ok(), "write status.json");
   (void)manager::read_status(env.rd);
   return 0;
 }

@@ -13,7 +13,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (auto s = berth::oci::parse_spec_text(text)) {
     auto j = berth::oci::to_json(*s);
     auto again = berth::oci::parse_spec(j);
-    FUZZ_CHECK(again.has_value(), "to_json of a parsed spec does not parse: %s",
+    FUZZ_CHECK(again.ok(), "to_json of a parsed spec does not parse: %s",
                again ? "" : again.error().message.c_str());
   }
   auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

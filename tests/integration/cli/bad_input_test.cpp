@@ -37,6 +37,8 @@ struct BadDecl {
   int line;          // the line the one error names
   const char* what;  // a part of its message
 };
+// Test names carry the case's name (the parameter is not printed).
+void PrintTo(const BadDecl& d, std::ostream* os) { *os << d.name; }
 
 const std::string kHead = "[containers.a]\nshare_host = true\n";
 
@@ -155,6 +157,7 @@ struct BadArgs {
   std::vector<std::string> args;  // after --root ROOT
   const char* what;               // a part of the one line
 };
+void PrintTo(const BadArgs& a, std::ostream* os) { *os << a.name; }
 
 // {PROCESS} in an argument is replaced by a file holding bad --process JSON,
 // {SPEC} by a bundle directory with a bad config.json.

@@ -130,6 +130,42 @@ class Inits : public ::testing::TestWithParam<Guest> {
   bool booted() {
     return eventually([&] { return in_guest("pidof getty agetty >/dev/null && echo yes") == "yes"; }, 120s);
   }
+  // Logs in on the console through `berth login` under tmux, runs a
+  // command, logs out and detaches.
+  void login_on_console() {
+    std::string sock = unique_id("berth-test-tmux");
+    struct TmuxServer {
+      std::string sock;
+      ~TmuxServer() { run({"tmux", "-L", sock, "kill-server"}); }
+    } server{sock};
+    std::string cmd = berth() + " --root " + root_.path() + " login " + name_;
+    ASSERT_EQ(run({"tmux", "-L", sock, "new-session", "-d", "-x", "160", "-y", "40", cmd}).status, 0);
+    auto screen = [&] { return run({"tmux", "-L", sock, "capture-pane", "-p", "-S", "-200"}).out; };
+    auto keys = [&](std::vector<std::string> k) {
+      std::vector<std::string> argv = {"tmux", "-L", sock, "send-keys"};
+      argv.insert(argv.end(), k.begin(), k.end());
+      run(argv);
+    };
+    auto wait_for = [&](const std::string& text) {
+      return eventually([&] { return contains(screen(), text); }, 30s);
+    };
+    // The getty may still be starting: Enter until it prompts.
+    ASSERT_TRUE(eventually([&] {
+      keys({"Enter"});
+      std::this_thread::sleep_for(400ms);
+      return contains(screen(), "login:");
+    }, 60s)) << screen() << logs();
+    keys({"root", "Enter"});
+    ASSERT_TRUE(wait_for("assword:")) << screen();
+    keys({"berth", "Enter"});
+    keys({"echo console-says-$((6*7))", "Enter"});
+    EXPECT_TRUE(wait_for("console-says-42")) << screen();
+    keys({"exit", "Enter"});
+    keys({"C-]", "C-]", "C-]"});
+    EXPECT_TRUE(eventually([&] { return run({"tmux", "-L", sock, "has-session"}).status != 0; }, 10s))
+        << screen();
+  }
+
   void start_and_check() {
     auto r = berth_cmd({"start", name_});
     ASSERT_EQ(r.status, 0) << r.err << logs();
@@ -197,47 +233,23 @@ TEST_P(Inits, RebootAndPoweroffFromInsideAndBerthReboot) {
 }
 
 // `berth login`: the console getty, driven through tmux as a person at the
-// terminal: root with the fixture's password, a command, its output.
-// Without a user namespace: the engine makes the console the init's
-// controlling terminal, and a getty (other than under systemd, which lets it
-// go) can take it over only with CAP_SYS_ADMIN of the host's user namespace.
+// terminal: root with the fixture's password, a command, its output. Under
+// the default user namespace the engine leaves the console without a
+// controlling process so that the getty can take it; without one
+// (private_users = "no") the console is the init's controlling terminal and
+// a getty (other than under systemd, which lets it go) takes it with the
+// host's CAP_SYS_ADMIN. Both ways are logged into.
 TEST_P(Inits, ConsoleLogin) {
   if (run({"tmux", "-V"}).status != 0) GTEST_SKIP() << "tmux is not installed";
-  declare("no");
-  start_and_check();
-  std::string sock = unique_id("berth-test-tmux");
-  struct TmuxServer {
-    std::string sock;
-    ~TmuxServer() { run({"tmux", "-L", sock, "kill-server"}); }
-  } server{sock};
-  std::string cmd = berth() + " --root " + root_.path() + " login " + name_;
-  ASSERT_EQ(run({"tmux", "-L", sock, "new-session", "-d", "-x", "160", "-y", "40", cmd}).status, 0);
-  auto screen = [&] { return run({"tmux", "-L", sock, "capture-pane", "-p", "-S", "-200"}).out; };
-  auto keys = [&](std::vector<std::string> k) {
-    std::vector<std::string> argv = {"tmux", "-L", sock, "send-keys"};
-    argv.insert(argv.end(), k.begin(), k.end());
-    run(argv);
-  };
-  auto wait_for = [&](const std::string& text) {
-    return eventually([&] { return contains(screen(), text); }, 30s);
-  };
-  // The getty may still be starting: Enter until it prompts.
-  ASSERT_TRUE(eventually([&] {
-    keys({"Enter"});
-    std::this_thread::sleep_for(400ms);
-    return contains(screen(), "login:");
-  }, 60s)) << screen() << logs();
-  keys({"root", "Enter"});
-  ASSERT_TRUE(wait_for("assword:")) << screen();
-  keys({"berth", "Enter"});
-  keys({"echo console-says-$((6*7))", "Enter"});
-  EXPECT_TRUE(wait_for("console-says-42")) << screen();
-  keys({"exit", "Enter"});
-  keys({"C-]", "C-]", "C-]"});
-  EXPECT_TRUE(eventually([&] { return run({"tmux", "-L", sock, "has-session"}).status != 0; }, 10s))
-      << screen();
-  EXPECT_EQ(state(), "up");
-  EXPECT_EQ(berth_cmd({"stop", name_}).status, 0);
+  for (std::string users : {"pick", "no"}) {
+    SCOPED_TRACE("private_users = " + users);
+    declare(users);
+    start_and_check();
+    login_on_console();
+    if (HasFatalFailure()) return;
+    EXPECT_EQ(state(), "up");
+    ASSERT_EQ(berth_cmd({"stop", name_}).status, 0) << logs();
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Guests, Inits, ::testing::ValuesIn(kGuests),
