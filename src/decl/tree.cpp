@@ -79,6 +79,7 @@ class JsonLines {
   explicit JsonLines(std::string_view t) : t_(t) {}
 
   bool parse(Node& out, SyntaxError& err) {
+    if (t_.starts_with("\xEF\xBB\xBF")) i_ = 3;  // a UTF-8 byte order mark, as nlohmann skips it
     ws();
     if (!value(out, err)) return false;
     return true;

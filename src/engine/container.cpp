@@ -630,8 +630,6 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   }
 
   auto [parent_chan, child_chan] = TRY(Channel::pair());
-  if (join_pid && sys_setns_path(join_pid_path, CLONE_NEWPID) < 0)
-    return errno_error("join pid namespace {}", join_pid_path);
   UniqueFd v2dir;
   if (cg && !plan.new_user) {
     auto layout = TRY(cgroup::detect());
@@ -651,6 +649,15 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     for (auto& [flag, fd] : entered) (void)::setns(fd.get(), flag);
     entered.clear();
   };
+  // A pid namespace joined by path is the init's: the runtime joins it for
+  // the clone only, and its later children (a sanitizer's tracer, say) are
+  // born in its own again.
+  if (join_pid) {
+    UniqueFd cur(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!cur || sys_setns_path(join_pid_path, CLONE_NEWPID) < 0)
+      return errno_error("join pid namespace {}", join_pid_path);
+    entered.emplace_back(CLONE_NEWPID, std::move(cur));
+  }
   if (plan.new_user) {
     for (auto it = plan.joins.begin(); it != plan.joins.end();) {
       const NsInfo* ns = it->first;

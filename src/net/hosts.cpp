@@ -17,7 +17,8 @@ struct Split {
   bool found = false;
 };
 
-// Lines are split on '\n'; the block is recognised only by whole lines.
+// Lines are split on '\n'; the block is recognised only by whole lines: the
+// last BEGIN line before the first END line after it.
 Split split(std::string_view content) {
   Split s;
   size_t pos = 0;
@@ -32,6 +33,11 @@ Split split(std::string_view content) {
         begin = pos;
         body = next;
       }
+    } else if (line == kHostsBegin) {
+      // A BEGIN without its END before it (an edit cut it off) is the
+      // user's text: the block starts at the last BEGIN.
+      begin = pos;
+      body = next;
     } else if (line == kHostsEnd) {
       s.found = true;
       s.before = std::string(content.substr(0, begin));

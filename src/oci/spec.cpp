@@ -731,7 +731,7 @@ Result<Spec> parse_spec_text(std::string_view text) {
   json j;
   try {
     j = json::parse(text);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // parse_error, or out_of_range for 1e999
     return make_error("invalid JSON: {}", e.what());
   }
   return parse_spec(j);

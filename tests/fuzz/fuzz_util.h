@@ -24,15 +24,17 @@
 // (libFuzzer exits normally at the end of -max_total_time; after a crash it
 // may stay behind, named berth-fuzz-*).
 inline const std::string& fuzz_scratch_dir() {
-  static const std::string dir = [] {
+  // Never destroyed: the exit handler below reads it after static
+  // destructors registered later have run.
+  static const std::string* dir = [] {
     char tmpl[] = "/tmp/berth-fuzz-XXXXXX";
     FUZZ_CHECK(::mkdtemp(tmpl) != nullptr, "mkdtemp");
-    std::string d = tmpl;
+    auto* d = new std::string(tmpl);
     std::atexit([] {
       std::error_code ec;
       std::filesystem::remove_all(fuzz_scratch_dir(), ec);
     });
     return d;
   }();
-  return dir;
+  return *dir;
 }

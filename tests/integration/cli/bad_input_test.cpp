@@ -186,6 +186,8 @@ const std::vector<BadArgs> kBadArgs = {
     {"CreateMissingBundle", {"create", "--bundle", "/nonexistent-berth-cli", "berth-cli-x"}, "nonexistent"},
     {"CreateBadConfig", {"create", "--bundle", "{SPEC}", "berth-cli-x"}, "config.json"},
     {"RunBadConfig", {"run", "--bundle", "{SPEC}", "berth-cli-x"}, "config.json"},
+    // Found by fuzz_oci: a number JSON cannot hold aborted berth-oci.
+    {"CreateConfigNumberOverflow", {"create", "--bundle", "{HUGE}", "berth-cli-x"}, "number overflow"},
     {"ExecMissingId", {"exec"}, "container-id"},
     {"ExecNonexistent", {"exec", "berth-cli-nosuch", "/bin/true"}, "berth-cli-nosuch"},
     {"ExecBadUser", {"exec", "--user", "root", "berth-cli-nosuch", "/bin/true"}, "berth-cli-nosuch"},
@@ -223,6 +225,8 @@ class OciBadArgs : public ::testing::TestWithParam<BadArgs> {
     std::ofstream(dir_ / "bundle/config.json")
         << "{\"ociVersion\": \"1.0.2\", \"process\": {\"args\": [], \"cwd\": \"relative\"}, "
            "\"root\": {\"path\": 7}}";
+    fs::create_directories(dir_ / "huge");
+    std::ofstream(dir_ / "huge/config.json") << "{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": 1e999}}}";
   }
   TempDir dir_{"berth-cli-oci"};
   TempDir root_{"berth-cli-oci-root"};
@@ -233,6 +237,7 @@ TEST_P(OciBadArgs, OneLineAndExit1) {
   for (auto a : GetParam().args) {
     if (a == "{PROCESS}") a = dir_ / "process.json";
     if (a == "{SPEC}") a = dir_ / "bundle";
+    if (a == "{HUGE}") a = dir_ / "huge";
     argv.push_back(a);
   }
   RunOptions o;

@@ -53,8 +53,8 @@ class UserNs : public OciTest {
     EXPECT_EQ(ch.status, 0) << ch.err;
     auto& c = b.config();
     c["linux"]["namespaces"].push_back({{"type", "user"}});
-    c["linux"]["uidMappings"] = {mapping(0, base, 65536)};
-    c["linux"]["gidMappings"] = {mapping(0, base, 65536)};
+    c["linux"]["uidMappings"] = json::array({mapping(0, base, 65536)});  // one element: {x} alone copies x under clang
+    c["linux"]["gidMappings"] = json::array({mapping(0, base, 65536)});  // one element: {x} alone copies x under clang
     b.write();
     return b;
   }
@@ -223,8 +223,8 @@ TEST_F(UserNs, IdmappedBindMountWorksOrSaysWhyNot) {
                          {"type", "bind"},
                          {"source", host.path()},
                          {"options", {"bind", "rw"}},
-                         {"uidMappings", {mapping(0, 100000, 65536)}},
-                         {"gidMappings", {mapping(0, 100000, 65536)}}});
+                         {"uidMappings", json::array({mapping(0, 100000, 65536)})},
+                         {"gidMappings", json::array({mapping(0, 100000, 65536)})}});
   b.write();
   auto r = run_bundle(id, b);
   if (r.status != 0) {

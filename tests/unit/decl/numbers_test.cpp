@@ -75,5 +75,18 @@ TEST(Numbers, JsonNumberOverflowIsASyntaxErrorWithItsLine) {
             "/etc/berth/containers.d/a.json:2: invalid JSON: number overflow parsing '1e999'");
 }
 
+TEST(Numbers, JsonWithAByteOrderMarkParses) {
+  // Found by fuzz_decl: nlohmann skips a leading UTF-8 BOM, the line finder
+  // did not, and its own nlohmann call threw out of load_documents.
+  LoadOptions o;
+  o.check_host = false;
+  auto r = load_documents({{"/etc/berth/containers.d/a.json",
+                            "\xEF\xBB\xBF{\"containers\": {\"a\": {\"share_host\": true,\n"
+                            "\"command\": [\"/bin/true\"], \"resources\": {\"pids\": 7}}}}\n"}},
+                          o);
+  ASSERT_TRUE(r.errors.empty()) << r.error_text();
+  ASSERT_EQ(r.decls.containers.size(), 1u);
+}
+
 }  // namespace
 }  // namespace berth::decl
