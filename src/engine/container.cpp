@@ -8,6 +8,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <sys/capability.h>
+#include <sys/fsuid.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -94,6 +95,10 @@ struct InitPlan {
   pid_t host_pid = 0;  // the init's pid as the runtime sees it (for hook state)
   // The init joins its v1 cgroups itself (the v2 one at clone): see join_cgroups.
   bool self_join = false;
+  // A user-namespaced container with a mount namespace of its own: its tree
+  // is built by the host's root (builder_main), told over `tree` in the init.
+  bool builder = false;
+  Channel* tree = nullptr;
 };
 
 // Moving another process into a cgroup takes the global threadgroup lock
@@ -161,11 +166,12 @@ int sys_setns_path(const std::string& path, int flag) {
   return r;
 }
 
-Result<void> write_sysctls(const std::map<std::string, std::string>& sysctl) {
+// Through root + "/proc/sys" (root: "" after pivot_root, or the tree's path).
+Result<void> write_sysctls(const std::map<std::string, std::string>& sysctl, const std::string& root = "") {
   for (auto& [k, v] : sysctl) {
-    std::string path = "/proc/sys/" + k;
-    for (size_t i = 10; i < path.size(); i++)
-      if (path[i] == '.') path[i] = '/';
+    std::string rel = k;
+    std::replace(rel.begin(), rel.end(), '.', '/');
+    std::string path = root + "/proc/sys/" + rel;
     if (k.find("..") != std::string::npos) return make_error("linux.sysctl: invalid key \"{}\"", k);
     if (auto r = write_existing(path, v); !r) return std::move(r).error().wrap(fmt::format("linux.sysctl.{}", k));
   }
@@ -389,7 +395,23 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
                    std::any_of(plan.joins.begin(), plan.joins.end(),
                                [](auto& j) { return j.first->flag == CLONE_NEWNS; });
   UniqueFd master, slave;
-  {
+  if (plan.builder) {
+    // The host's root builds the tree in the mount namespace we share with
+    // it (builder_main); the sysctls are written as the container's root, in
+    // its namespaces, before /proc/sys is made read-only.
+    TRY(plan.tree->expect(Msg::TreeMounted));
+    if (spec.linux) TRY(write_sysctls(spec.linux->sysctl, plan.rootfs));
+    TRY(plan.tree->send(Msg::SysctlsDone));
+    TRY(plan.tree->expect(Msg::TreeReady));
+    plan.tree->close();
+    // Our copy of it is owned by our user namespace, so the kernel locks it:
+    // no flag of a mount in it can be cleared, no mount removed from what it covers.
+    if (::unshare(CLONE_NEWNS) < 0) return errno_error("unshare mount namespace");
+    // pivot_root refuses a locked new root; a bind of the tree made here is
+    // not locked itself, and every mount in it still is.
+    if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+      return errno_error("bind rootfs {}", plan.rootfs);
+  } else {
     RootfsContext ctx;
     ctx.shared_mountns = !own_mount;
     ctx.spec = &spec;
@@ -405,18 +427,18 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     ctx.mount_fds = plan.mount_fds;
     TRY(setup_mounts(ctx));
     for (auto& [i, fd] : plan.mount_fds) ::close(fd);
-    if (proc.terminal) {
-      std::string ptmx = plan.rootfs + "/dev/pts/ptmx";
-      if (!path_exists(ptmx)) ptmx = "/dev/ptmx";
-      auto pty = TRY(open_pty(ptmx));
-      master = std::move(pty.first);
-      slave = std::move(pty.second);
-      UniqueFd root(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-      auto con = TRY(open_in_root(root.get(), "/dev/console", Create::File));
-      std::string src = "/proc/self/fd/" + std::to_string(slave.get());
-      std::string dst = "/proc/self/fd/" + std::to_string(con.get());
-      if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) < 0) return errno_error("bind /dev/console");
-    }
+  }
+  if (proc.terminal) {
+    std::string ptmx = plan.rootfs + "/dev/pts/ptmx";
+    if (!path_exists(ptmx)) ptmx = "/dev/ptmx";
+    auto pty = TRY(open_pty(ptmx));
+    master = std::move(pty.first);
+    slave = std::move(pty.second);
+    UniqueFd root(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    auto con = TRY(open_in_root(root.get(), "/dev/console", Create::File));
+    std::string src = "/proc/self/fd/" + std::to_string(slave.get());
+    std::string dst = "/proc/self/fd/" + std::to_string(con.get());
+    if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) < 0) return errno_error("bind /dev/console");
   }
   if (master) {
     TRY(set_console_size(master.get(), proc.console_size));
@@ -430,8 +452,13 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   if (!spec.hooks.create_container.empty())
     TRY(run_hooks(spec.hooks.create_container, init_state(plan, Status::Creating), "createContainer"));
   TRY(enter_rootfs(plan.rootfs, own_mount ? (plan.opts->no_pivot ? Enter::MoveRoot : Enter::PivotRoot) : Enter::Chroot));
-  if (spec.linux) TRY(write_sysctls(spec.linux->sysctl));
-  TRY(finish_rootfs(spec));
+  if (!plan.builder) {
+    if (spec.linux) TRY(write_sysctls(spec.linux->sysctl));
+    UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root) return errno_error("open /");
+    TRY(finish_rootfs(spec, root.get(), false));
+  }
+  TRY(set_rootfs_propagation(spec));
   if (!plan.cgroup_joined) TRY(recv_until(plan, chan, Msg::CgroupJoined));
   if (plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) < 0) return errno_error("unshare cgroup namespace");
   if (spec.linux && spec.linux->personality) TRY(set_personality(*spec.linux->personality));
@@ -483,6 +510,110 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   exec_workload(exe, proc, plan.seccomp && !plan.seccomp_early ? &*plan.seccomp : nullptr, plan.opts);
 }
 
+// In the tree builder, joined to the init's namespaces (its pid namespace's
+// proc, its network's sysfs, its ipc's mqueue): mounts the tree of a
+// user-namespaced container as the host's root, and as its root's ids for
+// what it creates (fsuid/fsgid, with every capability kept effective).
+Result<void> build_tree(const InitPlan& plan, pid_t init, Channel& tree) {
+  const oci::Spec& spec = *plan.spec;
+  auto uid = host_id(spec.linux->uid_mappings, 0);
+  auto gid = host_id(spec.linux->gid_mappings, 0);
+  if (gid) ::setfsgid(*gid);
+  if (uid) ::setfsuid(*uid);
+  // A change of fsuid away from 0 clears the file capabilities from the
+  // effective set; they stay permitted.
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  if (::capget(&hdr, data) < 0) return errno_error("capget");
+  for (auto& d : data) d.effective = d.permitted;
+  if (::capset(&hdr, data) < 0) return errno_error("capset");
+
+  RootfsContext ctx;
+  ctx.spec = &spec;
+  ctx.rootfs = plan.rootfs;
+  ctx.bundle = plan.opts->bundle;
+  ctx.userns = true;
+  ctx.cgroupns = plan.new_cgroup || spec.linux->find_namespace("cgroup");
+  ctx.cgroup = plan.cgroup;
+  ctx.uid_maps = &spec.linux->uid_mappings;
+  ctx.gid_maps = &spec.linux->gid_mappings;
+  std::vector<UniqueFd> trees;
+  for (size_t i = 0; i < spec.mounts.size(); i++) {
+    if (!wants_idmap(spec.mounts[i])) continue;
+    UniqueFd userns(::open(fmt::format("/proc/{}/ns/user", init).c_str(), O_RDONLY | O_CLOEXEC));
+    if (!userns) return errno_error("open the container's user namespace");
+    auto t = make_idmapped_tree(spec.mounts[i], plan.opts->bundle, userns.get());
+    if (!t) return std::move(t).error().wrap(fmt::format("mounts[{}]", i));
+    ctx.mount_fds[i] = t->get();
+    trees.push_back(std::move(*t));
+  }
+  TRY(setup_mounts(ctx));
+  trees.clear();
+  TRY(tree.send(Msg::TreeMounted));
+  TRY(tree.expect(Msg::SysctlsDone));
+  UniqueFd root(::open(plan.rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return errno_error("open rootfs {}", plan.rootfs);
+  TRY(finish_rootfs(spec, root.get(), true));
+  return tree.send(Msg::TreeReady);
+}
+
+// The builder of a user-namespaced container's tree: forked by the runtime,
+// in a new mount namespace that the host's user namespace owns. It clones the
+// init (CLONE_PARENT: the runtime's child, as without a builder) into every
+// new namespace but the mount one, which the init shares until the tree is
+// built here; then the init takes a copy of it that its own user namespace
+// owns, and in that copy the kernel locks every mount (mount_namespaces(7)).
+// Errors go to the runtime until the init exists, then to the init.
+[[noreturn]] void builder_main(InitPlan& plan, Channel& runtime, Channel& init_chan) {
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  auto fail = [](Channel& to, const Error& e) {
+    (void)to.send(Msg::ErrorMsg, e.message);
+    _exit(1);
+  };
+  if (::unshare(CLONE_NEWNS) < 0) fail(runtime, errno_error("unshare mount namespace"));
+  // Nothing mounted here may propagate back to the host.
+  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail(runtime, errno_error("make / rslave"));
+  auto chans = Channel::pair();
+  if (!chans) fail(runtime, chans.error());
+  Channel& tree = chans->first;
+  pid_t init = clone_into((plan.clone_flags & ~CLONE_NEWNS) | CLONE_PARENT, -1);
+  if (init == 0) {
+    runtime.close();
+    tree.close();
+    plan.tree = &chans->second;
+    init_main(plan, init_chan);
+  }
+  if (init < 0) fail(runtime, errno_error("clone"));
+  init_chan.close();
+  chans->second.close();
+  if (!runtime.send(Msg::InitPid, std::to_string(init))) _exit(1);
+  // Maps written: the init's user namespace can own idmapped mounts.
+  if (auto go = runtime.expect(Msg::Go); !go) _exit(1);
+  runtime.close();
+  // net and ipc apply at once; pid to the children: the mounter below.
+  const std::pair<const char*, int> joined[] = {{"net", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"pid", CLONE_NEWPID}};
+  for (auto& [proc, flag] : joined) {
+    std::string theirs = fmt::format("/proc/{}/ns/{}", init, proc);
+    struct stat a, b;
+    if (::stat(theirs.c_str(), &a) < 0) fail(tree, errno_error("stat {}", theirs));
+    if (::stat(fmt::format("/proc/self/ns/{}", proc).c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+      continue;
+    if (sys_setns_path(theirs, flag) < 0) fail(tree, errno_error("join the container's {} namespace", proc));
+  }
+  pid_t mounter = ::fork();
+  if (mounter < 0) fail(tree, errno_error("fork"));
+  if (mounter == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    if (auto r = build_tree(plan, init, tree); !r) fail(tree, r.error());
+    _exit(0);
+  }
+  int st = 0;
+  while (::waitpid(mounter, &st, 0) < 0 && errno == EINTR) {
+  }
+  _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+}
+
 // Undoes a half-made container unless dismissed.
 struct CreateGuard {
   const Store* store;
@@ -490,8 +621,15 @@ struct CreateGuard {
   pid_t pid = -1;
   std::optional<cgroup::Cgroup>* cg = nullptr;
   std::string shared_rootfs;  // mounts made in the runtime's mount namespace
+  pid_t builder = -1;
   bool armed = true;
   ~CreateGuard() {
+    if (builder > 0) {
+      if (armed) ::kill(builder, SIGKILL);
+      int st;
+      while (::waitpid(builder, &st, 0) < 0 && errno == EINTR) {
+      }
+    }
     if (!armed) return;
     if (pid > 0) {
       ::kill(pid, SIGKILL);
@@ -676,18 +814,41 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
       it = plan.joins.erase(it);
     }
   }
-  pid_t pid = clone_into(plan.clone_flags, v2dir.get());
-  if (pid == 0) {
-    parent_chan.close();
-    init_main(plan, child_chan);
+  // A user namespace with a new mount namespace: the tree is built outside
+  // the user namespace, so that the kernel locks it (builder_main).
+  plan.builder = plan.new_user && (plan.clone_flags & CLONE_NEWNS);
+  Channel builder_chan;
+  pid_t pid;
+  if (plan.builder) {
+    auto bchans = TRY(Channel::pair());
+    pid = ::fork();
+    if (pid == 0) {
+      parent_chan.close();
+      bchans.first.close();
+      builder_main(plan, bchans.second, child_chan);
+    }
+    builder_chan = std::move(bchans.first);
+  } else {
+    pid = clone_into(plan.clone_flags, v2dir.get());
+    if (pid == 0) {
+      parent_chan.close();
+      init_main(plan, child_chan);
+    }
   }
   int clone_errno = errno;
   leave();
   errno = clone_errno;
-  if (pid < 0) return errno_error("clone");
-  guard.pid = pid;
+  if (pid < 0) return errno_error("{}", plan.builder ? "fork" : "clone");
   child_chan.close();
   fifo.reset();
+  if (plan.builder) {
+    guard.builder = pid;
+    auto m = TRY(builder_chan.expect(Msg::InitPid));
+    auto init = parse_int<pid_t>(m.payload);
+    if (!init) return make_error("bad pid \"{}\" from the tree builder", m.payload);
+    pid = *init;
+  }
+  guard.pid = pid;
 
   if (plan.new_user) {
     TRY_CTX(write_id_map(pid, "uid_map", spec.linux->uid_mappings), "linux.uidMappings");
@@ -701,11 +862,16 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     if ((!mm.uid_mappings.empty() && mm.uid_mappings.size() != spec.linux->uid_mappings.size()) ||
         (!mm.gid_mappings.empty() && mm.gid_mappings.size() != spec.linux->gid_mappings.size()))
       return make_error("mounts[{}]: idmapped mounts with mappings other than the container's are not supported", i);
+    if (plan.builder) continue;  // the builder makes it
     UniqueFd userns(::open(fmt::format("/proc/{}/ns/user", pid).c_str(), O_RDONLY | O_CLOEXEC));
     if (!userns) return errno_error("open the container's user namespace");
     auto tree = make_idmapped_tree(mm, opts.bundle, userns.get());
     if (!tree) return std::move(tree).error().wrap(fmt::format("mounts[{}]", i));
     TRY(parent_chan.send(Msg::MountFd, std::to_string(i), tree->get()));
+  }
+  if (plan.builder) {
+    TRY(builder_chan.send(Msg::Go));
+    builder_chan.close();
   }
   // Without self-join (a user namespace: the init may not write host
   // cgroup files) or when clone3 could not place it, the runtime moves it.

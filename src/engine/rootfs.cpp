@@ -16,6 +16,7 @@
 
 #include "base/files.h"
 #include "base/mountinfo.h"
+#include "base/parse.h"
 #include "base/log.h"
 #include "cgroup/cgroup.h"
 #include "engine/mount_options.h"
@@ -154,6 +155,32 @@ Result<void> mount_cgroup(const RootfsContext& ctx, int root_fd, const oci::Moun
   return ok();
 }
 
+// A new tmpfs or devpts made by the host's root belongs to the host's user
+// namespace, which reads its uid=/gid= options: the container's ids become
+// the host ids they map to (devpts' gid=5 is the container's tty group).
+// proc, sysfs and mqueue belong to the container's namespaces already.
+Result<std::string> host_ids_in_options(const RootfsContext& ctx, const std::string& data) {
+  std::string out;
+  size_t pos = 0;
+  while (pos <= data.size() && !data.empty()) {
+    size_t end = data.find(',', pos);
+    if (end == std::string::npos) end = data.size();
+    std::string opt = data.substr(pos, end - pos);
+    bool uid = opt.rfind("uid=", 0) == 0, gid = opt.rfind("gid=", 0) == 0;
+    if (uid || gid) {
+      auto id = parse_int<uint32_t>(std::string_view(opt).substr(4));
+      if (!id) return make_error("mount option {}: not an id", opt);
+      auto host = host_id(uid ? *ctx.uid_maps : *ctx.gid_maps, *id);
+      if (!host) return make_error("mount option {}: {} {} is not mapped in the user namespace", opt, uid ? "uid" : "gid", *id);
+      opt = fmt::format("{}={}", uid ? "uid" : "gid", *host);
+    }
+    if (!out.empty()) out += ',';
+    out += opt;
+    pos = end + 1;
+  }
+  return out;
+}
+
 Result<void> do_mount(const RootfsContext& ctx, int root_fd, const oci::Mount& m, size_t index) {
   MountFlags mf = parse_mount_options(m.options);
   if (auto it = ctx.mount_fds.find(index); it != ctx.mount_fds.end()) {
@@ -202,6 +229,8 @@ Result<void> do_mount(const RootfsContext& ctx, int root_fd, const oci::Mount& m
     TRY(set_mount_attrs(root_fd, m.destination, mf, mf.recursive));
   } else {
     auto dest = TRY(open_in_root(root_fd, m.destination, Create::Dir));
+    if (ctx.uid_maps && m.type != "proc" && m.type != "sysfs" && m.type != "mqueue")
+      mf.data = TRY(host_ids_in_options(ctx, mf.data));
     const char* data = mf.data.empty() ? nullptr : mf.data.c_str();
     unsigned long flags = mf.flags;
     if (is_sys && ctx.userns && m.type == "sysfs") {
@@ -327,6 +356,12 @@ unsigned long propagation_flag(const std::string& p) {
 }
 
 }  // namespace
+
+std::optional<uint32_t> host_id(const std::vector<oci::IdMapping>& maps, uint32_t id) {
+  for (auto& m : maps)
+    if (id >= m.container_id && id - m.container_id < m.size) return m.host_id + (id - m.container_id);
+  return std::nullopt;
+}
 
 bool wants_idmap(const oci::Mount& m) {
   if (!m.uid_mappings.empty() || !m.gid_mappings.empty()) return true;
@@ -465,9 +500,9 @@ void detach_mounts_below(const std::string& rootfs) {
       log::warn("detach {}: {}", *it, strerror(errno));
 }
 
-Result<void> finish_rootfs(const oci::Spec& spec) {
-  UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!root) return errno_error("open /");
+Result<void> finish_rootfs(const oci::Spec& spec, int root_fd, bool locked) {
+  UniqueFd root(::fcntl(root_fd, F_DUPFD_CLOEXEC, 3));
+  if (!root) return errno_error("dup rootfs fd");
   if (spec.linux) {
     int masked_dir_src = -1;
     UniqueFd masked_holder;
@@ -497,6 +532,13 @@ Result<void> finish_rootfs(const oci::Spec& spec) {
           return make_error("cannot mask {}: /dev/null is not the null device", p);
         if (::mount(fd_path(null.get()).c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
           return errno_error("mask {}", p);
+        if (locked) {
+          UniqueFd mask(sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH));
+          struct mount_attr attr = {};
+          attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
+          if (!mask || sys_mount_setattr(mask.get(), "", AT_EMPTY_PATH, &attr) < 0)
+            return errno_error("make the mask of {} read-only", p);
+        }
       }
     }
     for (auto& p : spec.linux->readonly_paths) {
@@ -515,22 +557,24 @@ Result<void> finish_rootfs(const oci::Spec& spec) {
       if (!mounted || sys_mount_setattr(mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
         return errno_error("make {} read-only", p);
     }
-    if (unsigned long prop = propagation_flag(spec.linux->rootfs_propagation)) {
-      if (::mount(nullptr, "/", nullptr, prop, nullptr) < 0)
-        return errno_error("set rootfs propagation {}", spec.linux->rootfs_propagation);
-    } else if (!spec.linux->rootfs_propagation.empty()) {
-      return make_error("linux.rootfsPropagation: unknown value \"{}\"", spec.linux->rootfs_propagation);
-    }
   }
-  if (spec.root.readonly) {
-    if (::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY, nullptr) < 0) {
-      // Keep flags the kernel locks (nosuid/nodev/noexec in a user namespace).
-      struct statfs sf;
-      if (::statfs("/", &sf) < 0) return errno_error("statfs /");
-      unsigned long keep = sf.f_flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
-      if (::mount(nullptr, "/", nullptr, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, nullptr) < 0)
-        return errno_error("make / read-only");
-    }
+  // mount_setattr changes only the attributes named, so flags the kernel
+  // locks (nosuid/nodev/noexec in a user namespace) stay as they are.
+  struct mount_attr attr = {};
+  if (spec.root.readonly) attr.attr_set |= MOUNT_ATTR_RDONLY;
+  if (locked) attr.attr_set |= MOUNT_ATTR_NODEV;
+  if (attr.attr_set && sys_mount_setattr(root.get(), "", AT_EMPTY_PATH, &attr) < 0)
+    return errno_error("make / {}", spec.root.readonly ? "read-only" : "nodev");
+  return ok();
+}
+
+Result<void> set_rootfs_propagation(const oci::Spec& spec) {
+  if (!spec.linux) return ok();
+  if (unsigned long prop = propagation_flag(spec.linux->rootfs_propagation)) {
+    if (::mount(nullptr, "/", nullptr, prop, nullptr) < 0)
+      return errno_error("set rootfs propagation {}", spec.linux->rootfs_propagation);
+  } else if (!spec.linux->rootfs_propagation.empty()) {
+    return make_error("linux.rootfsPropagation: unknown value \"{}\"", spec.linux->rootfs_propagation);
   }
   return ok();
 }

@@ -1,10 +1,13 @@
-// The container's filesystem, built inside its new mount namespace by the
-// init before exec: mounts in config order (destinations resolved inside the
-// rootfs, never through a symlink out of it), devices, console, pivot_root,
-// masked and readonly paths.
+// The container's filesystem: mounts in config order (destinations resolved
+// inside the rootfs, never through a symlink out of it), devices, console,
+// pivot_root, masked and readonly paths. Built by the init inside its new
+// mount namespace, or, for a user-namespaced container, by the host's root
+// in a mount namespace the host's user namespace owns (see build_tree in
+// container.cpp), so that the kernel locks it in the init's copy.
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "base/result.h"
@@ -30,7 +33,15 @@ struct RootfsContext {
   // Detached, idmapped mount trees the runtime made for mounts[i] (only the
   // host's root may idmap a mount), moved into place by the init.
   std::map<size_t, int> mount_fds;
+  // Set when the host's root builds the tree of a user-namespaced container:
+  // the container's ids in uid=/gid= options of new instances the mounter's
+  // user namespace owns (tmpfs, devpts) are translated to the host's.
+  const std::vector<oci::IdMapping>* uid_maps = nullptr;
+  const std::vector<oci::IdMapping>* gid_maps = nullptr;
 };
+
+// The host id that id inside maps to, if any.
+std::optional<uint32_t> host_id(const std::vector<oci::IdMapping>& maps, uint32_t id);
 
 // Whether mounts[i] asks for an idmapped bind ("idmap"/"ridmap" or mappings).
 bool wants_idmap(const oci::Mount& m);
@@ -54,7 +65,13 @@ Result<void> enter_rootfs(const std::string& rootfs, Enter how);
 // After a container without a mount namespace of its own is gone: detaches
 // every mount at or below rootfs in the current mount namespace.
 void detach_mounts_below(const std::string& rootfs);
-// After pivot_root: masked paths, readonly paths, rootfs propagation, readonly root.
-Result<void> finish_rootfs(const oci::Spec& spec);
+// Masked paths, readonly paths and the readonly root of the tree at root_fd
+// (after pivot_root, "/"). `locked`: the tree is built for a copy into a
+// user namespace's mount namespace, where the kernel locks the flags of
+// every mount: masks are read-only too, and the root is nodev (its devices
+// are the binds under /dev), so that no flag of any of them can be changed.
+Result<void> finish_rootfs(const oci::Spec& spec, int root_fd, bool locked);
+// linux.rootfsPropagation on "/", after pivot_root.
+Result<void> set_rootfs_propagation(const oci::Spec& spec);
 
 }  // namespace berth::engine

@@ -21,6 +21,11 @@ enum class Msg : uint32_t {
   CgroupJoined,      // parent -> child: the init is in its cgroup
   MountFd,           // parent -> child: payload mount index, fd an idmapped tree
   SeccompFd,         // child -> parent: the seccomp notify listener (fd attached)
+  // A user-namespaced container's tree builder (see build_tree):
+  InitPid,           // builder -> runtime: payload the init's pid
+  TreeMounted,       // builder -> init: mounts made, write the sysctls
+  SysctlsDone,       // init -> builder
+  TreeReady,         // builder -> init: masked and read-only paths made, take the copy
 };
 
 class Channel {

@@ -12,7 +12,8 @@ wopen() { $B sh -c "exec 3<>$1" 2>/dev/null; }
 echo "capeff $($B grep CapEff /proc/self/status | $B cut -f2)"
 )SH";
   for (auto& p : remount)
-    s += "echo \"remount:" + p + " $(try $B mount -o remount,rw,bind " + p + ")\"\n";
+    s += "echo \"remount:" + p + " $([ -e " + p + " ] && try $B mount -o remount,bind,rw,dev,suid,exec " + p +
+         " || echo missing)\"\n";
   for (auto& d : create_in)
     s += "echo \"create:" + d + " $(try $B touch " + d + "/" + marker + ")\"\n";
   s += R"SH(

@@ -13,8 +13,12 @@ namespace berth::test {
 
 struct EscapeProbe {
   std::string busybox = "/bin/busybox";  // inside the container
-  // Remounted read-write one by one ("remount:/usr yes|no").
-  std::vector<std::string> remount = {"/", "/proc/sys", "/sys", "/proc/kcore"};
+  // Remounted read-write one by one, clearing nodev, nosuid and noexec too
+  // ("remount:/usr yes|no", or "missing": a probe of nothing proves
+  // nothing): a mount whose flags are locked refuses, also one that is
+  // writable already (a container's own tree, whose locked nodev it cannot
+  // clear). /proc/keys and /sys/firmware are masked (a file and a directory).
+  std::vector<std::string> remount = {"/", "/usr", "/proc/sys", "/sys", "/proc/keys", "/sys/firmware"};
   // Directories where a file named `marker` is created after the remounts
   // ("create:/usr yes|no"); the test checks the host side too.
   std::vector<std::string> create_in;

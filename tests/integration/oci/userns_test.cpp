@@ -1,7 +1,8 @@
 // User-namespaced containers through berth-oci: the maps inside equal the
 // config (several ranges), a rootfs owned by the mapped root works, host files
-// stay out of reach of the mapped root, exec joins the user namespace, and
-// idmapped bind mounts work (or say why not).
+// stay out of reach of the mapped root, exec joins the user namespace,
+// idmapped bind mounts work (or say why not), and what the runtime made
+// read-only cannot be remounted read-write by the mapped root.
 #include "oci_helpers.h"
 
 namespace berth::test::ocit {
@@ -240,6 +241,42 @@ TEST_F(UserNs, IdmappedBindMountWorksOrSaysWhyNot) {
   EXPECT_EQ(st.st_uid, 0u) << "created through the idmapped mount as host root";
   ASSERT_EQ(stat((host / "file").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 0u);
+}
+
+// Root in the user namespace holds CAP_SYS_ADMIN there, yet what the runtime
+// made read-only stays so: the tree is built outside the user namespace and
+// the init's copy of it is locked by the kernel. A tmpfs it mounts itself
+// remounts either way, so the refusals are the locks, not the command.
+TEST_F(UserNs, ReadOnlyMountsCannotBeRemountedReadWrite) {
+  TempDir host("berth-test-rolock");
+  fs::permissions(host.path(), fs::perms::owner_all | fs::perms::group_read |
+                                   fs::perms::group_exec | fs::perms::others_read |
+                                   fs::perms::others_exec);
+  auto id = new_id("rolock");
+  auto& b = userns_bundle(
+      {"/bin/sh", "-c",
+       "for p in / /ro /proc/sys /proc/keys /sys/firmware /sys; do"
+       "  if [ ! -e $p ]; then echo \"$p missing\";"
+       "  elif mount -o remount,rw,bind $p 2>/dev/null; then echo \"$p yes\"; else echo \"$p no\"; fi;"
+       "done;"
+       "umount -l /proc/keys 2>/dev/null && echo unmask-yes || echo unmask-no;"
+       "touch /ro/x 2>/dev/null && echo write-yes || echo write-no;"
+       "mount -t tmpfs own /ro && mount -o remount,ro,bind /ro && mount -o remount,rw,bind /ro && echo own-yes"},
+      id);
+  auto& c = b.config();
+  c["root"]["readonly"] = true;
+  c["mounts"].push_back({{"destination", "/ro"},
+                         {"type", "bind"},
+                         {"source", host.path()},
+                         {"options", {"bind", "ro"}}});
+  add_caps(c, {"CAP_SYS_ADMIN"});
+  b.write();
+  auto r = run_bundle(id, b);
+  ASSERT_EQ(r.status, 0) << r.out << r.err;
+  std::vector<std::string> want = {"/ no",      "/ro no",       "/proc/sys no", "/proc/keys no",
+                                   "/sys/firmware no", "/sys no", "unmask-no", "write-no", "own-yes"};
+  EXPECT_EQ(lines(r.out), want) << r.out << r.err;
+  EXPECT_FALSE(fs::exists(host / "x"));
 }
 
 TEST_F(UserNs, IdmappedMountWithoutAUserNamespaceIsRefused) {

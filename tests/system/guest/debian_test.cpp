@@ -461,16 +461,17 @@ TEST_F(DebianGuest, ShellAsRootAndAsUser) {
 }
 
 // Root in a default booted guest: CAP_SYS_ADMIN, but in a user namespace of
-// its own, so none of the host's kernel settings, devices or files are its.
-// A remount of a mount the container made itself may go through (the kernel
-// locks only mounts it inherits); what matters is that nothing behind it is
-// writable, which every probe checks.
+// its own, so none of the host's kernel settings, devices or files are its,
+// and every mount berth made is locked (the tree is built outside its user
+// namespace): none can be remounted read-write, not even the root.
 void expect_guest_contained(const std::map<std::string, std::string>& m) {
   EXPECT_EQ(m.count("done"), 1u);
   for (auto& [k, v] : m) {
-    if (k == "done" || k == "capeff" || k.starts_with("remount:")) continue;
+    if (k == "done" || k == "capeff") continue;
     EXPECT_EQ(v, "no") << "root in the guest could: " << k;
   }
+  for (auto k : {"remount:/", "remount:/usr", "remount:/proc/sys", "remount:/sys", "remount:/proc/keys"})
+    EXPECT_EQ(m.count(k), 1u) << k;
 }
 
 std::map<std::string, std::string> probe_guest(Host& host, const std::string& n,
@@ -594,7 +595,7 @@ TEST_F(SharedHostBoot, DefaultCannotTouchTheHost) {
   EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
   EXPECT_TRUE(host_.status(n_)["uid_base"].is_number());
   EscapeProbe p;
-  p.remount = {"/usr", "/usr/bin", "/lib", "/proc/sys", "/sys", "/proc/kcore", "/"};
+  p.remount = {"/usr", "/usr/bin", "/lib", "/proc/sys", "/sys", "/proc/keys", "/sys/firmware", "/"};
   p.create_in = {"/usr", "/usr/bin"};
   auto m = probe_guest(host_, n_, p);
   expect_guest_contained(m);
