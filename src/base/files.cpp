@@ -46,7 +46,8 @@ Result<void> write_all(int fd, std::string_view data) {
   return ok();
 }
 
-Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode, bool durable) {
+Result<void> write_file_atomic(const std::string& path, std::string_view data, mode_t mode,
+                               bool durable) {
   std::string tmp = path + ".tmp";
   UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode));
   if (!fd) return errno_error("open {}", tmp);

@@ -14,14 +14,17 @@ bool g_err_stderr = true;
 
 const char* name(Level l) {
   switch (l) {
-    case Level::Debug: return "debug";
-    case Level::Info: return "info";
-    case Level::Warn: return "warning";
-    case Level::Error: return "error";
+    case Level::Debug:
+      return "debug";
+    case Level::Info:
+      return "info";
+    case Level::Warn:
+      return "warning";
+    case Level::Error:
+      return "error";
   }
   return "info";
 }
-
 
 void emit(int fd, bool json, Level level, std::string_view msg) {
   std::string line;
@@ -29,7 +32,8 @@ void emit(int fd, bool json, Level level, std::string_view msg) {
     nlohmann::json j = {{"level", name(level)}, {"msg", msg}, {"time", now_rfc3339()}};
     line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   } else if (fd == 2) {
-    line = level == Level::Error ? fmt::format("{}\n", msg) : fmt::format("{}: {}\n", name(level), msg);
+    line = level == Level::Error ? fmt::format("{}\n", msg)
+                                 : fmt::format("{}: {}\n", name(level), msg);
   } else {
     line = fmt::format("time=\"{}\" level={} msg=\"{}\"\n", now_rfc3339(), name(level), msg);
   }
@@ -61,7 +65,9 @@ void configure(const Options& o) {
   }
 }
 
-void error_to_stderr_too(bool on) { g_err_stderr = on; }
+void error_to_stderr_too(bool on) {
+  g_err_stderr = on;
+}
 
 void write(Level level, std::string_view msg) {
   if (level == Level::Debug && !g_opts.debug) return;

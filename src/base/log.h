@@ -12,7 +12,7 @@ namespace berth::log {
 enum class Level { Debug, Info, Warn, Error };
 
 struct Options {
-  std::string file;    // empty: stderr
+  std::string file;  // empty: stderr
   bool json = false;
   bool debug = false;
 };

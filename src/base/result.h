@@ -34,12 +34,14 @@ Error make_error(fmt::format_string<Args...> f, Args&&... args) {
 template <typename... Args>
 Error errno_error(fmt::format_string<Args...> f, Args&&... args) {
   int e = errno;
-  return Error{e, fmt::format("{}: {}", fmt::format(f, std::forward<Args>(args)...), std::strerror(e))};
+  return Error{
+      e, fmt::format("{}: {}", fmt::format(f, std::forward<Args>(args)...), std::strerror(e))};
 }
 
 template <typename... Args>
 Error code_error(int code, fmt::format_string<Args...> f, Args&&... args) {
-  return Error{code, fmt::format("{}: {}", fmt::format(f, std::forward<Args>(args)...), std::strerror(code))};
+  return Error{code, fmt::format("{}: {}", fmt::format(f, std::forward<Args>(args)...),
+                                 std::strerror(code))};
 }
 
 template <typename T>
@@ -80,7 +82,9 @@ class [[nodiscard]] Result<void> {
   bool ok_ = true;
 };
 
-inline Result<void> ok() { return {}; }
+inline Result<void> ok() {
+  return {};
+}
 
 }  // namespace berth
 
@@ -88,20 +92,18 @@ inline Result<void> ok() { return {}; }
 // otherwise yield the value (GNU statement expression).
 #define BERTH_CONCAT_(a, b) a##b
 #define BERTH_CONCAT(a, b) BERTH_CONCAT_(a, b)
-#define TRY(expr)                                   \
-  ({                                                \
-    auto&& berth_try_r_ = (expr);                   \
-    if (!berth_try_r_.ok())                         \
-      return std::move(berth_try_r_).error();       \
-    berth::detail::take(std::move(berth_try_r_));   \
+#define TRY(expr)                                                   \
+  ({                                                                \
+    auto&& berth_try_r_ = (expr);                                   \
+    if (!berth_try_r_.ok()) return std::move(berth_try_r_).error(); \
+    berth::detail::take(std::move(berth_try_r_));                   \
   })
 // TRY_CTX(expr, "context {}", x): as TRY, but wraps the error with context.
-#define TRY_CTX(expr, ...)                                                   \
-  ({                                                                         \
-    auto&& berth_try_r_ = (expr);                                            \
-    if (!berth_try_r_.ok())                                                  \
-      return std::move(berth_try_r_).error().wrap(fmt::format(__VA_ARGS__)); \
-    berth::detail::take(std::move(berth_try_r_));                            \
+#define TRY_CTX(expr, ...)                                                                         \
+  ({                                                                                               \
+    auto&& berth_try_r_ = (expr);                                                                  \
+    if (!berth_try_r_.ok()) return std::move(berth_try_r_).error().wrap(fmt::format(__VA_ARGS__)); \
+    berth::detail::take(std::move(berth_try_r_));                                                  \
   })
 
 namespace berth::detail {

@@ -8,16 +8,16 @@
  *   stacks of its own, which the fake-stack mode cannot follow;
  * - any UBSan report is fatal with a stack trace (the build also passes
  *   -fno-sanitize-recover=undefined). */
-const char *__asan_default_options(void) {
+const char* __asan_default_options(void) {
   return "detect_leaks=1:abort_on_error=0:detect_stack_use_after_return=0";
 }
 
-const char *__ubsan_default_options(void) {
+const char* __ubsan_default_options(void) {
   return "print_stacktrace=1:halt_on_error=1";
 }
 
 /* Leaks that are not berth's, one `leak:PATTERN` per line with the reason in
  * a comment beside it. None so far. */
-const char *__lsan_default_suppressions(void) {
+const char* __lsan_default_suppressions(void) {
   return "";
 }

@@ -59,7 +59,8 @@ std::string v2_num(int64_t v) {
 }
 
 constexpr const char* kNoV1Weight =
-    "its blkio controller has neither blkio.weight nor blkio.bfq.weight: no disk uses the BFQ scheduler";
+    "its blkio controller has neither blkio.weight nor blkio.bfq.weight: no disk uses the BFQ "
+    "scheduler";
 
 Error no_controller(const std::string& fld, const std::string& controller) {
   return make_error("{}: no {} controller on this host", fld, controller);
@@ -355,7 +356,9 @@ Result<void> Cgroup::apply(const oci::Resources& in, bool update) {
                                       [](auto& w) { return w.weight || w.leaf_weight; });
       if (wants_weight && !weighs)
         return make_error("{}: this host cannot apply block I/O weights ({})",
-                          field(b.weight ? "blockIO.weight" : b.leaf_weight ? "blockIO.leafWeight" : "blockIO.weightDevice"),
+                          field(b.weight        ? "blockIO.weight"
+                                : b.leaf_weight ? "blockIO.leafWeight"
+                                                : "blockIO.weightDevice"),
                           kNoV1Weight);
       if (b.weight)
         TRY(put(d, bfq ? "blkio.bfq.weight" : "blkio.weight", std::to_string(*b.weight),
@@ -383,9 +386,10 @@ Result<void> Cgroup::apply(const oci::Resources& in, bool update) {
       bool wants_weight = b.weight || std::any_of(b.weight_device.begin(), b.weight_device.end(),
                                                   [](auto& w) { return w.weight.has_value(); });
       if (wants_weight && !bfq && !path_exists(d + "/io.weight"))
-        return make_error("{}: this host cannot apply block I/O weights (its io controller has neither "
-                          "io.weight nor io.bfq.weight: no iocost, no disk uses the BFQ scheduler)",
-                          field(b.weight ? "blockIO.weight" : "blockIO.weightDevice"));
+        return make_error(
+            "{}: this host cannot apply block I/O weights (its io controller has neither "
+            "io.weight nor io.bfq.weight: no iocost, no disk uses the BFQ scheduler)",
+            field(b.weight ? "blockIO.weight" : "blockIO.weightDevice"));
       if (b.weight) {
         if (bfq)
           TRY(put(d, "io.bfq.weight", std::to_string(*b.weight), field("blockIO.weight")));
@@ -510,7 +514,8 @@ Result<void> io_weight_support() {
   }
   auto& ctl = layout.unified_controllers;
   if (layout.unified.empty() || std::find(ctl.begin(), ctl.end(), "io") == ctl.end())
-    return make_error("this host cannot apply block I/O weights (no blkio or io cgroup controller)");
+    return make_error(
+        "this host cannot apply block I/O weights (no blkio or io cgroup controller)");
   if (path_exists(layout.unified + "/io.cost.qos")) return ok();  // iocost: io.weight
   std::error_code ec;
   for (auto& e : std::filesystem::directory_iterator("/sys/block", ec)) {
@@ -518,7 +523,8 @@ Result<void> io_weight_support() {
     if (sched && sched->find("bfq") != std::string::npos) return ok();  // io.bfq.weight
   }
   return make_error(
-      "this host cannot apply block I/O weights (the io controller has no io.weight (iocost) and no disk can use "
+      "this host cannot apply block I/O weights (the io controller has no io.weight (iocost) and "
+      "no disk can use "
       "the BFQ scheduler for io.bfq.weight)");
 }
 

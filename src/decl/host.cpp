@@ -17,6 +17,8 @@ Result<void> host_io_weight_support() {
   return p ? p() : cgroup::io_weight_support();
 }
 
-void set_io_weight_probe(std::function<Result<void>()> probe) { io_weight_probe() = std::move(probe); }
+void set_io_weight_probe(std::function<Result<void>()> probe) {
+  io_weight_probe() = std::move(probe);
+}
 
 }  // namespace berth::decl

@@ -45,10 +45,8 @@ InitKind kind_by_content(int fd) {
   // Most specific first: a busybox or sysvinit binary never names the others'
   // markers, while "systemd" appears in many programs' strings.
   static constexpr Marker markers[] = {
-      {"BusyBox v", InitKind::Busybox},
-      {"INIT_VERSION=sysvinit", InitKind::Sysvinit},
-      {"OpenRC init", InitKind::OpenrcInit},
-      {"- runit: ", InitKind::RunitInit},
+      {"BusyBox v", InitKind::Busybox},      {"INIT_VERSION=sysvinit", InitKind::Sysvinit},
+      {"OpenRC init", InitKind::OpenrcInit}, {"- runit: ", InitKind::RunitInit},
       {"systemd.unit=", InitKind::Systemd},
   };
   for (auto& m : markers)
@@ -61,14 +59,14 @@ struct NamedSignal {
   int sig;
 };
 constexpr NamedSignal kSignals[] = {
-    {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT},   {"ILL", SIGILL},
-    {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},   {"BUS", SIGBUS},     {"FPE", SIGFPE},
-    {"KILL", SIGKILL}, {"USR1", SIGUSR1},   {"SEGV", SIGSEGV},   {"USR2", SIGUSR2},
-    {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},   {"TERM", SIGTERM},   {"STKFLT", SIGSTKFLT},
-    {"CHLD", SIGCHLD}, {"CONT", SIGCONT},   {"STOP", SIGSTOP},   {"TSTP", SIGTSTP},
-    {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},   {"URG", SIGURG},     {"XCPU", SIGXCPU},
+    {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},
+    {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},
+    {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
+    {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT},
+    {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
+    {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},
     {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
-    {"IO", SIGIO},     {"PWR", SIGPWR},     {"SYS", SIGSYS},
+    {"IO", SIGIO},     {"PWR", SIGPWR},       {"SYS", SIGSYS},
 };
 
 }  // namespace

@@ -76,7 +76,7 @@ constexpr HostArch host_arch() {
 constexpr unsigned char kTinyI386[] = {
     // ELF header: ELFCLASS32, little-endian, ET_EXEC, EM_386, entry, phoff 52.
     0x7f, 'E', 'L', 'F', 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0,  //
-    2, 0, 3, 0, 1, 0, 0, 0, 0x54, 0x80, 0x04, 0x08,         //
+    2, 0, 3, 0, 1, 0, 0, 0, 0x54, 0x80, 0x04, 0x08,           //
     52, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,                      //
     52, 0, 32, 0, 1, 0, 0, 0, 0, 0, 0, 0,                     //
     // Program header: PT_LOAD, offset 0, vaddr/paddr 0x08048000, 93 bytes, R+X.
@@ -93,7 +93,8 @@ bool exec_tiny_i386() {
   int fd = static_cast<int>(::syscall(SYS_memfd_create, "berth-ia32-probe", MFD_CLOEXEC));
   if (fd < 0) return true;
   UniqueFd mem(fd);
-  if (::write(fd, kTinyI386, sizeof kTinyI386) != static_cast<ssize_t>(sizeof kTinyI386)) return true;
+  if (::write(fd, kTinyI386, sizeof kTinyI386) != static_cast<ssize_t>(sizeof kTinyI386))
+    return true;
   pid_t pid = ::fork();
   if (pid < 0) return true;
   if (pid == 0) {
@@ -130,14 +131,17 @@ std::function<bool()>& probe_32bit() {
 
 }  // namespace
 
-const char* const kNo32bitMessage = "this kernel cannot run 32-bit x86 programs (IA-32 emulation is off)";
+const char* const kNo32bitMessage =
+    "this kernel cannot run 32-bit x86 programs (IA-32 emulation is off)";
 
 bool kernel_runs_32bit() {
   auto& p = probe_32bit();
   return p ? p() : real_32bit_probe();
 }
 
-void set_32bit_probe(std::function<bool()> probe) { probe_32bit() = std::move(probe); }
+void set_32bit_probe(std::function<bool()> probe) {
+  probe_32bit() = std::move(probe);
+}
 
 Result<UniqueFd> open_in_root(int root_fd, const std::string& path) {
   struct open_how how = {};

@@ -57,7 +57,8 @@ Result<void> prepare_shared_boot_etc(const std::string& etc) {
   TRY(mkdir_p(etc + "systemd/system", 0755));
   if (::lstat(firstboot.c_str(), &st) != 0 && ::symlink("/dev/null", firstboot.c_str()) != 0)
     return errno_error("mask {}", firstboot);
-  if (!path_exists(etc + "locale.conf")) TRY(write_file_atomic(etc + "locale.conf", "LANG=C.UTF-8\n"));
+  if (!path_exists(etc + "locale.conf"))
+    TRY(write_file_atomic(etc + "locale.conf", "LANG=C.UTF-8\n"));
   return ok();
 }
 
@@ -100,9 +101,9 @@ const std::vector<std::string>& default_capabilities() {
 
 const std::vector<std::string>& command_capabilities() {
   static const std::vector<std::string> caps = {
-      "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FOWNER",  "CAP_FSETID",     "CAP_KILL",
-      "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID", "CAP_SETPCAP", "CAP_SETUID",
-      "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"};
+      "CAP_CHOWN",   "CAP_DAC_OVERRIDE",     "CAP_FOWNER",     "CAP_FSETID",
+      "CAP_KILL",    "CAP_NET_BIND_SERVICE", "CAP_SETFCAP",    "CAP_SETGID",
+      "CAP_SETPCAP", "CAP_SETUID",           "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"};
   return caps;
 }
 
@@ -124,9 +125,10 @@ std::string host_takeover_reason(const Container& c) {
   if (c.private_users.mode != PrivateUsers::Mode::No) return "";
   if (c.boot) {
     bool declared = c.key_lines.count("private_users") > 0;
-    return fmt::format("private_users = \"no\"{} on a booted container: it holds CAP_SYS_ADMIN "
-                       "in the host's user namespace",
-                       declared ? "" : " (from [settings])");
+    return fmt::format(
+        "private_users = \"no\"{} on a booted container: it holds CAP_SYS_ADMIN "
+        "in the host's user namespace",
+        declared ? "" : " (from [settings])");
   }
   // What gives a command container's root the host: mounts over what berth
   // made read-only, kernel modules, raw memory and ports, open_by_handle_at

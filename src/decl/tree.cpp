@@ -232,8 +232,10 @@ bool json_to_tree(std::string_view text, Node& out, SyntaxError& err) {
     err.line = 1;
     if (auto q = msg.find('\''); q != std::string::npos) {
       std::string token = msg.substr(q + 1, msg.rfind('\'') - q - 1);
-      if (auto at = token.empty() ? std::string_view::npos : text.find(token); at != std::string_view::npos)
-        err.line = 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+      if (auto at = token.empty() ? std::string_view::npos : text.find(token);
+          at != std::string_view::npos)
+        err.line = 1 + static_cast<int>(
+                           std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
     }
     err.message = "invalid JSON: " + msg;
     return false;

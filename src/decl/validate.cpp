@@ -84,7 +84,9 @@ class Validator {
         err(c, "path", fmt::format("{} is not a directory", quote(c.path)));
       else if (c.boot && ::lstat((c.path + "/sbin/init").c_str(), &st) != 0)
         err(c, "path", fmt::format("{} has no sbin/init (needed by boot = true)", quote(c.path)));
-      else if (auto prog = c.boot ? std::string("/sbin/init") : c.command.empty() ? "" : c.command[0];
+      else if (auto prog = c.boot              ? std::string("/sbin/init")
+                           : c.command.empty() ? ""
+                                               : c.command[0];
                !prog.empty() && tree_needs_missing_32bit(c.path, prog, {}))
         err(c, "path", fmt::format("{}: {}", quote(c.path), kNo32bitMessage));
     }

@@ -48,8 +48,9 @@ struct NsInfo {
   int flag;
 };
 constexpr NsInfo kNamespaces[] = {
-    {"user", "user", CLONE_NEWUSER}, {"mount", "mnt", CLONE_NEWNS},   {"uts", "uts", CLONE_NEWUTS},
-    {"ipc", "ipc", CLONE_NEWIPC},    {"network", "net", CLONE_NEWNET}, {"pid", "pid", CLONE_NEWPID},
+    {"user", "user", CLONE_NEWUSER},       {"mount", "mnt", CLONE_NEWNS},
+    {"uts", "uts", CLONE_NEWUTS},          {"ipc", "ipc", CLONE_NEWIPC},
+    {"network", "net", CLONE_NEWNET},      {"pid", "pid", CLONE_NEWPID},
     {"cgroup", "cgroup", CLONE_NEWCGROUP}, {"time", "time", CLONE_NEWTIME},
 };
 
@@ -92,7 +93,7 @@ struct InitPlan {
   // CgroupJoined only where it matters (before its cgroup namespace).
   bool cgroup_joined = false;
   std::map<size_t, int> mount_fds;  // idmapped trees from the runtime
-  pid_t host_pid = 0;  // the init's pid as the runtime sees it (for hook state)
+  pid_t host_pid = 0;               // the init's pid as the runtime sees it (for hook state)
   // The init joins its v1 cgroups itself (the v2 one at clone): see join_cgroups.
   bool self_join = false;
   // A user-namespaced container with a mount namespace of its own: its tree
@@ -127,7 +128,8 @@ pid_t clone_into(int flags, int cgroup_fd) {
     if (r >= 0 || (errno != ENOSYS && errno != EINVAL && errno != E2BIG && errno != EOPNOTSUPP))
       return static_cast<pid_t>(r);
   }
-  return static_cast<pid_t>(::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
+  return static_cast<pid_t>(
+      ::syscall(SYS_clone, flags | SIGCHLD, nullptr, nullptr, nullptr, nullptr));
 }
 
 // Receives until `want`, noting a CgroupJoined that arrives in between.
@@ -167,13 +169,15 @@ int sys_setns_path(const std::string& path, int flag) {
 }
 
 // Through root + "/proc/sys" (root: "" after pivot_root, or the tree's path).
-Result<void> write_sysctls(const std::map<std::string, std::string>& sysctl, const std::string& root = "") {
+Result<void> write_sysctls(const std::map<std::string, std::string>& sysctl,
+                           const std::string& root = "") {
   for (auto& [k, v] : sysctl) {
     std::string rel = k;
     std::replace(rel.begin(), rel.end(), '.', '/');
     std::string path = root + "/proc/sys/" + rel;
     if (k.find("..") != std::string::npos) return make_error("linux.sysctl: invalid key \"{}\"", k);
-    if (auto r = write_existing(path, v); !r) return std::move(r).error().wrap(fmt::format("linux.sysctl.{}", k));
+    if (auto r = write_existing(path, v); !r)
+      return std::move(r).error().wrap(fmt::format("linux.sysctl.{}", k));
   }
   return ok();
 }
@@ -234,7 +238,8 @@ void prepare_fds_for_exec(int preserve, std::vector<int> keep) {
   unsigned from = static_cast<unsigned>(3 + preserve);
   for (int k : keep) {
     if (k < static_cast<int>(from)) continue;
-    if (static_cast<unsigned>(k) > from) ::syscall(SYS_close_range, from, static_cast<unsigned>(k) - 1, 0);
+    if (static_cast<unsigned>(k) > from)
+      ::syscall(SYS_close_range, from, static_cast<unsigned>(k) - 1, 0);
     from = static_cast<unsigned>(k) + 1;
   }
   ::syscall(SYS_close_range, from, ~0U, 0);
@@ -243,7 +248,8 @@ void prepare_fds_for_exec(int preserve, std::vector<int> keep) {
 Result<void> verify_cwd() {
   char buf[PATH_MAX];
   if (!::getcwd(buf, sizeof buf)) return errno_error("getcwd");
-  if (buf[0] != '/') return make_error("current working directory is outside of the container: {}", buf);
+  if (buf[0] != '/')
+    return make_error("current working directory is outside of the container: {}", buf);
   return ok();
 }
 
@@ -289,9 +295,10 @@ Result<void> load_filter_early(const seccomp::Program& prog, UniqueFd* listener)
 // filter is loaded as late as it can be: after the identity change and the
 // working directory, before the final capabilities; a late one is left to
 // exec_workload.
-Result<void> finalize_process(const oci::Process& p, const seccomp::Program* seccomp, bool seccomp_early,
-                              UniqueFd* listener) {
-  if (p.oom_score_adj) (void)write_existing("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
+Result<void> finalize_process(const oci::Process& p, const seccomp::Program* seccomp,
+                              bool seccomp_early, UniqueFd* listener) {
+  if (p.oom_score_adj)
+    (void)write_existing("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
   if (p.io_priority) TRY(set_io_priority(*p.io_priority));
   if (p.scheduler) TRY(set_scheduler(*p.scheduler));
   TRY(set_rlimits(p.rlimits));
@@ -300,11 +307,13 @@ Result<void> finalize_process(const oci::Process& p, const seccomp::Program* sec
   bool in_cwd = ::chdir(p.cwd.c_str()) == 0;
   if (p.capabilities) TRY(drop_bounding(*p.capabilities));
   TRY(switch_user(p.user));
-  if (!in_cwd && ::chdir(p.cwd.c_str()) < 0) return errno_error("chdir to cwd (\"{}\") set in config.json", p.cwd);
+  if (!in_cwd && ::chdir(p.cwd.c_str()) < 0)
+    return errno_error("chdir to cwd (\"{}\") set in config.json", p.cwd);
   TRY(verify_cwd());
   if (seccomp && seccomp_early) TRY(load_filter_early(*seccomp, listener));
   if (p.capabilities) TRY(apply_capabilities(*p.capabilities));
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return errno_error("set no_new_privs");
+  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return errno_error("set no_new_privs");
   return ok();
 }
 
@@ -368,19 +377,23 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   TRY(recv_until(plan, chan, Msg::Go));
   if (plan.self_join && plan.cgroup) TRY(join_v1_cgroups_self(*plan.cgroup));
   for (auto& [ns, path] : plan.joins) {
-    if (sys_setns_path(path, ns->flag) < 0) return errno_error("join {} namespace {}", ns->type, path);
+    if (sys_setns_path(path, ns->flag) < 0)
+      return errno_error("join {} namespace {}", ns->type, path);
   }
   if (plan.new_user) {
-    if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) return errno_error("become root in the user namespace");
+    if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0)
+      return errno_error("become root in the user namespace");
   }
   if (plan.new_time) TRY(setup_time_namespace(*spec.linux));
   bool new_uts = plan.clone_flags & CLONE_NEWUTS;
   if (!spec.hostname.empty()) {
     if (!new_uts && !(spec.linux && spec.linux->find_namespace("uts")))
       return make_error("hostname requires a uts namespace");
-    if (::sethostname(spec.hostname.data(), spec.hostname.size()) < 0) return errno_error("sethostname");
+    if (::sethostname(spec.hostname.data(), spec.hostname.size()) < 0)
+      return errno_error("sethostname");
   }
-  if (!spec.domainname.empty() && ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
+  if (!spec.domainname.empty() &&
+      ::setdomainname(spec.domainname.data(), spec.domainname.size()) < 0)
     return errno_error("setdomainname");
   if (!plan.opts->no_new_keyring) {
     // A session keyring of the container's own, so it sees none of the host's keys.
@@ -420,7 +433,8 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     ctx.userns = plan.new_user;
     ctx.cgroupns = plan.new_cgroup || (spec.linux && spec.linux->find_namespace("cgroup"));
     ctx.cgroup = plan.cgroup;
-    if (!plan.mount_fds.empty() || std::any_of(spec.mounts.begin(), spec.mounts.end(), wants_idmap)) {
+    if (!plan.mount_fds.empty() ||
+        std::any_of(spec.mounts.begin(), spec.mounts.end(), wants_idmap)) {
       // The runtime sends the idmapped trees right after Go.
       while (!plan.cgroup_joined) TRY(recv_until(plan, chan, Msg::CgroupJoined));
     }
@@ -438,7 +452,8 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     auto con = TRY(open_in_root(root.get(), "/dev/console", Create::File));
     std::string src = "/proc/self/fd/" + std::to_string(slave.get());
     std::string dst = "/proc/self/fd/" + std::to_string(con.get());
-    if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) < 0) return errno_error("bind /dev/console");
+    if (::mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr) < 0)
+      return errno_error("bind /dev/console");
   }
   if (master) {
     TRY(set_console_size(master.get(), proc.console_size));
@@ -450,8 +465,11 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     TRY(recv_until(plan, chan, Msg::HooksDone));
   }
   if (!spec.hooks.create_container.empty())
-    TRY(run_hooks(spec.hooks.create_container, init_state(plan, Status::Creating), "createContainer"));
-  TRY(enter_rootfs(plan.rootfs, own_mount ? (plan.opts->no_pivot ? Enter::MoveRoot : Enter::PivotRoot) : Enter::Chroot));
+    TRY(run_hooks(spec.hooks.create_container, init_state(plan, Status::Creating),
+                  "createContainer"));
+  TRY(enter_rootfs(plan.rootfs, own_mount
+                                    ? (plan.opts->no_pivot ? Enter::MoveRoot : Enter::PivotRoot)
+                                    : Enter::Chroot));
   if (!plan.builder) {
     if (spec.linux) TRY(write_sysctls(spec.linux->sysctl));
     UniqueFd root(::open("/", O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -460,7 +478,8 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   }
   TRY(set_rootfs_propagation(spec));
   if (!plan.cgroup_joined) TRY(recv_until(plan, chan, Msg::CgroupJoined));
-  if (plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) < 0) return errno_error("unshare cgroup namespace");
+  if (plan.new_cgroup && ::unshare(CLONE_NEWCGROUP) < 0)
+    return errno_error("unshare cgroup namespace");
   if (spec.linux && spec.linux->personality) TRY(set_personality(*spec.linux->personality));
   if (slave) {
     TRY(become_session_leader_on(slave.get(), plan.opts->console_ctty));
@@ -502,12 +521,15 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
   }
   // plan.fifo_fd stays open until execve closes it: `start` waits for that.
   if (!spec.hooks.start_container.empty()) {
-    if (auto h = run_hooks(spec.hooks.start_container, init_state(plan, Status::Created), "startContainer"); !h) {
+    if (auto h = run_hooks(spec.hooks.start_container, init_state(plan, Status::Created),
+                           "startContainer");
+        !h) {
       dprintf(2, "%s\n", h.error().message.c_str());
       _exit(1);
     }
   }
-  exec_workload(exe, proc, plan.seccomp && !plan.seccomp_early ? &*plan.seccomp : nullptr, plan.opts);
+  exec_workload(exe, proc, plan.seccomp && !plan.seccomp_early ? &*plan.seccomp : nullptr,
+                plan.opts);
 }
 
 // In the tree builder, joined to the init's namespaces (its pid namespace's
@@ -573,7 +595,8 @@ Result<void> build_tree(const InitPlan& plan, pid_t init, Channel& tree) {
   };
   if (::unshare(CLONE_NEWNS) < 0) fail(runtime, errno_error("unshare mount namespace"));
   // Nothing mounted here may propagate back to the host.
-  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) fail(runtime, errno_error("make / rslave"));
+  if (::mount(nullptr, "/", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    fail(runtime, errno_error("make / rslave"));
   auto chans = Channel::pair();
   if (!chans) fail(runtime, chans.error());
   Channel& tree = chans->first;
@@ -592,14 +615,17 @@ Result<void> build_tree(const InitPlan& plan, pid_t init, Channel& tree) {
   if (auto go = runtime.expect(Msg::Go); !go) _exit(1);
   runtime.close();
   // net and ipc apply at once; pid to the children: the mounter below.
-  const std::pair<const char*, int> joined[] = {{"net", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"pid", CLONE_NEWPID}};
+  const std::pair<const char*, int> joined[] = {
+      {"net", CLONE_NEWNET}, {"ipc", CLONE_NEWIPC}, {"pid", CLONE_NEWPID}};
   for (auto& [proc, flag] : joined) {
     std::string theirs = fmt::format("/proc/{}/ns/{}", init, proc);
     struct stat a, b;
     if (::stat(theirs.c_str(), &a) < 0) fail(tree, errno_error("stat {}", theirs));
-    if (::stat(fmt::format("/proc/self/ns/{}", proc).c_str(), &b) == 0 && a.st_ino == b.st_ino && a.st_dev == b.st_dev)
+    if (::stat(fmt::format("/proc/self/ns/{}", proc).c_str(), &b) == 0 && a.st_ino == b.st_ino &&
+        a.st_dev == b.st_dev)
       continue;
-    if (sys_setns_path(theirs, flag) < 0) fail(tree, errno_error("join the container's {} namespace", proc));
+    if (sys_setns_path(theirs, flag) < 0)
+      fail(tree, errno_error("join the container's {} namespace", proc));
   }
   pid_t mounter = ::fork();
   if (mounter < 0) fail(tree, errno_error("fork"));
@@ -650,7 +676,8 @@ Result<std::string> resolve_rootfs(const oci::Spec& spec, const std::string& bun
   char buf[PATH_MAX];
   if (!::realpath(p.c_str(), buf)) return errno_error("root.path {}", p);
   struct stat st;
-  if (::stat(buf, &st) < 0 || !S_ISDIR(st.st_mode)) return make_error("root.path {} is not a directory", buf);
+  if (::stat(buf, &st) < 0 || !S_ISDIR(st.st_mode))
+    return make_error("root.path {} is not a directory", buf);
   return std::string(buf);
 }
 
@@ -671,7 +698,9 @@ Result<void> validate_for_create(const oci::Spec& spec) {
   return ok();
 }
 
-std::string seccomp_cache_dir(const Store& store) { return store.root() + "/.cache/seccomp"; }
+std::string seccomp_cache_dir(const Store& store) {
+  return store.root() + "/.cache/seccomp";
+}
 
 }  // namespace
 
@@ -680,11 +709,13 @@ Result<void> send_fd_to_socket(const std::string& path, int fd, const std::strin
   if (!sock) return errno_error("socket");
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof addr.sun_path) return make_error("console socket path {} is too long", path);
+  if (path.size() >= sizeof addr.sun_path)
+    return make_error("console socket path {} is too long", path);
   std::memcpy(addr.sun_path, path.c_str(), path.size());
   if (::connect(sock.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0)
     return errno_error("connect to console socket {}", path);
-  if (send_with_fd(sock.get(), name.data(), name.size(), fd) < 0) return errno_error("send console to {}", path);
+  if (send_with_fd(sock.get(), name.data(), name.size(), fd) < 0)
+    return errno_error("send console to {}", path);
   return ok();
 }
 
@@ -692,9 +723,11 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   TRY(validate_id(opts.id));
   TRY(validate_for_create(spec));
   if (spec.process->terminal && opts.console_socket.empty() && !opts.console_out)
-    return make_error("cannot allocate tty if berth-oci will detach without setting console socket");
+    return make_error(
+        "cannot allocate tty if berth-oci will detach without setting console socket");
   if (!spec.process->terminal && !opts.console_socket.empty())
-    return make_error("cannot use console socket if the container has no terminal (process.terminal is false)");
+    return make_error(
+        "cannot use console socket if the container has no terminal (process.terminal is false)");
   std::string rootfs = TRY(resolve_rootfs(spec, opts.bundle));
 
   InitPlan plan;
@@ -709,27 +742,38 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
       const NsInfo* info = ns_info(ns.type);
       state.namespaces.push_back(ns.type);
       if (ns.path.empty()) {
-        if (info->flag == CLONE_NEWCGROUP) plan.new_cgroup = true;
-        else if (info->flag == CLONE_NEWTIME) plan.new_time = true;
-        else plan.clone_flags |= info->flag;
+        if (info->flag == CLONE_NEWCGROUP)
+          plan.new_cgroup = true;
+        else if (info->flag == CLONE_NEWTIME)
+          plan.new_time = true;
+        else
+          plan.clone_flags |= info->flag;
         if (info->flag == CLONE_NEWUSER) plan.new_user = true;
       } else if (info->flag == CLONE_NEWPID) {
         join_pid = info;
         join_pid_path = ns.path;
       } else {
         struct stat st;
-        if (::stat(ns.path.c_str(), &st) < 0) return errno_error("linux.namespaces: {} namespace path {}", ns.type, ns.path);
+        if (::stat(ns.path.c_str(), &st) < 0)
+          return errno_error("linux.namespaces: {} namespace path {}", ns.type, ns.path);
         plan.joins.emplace_back(info, ns.path);
       }
     }
-    std::stable_sort(plan.joins.begin(), plan.joins.end(),
-                     [](auto& a, auto& b) { return a.first->flag == CLONE_NEWUSER && b.first->flag != CLONE_NEWUSER; });
-    if (plan.new_user && join_pid) return make_error("linux.namespaces: joining a pid namespace together with a new user namespace is not supported");
+    std::stable_sort(plan.joins.begin(), plan.joins.end(), [](auto& a, auto& b) {
+      return a.first->flag == CLONE_NEWUSER && b.first->flag != CLONE_NEWUSER;
+    });
+    if (plan.new_user && join_pid)
+      return make_error(
+          "linux.namespaces: joining a pid namespace together with a new user namespace is not "
+          "supported");
     for (auto& [ns, path] : plan.joins)
       if (ns->flag == CLONE_NEWUSER && (plan.clone_flags & ~CLONE_NEWUSER))
-        return make_error("linux.namespaces: joining a user namespace by path while creating other namespaces is not supported");
+        return make_error(
+            "linux.namespaces: joining a user namespace by path while creating other namespaces is "
+            "not supported");
     if (plan.new_user && (spec.linux->uid_mappings.empty() || spec.linux->gid_mappings.empty()))
-      return make_error("linux.uidMappings: a new user namespace needs uidMappings and gidMappings");
+      return make_error(
+          "linux.uidMappings: a new user namespace needs uidMappings and gidMappings");
   }
   if (spec.linux && spec.linux->seccomp) {
     auto prog = seccomp::compile(*spec.linux->seccomp, seccomp_cache_dir(store));
@@ -758,7 +802,8 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     cg = std::move(*c);
     // As runc: deny every device but the defaults and the spec's, also when
     // the config has no linux.resources at all.
-    oci::Resources res = spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
+    oci::Resources res =
+        spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
     if (spec.linux) {
       auto extra = cgroup::allow_rules_for(spec.linux->devices);
       res.devices.insert(res.devices.end(), extra.begin(), extra.end());
@@ -803,7 +848,8 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
         ++it;
         continue;
       }
-      UniqueFd cur(::open(fmt::format("/proc/thread-self/ns/{}", ns->proc).c_str(), O_RDONLY | O_CLOEXEC));
+      UniqueFd cur(
+          ::open(fmt::format("/proc/thread-self/ns/{}", ns->proc).c_str(), O_RDONLY | O_CLOEXEC));
       if (!cur || sys_setns_path(it->second, ns->flag) < 0) {
         int e = errno;
         leave();
@@ -857,11 +903,14 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   TRY(parent_chan.send(Msg::Go, std::to_string(pid)));
   for (size_t i = 0; i < spec.mounts.size(); i++) {
     if (!wants_idmap(spec.mounts[i])) continue;
-    if (!plan.new_user) return make_error("mounts[{}]: an idmapped mount needs a new user namespace", i);
+    if (!plan.new_user)
+      return make_error("mounts[{}]: an idmapped mount needs a new user namespace", i);
     auto& mm = spec.mounts[i];
     if ((!mm.uid_mappings.empty() && mm.uid_mappings.size() != spec.linux->uid_mappings.size()) ||
         (!mm.gid_mappings.empty() && mm.gid_mappings.size() != spec.linux->gid_mappings.size()))
-      return make_error("mounts[{}]: idmapped mounts with mappings other than the container's are not supported", i);
+      return make_error(
+          "mounts[{}]: idmapped mounts with mappings other than the container's are not supported",
+          i);
     if (plan.builder) continue;  // the builder makes it
     UniqueFd userns(::open(fmt::format("/proc/{}/ns/user", pid).c_str(), O_RDONLY | O_CLOEXEC));
     if (!userns) return errno_error("open the container's user namespace");
@@ -881,11 +930,13 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     auto procs = read_file(fmt::format("/proc/{}/cgroup", pid));
     if (!procs || procs->find("0::" + cg->relative() + "\n") == std::string::npos) {
       // clone3 fell back to clone: put it in the v2 cgroup the usual way.
-      TRY_CTX(write_existing(cg->paths().at(layout.unified) + "/cgroup.procs", std::to_string(pid)), "join v2 cgroup");
+      TRY_CTX(write_existing(cg->paths().at(layout.unified) + "/cgroup.procs", std::to_string(pid)),
+              "join v2 cgroup");
     }
   }
   if (spec.process->oom_score_adj)
-    TRY_CTX(write_existing(fmt::format("/proc/{}/oom_score_adj", pid), std::to_string(*spec.process->oom_score_adj)),
+    TRY_CTX(write_existing(fmt::format("/proc/{}/oom_score_adj", pid),
+                           std::to_string(*spec.process->oom_score_adj)),
             "process.oomScoreAdj");
   TRY(parent_chan.send(Msg::CgroupJoined));
 
@@ -906,15 +957,19 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
       ::waitpid(pid, &status, 0);
       guard.pid = -1;
       return make_error("container init exited during setup ({})",
-                        WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status)) : fmt::format("status {}", WEXITSTATUS(status)));
+                        WIFSIGNALED(status) ? fmt::format("signal {}", WTERMSIG(status))
+                                            : fmt::format("status {}", WEXITSTATUS(status)));
     }
     if (msg->type == Msg::ErrorMsg) return Error{0, msg->payload};
     if (msg->type == Msg::Ready) break;
     if (msg->type == Msg::ConsoleFd) {
-      if (opts.console_out) *opts.console_out = std::move(msg->fd);
-      else TRY(send_fd_to_socket(opts.console_socket, msg->fd.get(), "/dev/ptmx"));
+      if (opts.console_out)
+        *opts.console_out = std::move(msg->fd);
+      else
+        TRY(send_fd_to_socket(opts.console_socket, msg->fd.get(), "/dev/ptmx"));
     } else if (msg->type == Msg::SeccompFd) {
-      TRY_CTX(seccomp::send_listener(msg->fd.get(), *spec.linux->seccomp, state_json(state, Status::Creating).dump()),
+      TRY_CTX(seccomp::send_listener(msg->fd.get(), *spec.linux->seccomp,
+                                     state_json(state, Status::Creating).dump()),
               "linux.seccomp.listenerPath");
     } else if (msg->type == Msg::RunHooks) {
       // runtime-tools' hooks_stdin expects "created" for prestart, and runc
@@ -924,7 +979,8 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
       TRY(run_hooks(spec.hooks.create_runtime, sj, "createRuntime"));
       TRY(parent_chan.send(Msg::HooksDone));
     } else {
-      return make_error("unexpected message {} from container init", static_cast<uint32_t>(msg->type));
+      return make_error("unexpected message {} from container init",
+                        static_cast<uint32_t>(msg->type));
     }
   }
   TRY(store.save(state));
@@ -969,13 +1025,15 @@ Result<void> start(const Store& store, const std::string& id) {
 
 Result<int> parse_signal(const std::string& in) {
   static const std::map<std::string, int> names = {
-      {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"ILL", SIGILL},     {"TRAP", SIGTRAP},
-      {"ABRT", SIGABRT}, {"IOT", SIGIOT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},     {"KILL", SIGKILL},
-      {"USR1", SIGUSR1}, {"SEGV", SIGSEGV},   {"USR2", SIGUSR2}, {"PIPE", SIGPIPE},   {"ALRM", SIGALRM},
-      {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT}, {"STOP", SIGSTOP},
-      {"TSTP", SIGTSTP}, {"TTIN", SIGTTIN},   {"TTOU", SIGTTOU}, {"URG", SIGURG},     {"XCPU", SIGXCPU},
-      {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH}, {"IO", SIGIO},
-      {"POLL", SIGPOLL}, {"PWR", SIGPWR},     {"SYS", SIGSYS}};
+      {"HUP", SIGHUP},       {"INT", SIGINT},   {"QUIT", SIGQUIT},     {"ILL", SIGILL},
+      {"TRAP", SIGTRAP},     {"ABRT", SIGABRT}, {"IOT", SIGIOT},       {"BUS", SIGBUS},
+      {"FPE", SIGFPE},       {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV},
+      {"USR2", SIGUSR2},     {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM},
+      {"STKFLT", SIGSTKFLT}, {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP},
+      {"TSTP", SIGTSTP},     {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},
+      {"XCPU", SIGXCPU},     {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF},
+      {"WINCH", SIGWINCH},   {"IO", SIGIO},     {"POLL", SIGPOLL},     {"PWR", SIGPWR},
+      {"SYS", SIGSYS}};
   std::string s = in;
   if (s.empty()) return make_error("invalid signal \"\"");
   if (std::all_of(s.begin(), s.end(), ::isdigit)) {
@@ -1082,7 +1140,8 @@ Result<void> remove(const Store& store, const std::string& id, bool force) {
   State s = std::move(*loaded);
   Status st = current_status(store, s);
   if (st == Status::Running || st == Status::Paused) {
-    if (!force) return make_error("cannot delete container {} that is not stopped: {}", id, status_name(st));
+    if (!force)
+      return make_error("cannot delete container {} that is not stopped: {}", id, status_name(st));
   }
   if (st != Status::Stopped) {
     if (!s.cgroup.is_null()) {
@@ -1092,7 +1151,8 @@ Result<void> remove(const Store& store, const std::string& id, bool force) {
       }
     }
     ::kill(s.pid, SIGKILL);
-    if (!wait_gone(s.pid, s.start_time, 5000)) return make_error("container {} init (pid {}) did not die", id, s.pid);
+    if (!wait_gone(s.pid, s.start_time, 5000))
+      return make_error("container {} init (pid {}) did not die", id, s.pid);
   }
   return destroy(store, id);
 }
@@ -1113,12 +1173,15 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
   if (st == Status::Paused) return make_error("cannot exec in a paused container");
   const oci::Process& proc = opts.process;
   if (proc.args.empty()) return make_error("exec: process.args must not be empty");
-  if (proc.cwd.empty() || proc.cwd[0] != '/') return make_error("exec: cwd must be an absolute path");
+  if (proc.cwd.empty() || proc.cwd[0] != '/')
+    return make_error("exec: cwd must be an absolute path");
   if (proc.terminal && opts.console_socket.empty() && !opts.console_out)
-    return make_error("cannot allocate tty if berth-oci will detach without setting console socket");
+    return make_error(
+        "cannot allocate tty if berth-oci will detach without setting console socket");
   auto spec = TRY(oci::load_spec(store.config(id)));
   std::optional<seccomp::Program> sc;
-  if (spec.linux && spec.linux->seccomp) sc = TRY(seccomp::compile(*spec.linux->seccomp, seccomp_cache_dir(store)));
+  if (spec.linux && spec.linux->seccomp)
+    sc = TRY(seccomp::compile(*spec.linux->seccomp, seccomp_cache_dir(store)));
   std::optional<cgroup::Cgroup> cg;
   if (!s.cgroup.is_null()) cg = TRY(cgroup::Cgroup::from_json(s.cgroup));
 
@@ -1133,13 +1196,16 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     if (a.st_ino == b.st_ino && a.st_dev == b.st_dev) continue;
     UniqueFd fd(::open(theirs.c_str(), O_RDONLY | O_CLOEXEC));
     if (!fd) return errno_error("open {}", theirs);
-    if (n.flag == CLONE_NEWPID) pidns = std::move(fd);
-    else joins.emplace_back(&n, std::move(fd));
+    if (n.flag == CLONE_NEWPID)
+      pidns = std::move(fd);
+    else
+      joins.emplace_back(&n, std::move(fd));
   }
   // Without a mount namespace of its own the container is the init's chroot.
   UniqueFd chroot_dir;
   if (std::find(s.namespaces.begin(), s.namespaces.end(), "mount") == s.namespaces.end()) {
-    chroot_dir.reset(::open(fmt::format("/proc/{}/root", s.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    chroot_dir.reset(
+        ::open(fmt::format("/proc/{}/root", s.pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (!chroot_dir) return errno_error("open the root of container {}", id);
   }
   // Namespaces the init's user namespace does not own (a network made for it
@@ -1237,7 +1303,9 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     if (msg->type == Msg::ErrorMsg) return fail(Error{0, msg->payload});
     if (msg->type == Msg::Ready) break;
     if (msg->type == Msg::SeccompFd) {
-      if (auto r = seccomp::send_listener(msg->fd.get(), *spec.linux->seccomp, state_json(s, Status::Running).dump()); !r)
+      if (auto r = seccomp::send_listener(msg->fd.get(), *spec.linux->seccomp,
+                                          state_json(s, Status::Running).dump());
+          !r)
         return fail(std::move(r).error().wrap("linux.seccomp.listenerPath"));
       continue;
     }

@@ -21,13 +21,13 @@ namespace berth::engine {
 
 struct CreateOptions {
   std::string id;
-  std::string bundle;         // absolute path
+  std::string bundle;          // absolute path
   std::string console_socket;  // AF_UNIX path that receives the pty master
   std::string pid_file;
   int preserve_fds = 0;
   bool no_pivot = false;
   bool no_new_keyring = false;
-  bool use_cgroups = true;    // false: --cgroup-manager disabled
+  bool use_cgroups = true;  // false: --cgroup-manager disabled
   // In-process callers (`run`, the manager) may keep the pty master instead
   // of sending it to a console socket.
   UniqueFd* console_out = nullptr;

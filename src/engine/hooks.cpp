@@ -15,7 +15,8 @@
 namespace berth::engine {
 namespace {
 
-Result<void> run_hook(const oci::Hook& h, const std::string& state, const char* phase, size_t index) {
+Result<void> run_hook(const oci::Hook& h, const std::string& state, const char* phase,
+                      size_t index) {
   int in[2], err[2];
   if (::pipe2(in, O_CLOEXEC) < 0 || ::pipe2(err, O_CLOEXEC) < 0) return errno_error("pipe");
   UniqueFd in_r(in[0]), in_w(in[1]), err_r(err[0]), err_w(err[1]);
@@ -68,8 +69,10 @@ Result<void> run_hook(const oci::Hook& h, const std::string& state, const char* 
     if (n > 0 && (fds[1].revents & (POLLIN | POLLHUP))) {
       char buf[1024];
       ssize_t r = ::read(err_r.get(), buf, sizeof buf);
-      if (r <= 0) err_r.reset();
-      else if (errout.size() < 4096) errout.append(buf, static_cast<size_t>(r));
+      if (r <= 0)
+        err_r.reset();
+      else if (errout.size() < 4096)
+        errout.append(buf, static_cast<size_t>(r));
     }
     if (n > 0 && (fds[0].revents & POLLIN)) break;
   }
@@ -81,18 +84,21 @@ Result<void> run_hook(const oci::Hook& h, const std::string& state, const char* 
   if (timed_out) return make_error("{} timed out after {} s", what, *h.timeout);
   if (WIFSIGNALED(st)) return make_error("{} killed by signal {}", what, WTERMSIG(st));
   if (WEXITSTATUS(st) != 0)
-    return make_error("{} exited with status {}{}{}", what, WEXITSTATUS(st), errout.empty() ? "" : ": ", errout);
+    return make_error("{} exited with status {}{}{}", what, WEXITSTATUS(st),
+                      errout.empty() ? "" : ": ", errout);
   return ok();
 }
 
 }  // namespace
 
-Result<void> run_hooks(const std::vector<oci::Hook>& hooks, const std::string& state_json, const char* phase) {
+Result<void> run_hooks(const std::vector<oci::Hook>& hooks, const std::string& state_json,
+                       const char* phase) {
   for (size_t i = 0; i < hooks.size(); i++) TRY(run_hook(hooks[i], state_json, phase, i));
   return ok();
 }
 
-void run_hooks_warn(const std::vector<oci::Hook>& hooks, const std::string& state_json, const char* phase) {
+void run_hooks_warn(const std::vector<oci::Hook>& hooks, const std::string& state_json,
+                    const char* phase) {
   for (size_t i = 0; i < hooks.size(); i++)
     if (auto r = run_hook(hooks[i], state_json, phase, i); !r) log::warn("{}", r.error().message);
 }

@@ -15,6 +15,7 @@ Result<void> run_hooks(const std::vector<oci::Hook>& hooks, const std::string& s
 // For poststart and poststop (runtime-spec: a failure is logged as a warning,
 // and the remaining hooks and the lifecycle go on): runs every hook, warns
 // about each that fails.
-void run_hooks_warn(const std::vector<oci::Hook>& hooks, const std::string& state_json, const char* phase);
+void run_hooks_warn(const std::vector<oci::Hook>& hooks, const std::string& state_json,
+                    const char* phase);
 
 }  // namespace berth::engine

@@ -14,30 +14,44 @@ struct Opt {
 
 const std::map<std::string, Opt>& flag_table() {
   static const std::map<std::string, Opt> t = {
-      {"ro", {false, MS_RDONLY}},          {"rw", {true, MS_RDONLY}},
-      {"nosuid", {false, MS_NOSUID}},      {"suid", {true, MS_NOSUID}},
-      {"nodev", {false, MS_NODEV}},        {"dev", {true, MS_NODEV}},
-      {"noexec", {false, MS_NOEXEC}},      {"exec", {true, MS_NOEXEC}},
-      {"sync", {false, MS_SYNCHRONOUS}},   {"async", {true, MS_SYNCHRONOUS}},
-      {"dirsync", {false, MS_DIRSYNC}},    {"remount", {false, MS_REMOUNT}},
-      {"mand", {false, MS_MANDLOCK}},      {"nomand", {true, MS_MANDLOCK}},
-      {"atime", {true, MS_NOATIME}},       {"noatime", {false, MS_NOATIME}},
-      {"diratime", {true, MS_NODIRATIME}}, {"nodiratime", {false, MS_NODIRATIME}},
-      {"relatime", {false, MS_RELATIME}},  {"norelatime", {true, MS_RELATIME}},
-      {"strictatime", {false, MS_STRICTATIME}}, {"nostrictatime", {true, MS_STRICTATIME}},
-      {"lazytime", {false, MS_LAZYTIME}},  {"nolazytime", {true, MS_LAZYTIME}},
-      {"silent", {false, MS_SILENT}},      {"loud", {true, MS_SILENT}},
-      {"iversion", {false, MS_I_VERSION}}, {"noiversion", {true, MS_I_VERSION}},
+      {"ro", {false, MS_RDONLY}},
+      {"rw", {true, MS_RDONLY}},
+      {"nosuid", {false, MS_NOSUID}},
+      {"suid", {true, MS_NOSUID}},
+      {"nodev", {false, MS_NODEV}},
+      {"dev", {true, MS_NODEV}},
+      {"noexec", {false, MS_NOEXEC}},
+      {"exec", {true, MS_NOEXEC}},
+      {"sync", {false, MS_SYNCHRONOUS}},
+      {"async", {true, MS_SYNCHRONOUS}},
+      {"dirsync", {false, MS_DIRSYNC}},
+      {"remount", {false, MS_REMOUNT}},
+      {"mand", {false, MS_MANDLOCK}},
+      {"nomand", {true, MS_MANDLOCK}},
+      {"atime", {true, MS_NOATIME}},
+      {"noatime", {false, MS_NOATIME}},
+      {"diratime", {true, MS_NODIRATIME}},
+      {"nodiratime", {false, MS_NODIRATIME}},
+      {"relatime", {false, MS_RELATIME}},
+      {"norelatime", {true, MS_RELATIME}},
+      {"strictatime", {false, MS_STRICTATIME}},
+      {"nostrictatime", {true, MS_STRICTATIME}},
+      {"lazytime", {false, MS_LAZYTIME}},
+      {"nolazytime", {true, MS_LAZYTIME}},
+      {"silent", {false, MS_SILENT}},
+      {"loud", {true, MS_SILENT}},
+      {"iversion", {false, MS_I_VERSION}},
+      {"noiversion", {true, MS_I_VERSION}},
   };
   return t;
 }
 
 const std::map<std::string, unsigned long>& propagation_table() {
   static const std::map<std::string, unsigned long> t = {
-      {"private", MS_PRIVATE},          {"rprivate", MS_PRIVATE | MS_REC},
-      {"shared", MS_SHARED},            {"rshared", MS_SHARED | MS_REC},
-      {"slave", MS_SLAVE},              {"rslave", MS_SLAVE | MS_REC},
-      {"unbindable", MS_UNBINDABLE},    {"runbindable", MS_UNBINDABLE | MS_REC},
+      {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+      {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+      {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+      {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
   };
   return t;
 }
@@ -69,7 +83,8 @@ MountFlags parse_mount_options(const std::vector<std::string>& options) {
       m.nosymfollow = true;
     } else if (o == "symfollow") {
       m.nosymfollow = false;
-    } else if (o == "tmpcopyup" || o == "copy-symlink" || o == "src-nofollow" || o == "dest-nofollow") {
+    } else if (o == "tmpcopyup" || o == "copy-symlink" || o == "src-nofollow" ||
+               o == "dest-nofollow") {
       // podman/crun extensions berth does not need; accepted and ignored.
     } else {
       if (!m.data.empty()) m.data += ',';
@@ -83,7 +98,8 @@ std::vector<std::string> known_mount_options() {
   std::vector<std::string> out;
   for (auto& [k, _] : flag_table()) out.push_back(k);
   for (auto& [k, _] : propagation_table()) out.push_back(k);
-  for (const char* k : {"bind", "rbind", "idmap", "ridmap", "nosymfollow", "symfollow", "tmpcopyup"})
+  for (const char* k :
+       {"bind", "rbind", "idmap", "ridmap", "nosymfollow", "symfollow", "tmpcopyup"})
     out.push_back(k);
   return out;
 }

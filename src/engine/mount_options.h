@@ -14,7 +14,7 @@ struct MountFlags {
   bool bind = false, recursive = false;
   bool idmap = false, recursive_idmap = false;
   bool nosymfollow = false;
-  std::string data;               // everything else, comma-joined
+  std::string data;  // everything else, comma-joined
 };
 
 MountFlags parse_mount_options(const std::vector<std::string>& options);

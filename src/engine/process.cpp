@@ -2,8 +2,6 @@
 
 #include <grp.h>
 
-
-#include <algorithm>
 #include <linux/sched.h>
 #include <sched.h>
 #include <sys/capability.h>
@@ -13,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <algorithm>
 
 #include <map>
 
@@ -58,22 +57,32 @@ Result<std::vector<cap_value_t>> cap_list(const std::vector<std::string>& names)
     auto v = capability_from_name(n);
     // Unknown to libcap, or newer than this kernel: ignored with a warning,
     // as runc does.
-    if (!v) log::warn("process.capabilities: ignoring unknown capability \"{}\"", n);
-    else if (*v <= last_cap()) out.push_back(*v);
+    if (!v)
+      log::warn("process.capabilities: ignoring unknown capability \"{}\"", n);
+    else if (*v <= last_cap())
+      out.push_back(*v);
   }
   return out;
 }
 
 const std::map<std::string, int>& rlimit_table() {
   static const std::map<std::string, int> t = {
-      {"RLIMIT_AS", RLIMIT_AS},         {"RLIMIT_CORE", RLIMIT_CORE},
-      {"RLIMIT_CPU", RLIMIT_CPU},       {"RLIMIT_DATA", RLIMIT_DATA},
-      {"RLIMIT_FSIZE", RLIMIT_FSIZE},   {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK}, {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-      {"RLIMIT_NICE", RLIMIT_NICE},     {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-      {"RLIMIT_NPROC", RLIMIT_NPROC},   {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO}, {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING}, {"RLIMIT_STACK", RLIMIT_STACK},
+      {"RLIMIT_AS", RLIMIT_AS},
+      {"RLIMIT_CORE", RLIMIT_CORE},
+      {"RLIMIT_CPU", RLIMIT_CPU},
+      {"RLIMIT_DATA", RLIMIT_DATA},
+      {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+      {"RLIMIT_NICE", RLIMIT_NICE},
+      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+      {"RLIMIT_NPROC", RLIMIT_NPROC},
+      {"RLIMIT_RSS", RLIMIT_RSS},
+      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+      {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+      {"RLIMIT_STACK", RLIMIT_STACK},
   };
   return t;
 }
@@ -83,7 +92,8 @@ const std::map<std::string, int>& rlimit_table() {
 Result<void> set_rlimits(const std::vector<oci::Rlimit>& rlimits) {
   for (auto& r : rlimits) {
     auto it = rlimit_table().find(r.type);
-    if (it == rlimit_table().end()) return make_error("process.rlimits: unknown type \"{}\"", r.type);
+    if (it == rlimit_table().end())
+      return make_error("process.rlimits: unknown type \"{}\"", r.type);
     struct rlimit rl = {r.soft, r.hard};
     if (::setrlimit(it->second, &rl) < 0)
       return errno_error("process.rlimits: set {} to soft {} hard {}", r.type, r.soft, r.hard);
@@ -121,9 +131,13 @@ Result<void> apply_capabilities(const oci::Capabilities& caps) {
   auto amb = TRY(cap_list(caps.ambient));
   cap_t c = cap_init();
   if (!c) return errno_error("cap_init");
-  bool failed = (!eff.empty() && cap_set_flag(c, CAP_EFFECTIVE, static_cast<int>(eff.size()), eff.data(), CAP_SET) < 0) ||
-                (!perm.empty() && cap_set_flag(c, CAP_PERMITTED, static_cast<int>(perm.size()), perm.data(), CAP_SET) < 0) ||
-                (!inh.empty() && cap_set_flag(c, CAP_INHERITABLE, static_cast<int>(inh.size()), inh.data(), CAP_SET) < 0);
+  bool failed =
+      (!eff.empty() &&
+       cap_set_flag(c, CAP_EFFECTIVE, static_cast<int>(eff.size()), eff.data(), CAP_SET) < 0) ||
+      (!perm.empty() &&
+       cap_set_flag(c, CAP_PERMITTED, static_cast<int>(perm.size()), perm.data(), CAP_SET) < 0) ||
+      (!inh.empty() &&
+       cap_set_flag(c, CAP_INHERITABLE, static_cast<int>(inh.size()), inh.data(), CAP_SET) < 0);
   if (failed) {
     cap_free(c);
     return errno_error("cap_set_flag");
@@ -140,8 +154,10 @@ Result<void> apply_capabilities(const oci::Capabilities& caps) {
     // empty inheritable set, and both runtimes skip what the kernel refuses.
     if (errno != EPERM) return errno_error("raise ambient capability {}", a);
     char* name = cap_to_name(a);
-    log::debug("process.capabilities.ambient: {} not raised (not in both the permitted and inheritable sets)",
-               name ? name : std::to_string(a));
+    log::debug(
+        "process.capabilities.ambient: {} not raised (not in both the permitted and inheritable "
+        "sets)",
+        name ? name : std::to_string(a));
     cap_free(name);
   }
   return ok();
@@ -178,21 +194,30 @@ Result<std::string> find_executable(const std::string& arg0, const std::vector<s
 
 Result<void> set_personality(const oci::Personality& p) {
   unsigned long persona;
-  if (p.domain == "LINUX") persona = PER_LINUX;
-  else if (p.domain == "LINUX32") persona = PER_LINUX32;
-  else return make_error("linux.personality.domain: unknown \"{}\" (expected LINUX or LINUX32)", p.domain);
+  if (p.domain == "LINUX")
+    persona = PER_LINUX;
+  else if (p.domain == "LINUX32")
+    persona = PER_LINUX32;
+  else
+    return make_error("linux.personality.domain: unknown \"{}\" (expected LINUX or LINUX32)",
+                      p.domain);
   if (::personality(persona) < 0) return errno_error("personality {}", p.domain);
   return ok();
 }
 
 Result<void> set_io_priority(const oci::IoPriority& p) {
   int klass;
-  if (p.klass == "IOPRIO_CLASS_RT") klass = 1;
-  else if (p.klass == "IOPRIO_CLASS_BE") klass = 2;
-  else if (p.klass == "IOPRIO_CLASS_IDLE") klass = 3;
-  else return make_error("process.ioPriority.class: unknown \"{}\"", p.klass);
+  if (p.klass == "IOPRIO_CLASS_RT")
+    klass = 1;
+  else if (p.klass == "IOPRIO_CLASS_BE")
+    klass = 2;
+  else if (p.klass == "IOPRIO_CLASS_IDLE")
+    klass = 3;
+  else
+    return make_error("process.ioPriority.class: unknown \"{}\"", p.klass);
   int prio = (klass << 13) | (p.priority & 0xff);
-  if (::syscall(SYS_ioprio_set, 1 /*IOPRIO_WHO_PROCESS*/, 0, prio) < 0) return errno_error("ioprio_set");
+  if (::syscall(SYS_ioprio_set, 1 /*IOPRIO_WHO_PROCESS*/, 0, prio) < 0)
+    return errno_error("ioprio_set");
   return ok();
 }
 
@@ -211,10 +236,14 @@ Result<void> set_scheduler(const oci::Scheduler& s) {
   attr.sched_deadline = s.deadline.value_or(0);
   attr.sched_period = s.period.value_or(0);
   for (auto& f : s.flags) {
-    if (f == "SCHED_FLAG_RESET_ON_FORK") attr.sched_flags |= SCHED_FLAG_RESET_ON_FORK;
-    else if (f == "SCHED_FLAG_RECLAIM") attr.sched_flags |= SCHED_FLAG_RECLAIM;
-    else if (f == "SCHED_FLAG_DL_OVERRUN") attr.sched_flags |= SCHED_FLAG_DL_OVERRUN;
-    else return make_error("process.scheduler.flags: unknown \"{}\"", f);
+    if (f == "SCHED_FLAG_RESET_ON_FORK")
+      attr.sched_flags |= SCHED_FLAG_RESET_ON_FORK;
+    else if (f == "SCHED_FLAG_RECLAIM")
+      attr.sched_flags |= SCHED_FLAG_RECLAIM;
+    else if (f == "SCHED_FLAG_DL_OVERRUN")
+      attr.sched_flags |= SCHED_FLAG_DL_OVERRUN;
+    else
+      return make_error("process.scheduler.flags: unknown \"{}\"", f);
   }
   if (::syscall(SYS_sched_setattr, 0, &attr, 0) < 0) return errno_error("sched_setattr");
   return ok();

@@ -15,9 +15,9 @@
 #include <filesystem>
 
 #include "base/files.h"
+#include "base/log.h"
 #include "base/mountinfo.h"
 #include "base/parse.h"
-#include "base/log.h"
 #include "cgroup/cgroup.h"
 #include "engine/mount_options.h"
 
@@ -35,7 +35,9 @@ int sys_mount_setattr(int dfd, const char* path, unsigned int flags, struct moun
   return static_cast<int>(::syscall(SYS_mount_setattr, dfd, path, flags, attr, sizeof *attr));
 }
 
-std::string fd_path(int fd) { return "/proc/self/fd/" + std::to_string(fd); }
+std::string fd_path(int fd) {
+  return "/proc/self/fd/" + std::to_string(fd);
+}
 
 std::string relative(const std::string& p) {
   size_t i = 0;
@@ -56,7 +58,8 @@ uint64_t attrs_from_flags(unsigned long f) {
 
 // Applies flags to the mount at path (inside root_fd). Used for bind mounts,
 // whose flags mount(2) ignores on the first call.
-Result<void> set_mount_attrs(int root_fd, const std::string& dest, const MountFlags& mf, bool recursive) {
+Result<void> set_mount_attrs(int root_fd, const std::string& dest, const MountFlags& mf,
+                             bool recursive) {
   uint64_t set = attrs_from_flags(mf.flags);
   uint64_t clr = attrs_from_flags(mf.clear);
   if (mf.nosymfollow) set |= MOUNT_ATTR_NOSYMFOLLOW;
@@ -87,7 +90,8 @@ bool is_dir_fd(int fd) {
 
 // Refuses a destination that is a symlink at any point (for /proc, /sys, masked paths).
 Result<void> refuse_symlink(int root_fd, const std::string& path, const char* what) {
-  int fd = sys_openat2(root_fd, relative(path).c_str(), O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH);
+  int fd = sys_openat2(root_fd, relative(path).c_str(), O_PATH | O_CLOEXEC,
+                       RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH);
   if (fd < 0) {
     if (errno == ELOOP) return make_error("{} {} must not be a symlink", what, path);
     if (errno == ENOENT) return ok();
@@ -97,7 +101,8 @@ Result<void> refuse_symlink(int root_fd, const std::string& path, const char* wh
   return ok();
 }
 
-Result<void> mount_cgroup(const RootfsContext& ctx, int root_fd, const oci::Mount& m, const MountFlags& mf) {
+Result<void> mount_cgroup(const RootfsContext& ctx, int root_fd, const oci::Mount& m,
+                          const MountFlags& mf) {
   auto layout = TRY(cgroup::detect());
   auto dest_fd = TRY(open_in_root(root_fd, m.destination, Create::Dir));
   unsigned long flags = mf.flags & ~MS_RDONLY;
@@ -108,8 +113,10 @@ Result<void> mount_cgroup(const RootfsContext& ctx, int root_fd, const oci::Moun
     } else if (ctx.cgroup) {
       auto& paths = ctx.cgroup->paths();
       auto it = paths.find(layout.unified);
-      if (it == paths.end()) return make_error("no unified cgroup path to bind on {}", m.destination);
-      if (::mount(it->second.c_str(), fd_path(dest_fd.get()).c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+      if (it == paths.end())
+        return make_error("no unified cgroup path to bind on {}", m.destination);
+      if (::mount(it->second.c_str(), fd_path(dest_fd.get()).c_str(), nullptr, MS_BIND | MS_REC,
+                  nullptr) < 0)
         return errno_error("bind cgroup on {}", m.destination);
       TRY(set_mount_attrs(root_fd, m.destination, mf, true));
     }
@@ -118,7 +125,8 @@ Result<void> mount_cgroup(const RootfsContext& ctx, int root_fd, const oci::Moun
   // v1 or hybrid: a tmpfs holding one mount per hierarchy, like runc.
   if (::mount("tmpfs", fd_path(dest_fd.get()).c_str(), "tmpfs", flags, "mode=755") < 0)
     return errno_error("mount tmpfs on {}", m.destination);
-  auto mount_one = [&](const std::string& host_mp, const std::string& fstype, const std::string& data) -> Result<void> {
+  auto mount_one = [&](const std::string& host_mp, const std::string& fstype,
+                       const std::string& data) -> Result<void> {
     std::string name = std::filesystem::path(host_mp).filename().string();
     std::string sub = m.destination + "/" + name;
     auto sfd = TRY(open_in_root(root_fd, sub, Create::Dir));
@@ -126,7 +134,8 @@ Result<void> mount_cgroup(const RootfsContext& ctx, int root_fd, const oci::Moun
     // cgroup namespace needed yet); a fresh mount only without cgroups.
     bool fresh = !ctx.cgroup && ctx.cgroupns && !ctx.userns;
     if (fresh) {
-      if (::mount("cgroup", fd_path(sfd.get()).c_str(), fstype.c_str(), mf.flags, data.empty() ? nullptr : data.c_str()) == 0)
+      if (::mount("cgroup", fd_path(sfd.get()).c_str(), fstype.c_str(), mf.flags,
+                  data.empty() ? nullptr : data.c_str()) == 0)
         return ok();
     }
     std::string src = host_mp;
@@ -171,7 +180,9 @@ Result<std::string> host_ids_in_options(const RootfsContext& ctx, const std::str
       auto id = parse_int<uint32_t>(std::string_view(opt).substr(4));
       if (!id) return make_error("mount option {}: not an id", opt);
       auto host = host_id(uid ? *ctx.uid_maps : *ctx.gid_maps, *id);
-      if (!host) return make_error("mount option {}: {} {} is not mapped in the user namespace", opt, uid ? "uid" : "gid", *id);
+      if (!host)
+        return make_error("mount option {}: {} {} is not mapped in the user namespace", opt,
+                          uid ? "uid" : "gid", *id);
       opt = fmt::format("{}={}", uid ? "uid" : "gid", *host);
     }
     if (!out.empty()) out += ',';
@@ -187,7 +198,8 @@ Result<void> do_mount(const RootfsContext& ctx, int root_fd, const oci::Mount& m
     struct stat st;
     bool dir = ::fstat(it->second, &st) == 0 && S_ISDIR(st.st_mode);
     auto dest = TRY(open_in_root(root_fd, m.destination, dir ? Create::Dir : Create::File));
-    if (::syscall(SYS_move_mount, it->second, "", dest.get(), "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    if (::syscall(SYS_move_mount, it->second, "", dest.get(), "",
+                  MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
       return errno_error("move idmapped mount onto {}", m.destination);
     return set_mount_attrs(root_fd, m.destination, mf, mf.recursive_idmap || mf.recursive);
   }
@@ -268,7 +280,7 @@ struct DefaultDevice {
   unsigned major, minor;
 };
 constexpr DefaultDevice kDefaultDevices[] = {
-    {"/dev/null", 1, 3}, {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
+    {"/dev/null", 1, 3},   {"/dev/zero", 1, 5},    {"/dev/full", 1, 7},
     {"/dev/random", 1, 8}, {"/dev/urandom", 1, 9}, {"/dev/tty", 5, 0},
 };
 
@@ -279,7 +291,8 @@ Result<void> make_device(const RootfsContext& ctx, int root_fd, const std::strin
   std::string name = std::filesystem::path(path).filename().string();
   mode_t ftype = type == 'b' ? S_IFBLK : type == 'p' ? S_IFIFO : S_IFCHR;
   ::unlinkat(dir.get(), name.c_str(), 0);
-  if (!ctx.userns && ::mknodat(dir.get(), name.c_str(), ftype | (mode & 07777), makedev(major, minor)) == 0) {
+  if (!ctx.userns &&
+      ::mknodat(dir.get(), name.c_str(), ftype | (mode & 07777), makedev(major, minor)) == 0) {
     // mknod is subject to umask; set the mode exactly.
     UniqueFd f(::openat(dir.get(), name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
     if (f) {
@@ -293,7 +306,8 @@ Result<void> make_device(const RootfsContext& ctx, int root_fd, const std::strin
   std::string host = fmt::format("/dev/{}", name);
   struct stat st;
   if (::stat(host.c_str(), &st) < 0 || major != ::major(st.st_rdev) || minor != ::minor(st.st_rdev))
-    return make_error("cannot create device {} ({}:{}) and no matching host node to bind", path, major, minor);
+    return make_error("cannot create device {} ({}:{}) and no matching host node to bind", path,
+                      major, minor);
   UniqueFd f(::openat(dir.get(), name.c_str(), O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0));
   if (!f) return errno_error("create {}", path);
   if (::mount(host.c_str(), fd_path(f.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
@@ -322,7 +336,7 @@ Result<void> setup_dev(const RootfsContext& ctx, int root_fd) {
     }
     auto dev = TRY(open_in_root(root_fd, "/dev", Create::Dir));
     const std::pair<const char*, const char*> links[] = {
-        {"fd", "/proc/self/fd"},      {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+        {"fd", "/proc/self/fd"},       {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
         {"stderr", "/proc/self/fd/2"}, {"ptmx", "pts/ptmx"},         {"core", "/proc/kcore"}};
     for (auto& [name, target] : links) {
       if (::symlinkat(target, dev.get(), name) < 0 && errno != EEXIST)
@@ -332,12 +346,14 @@ Result<void> setup_dev(const RootfsContext& ctx, int root_fd) {
   if (spec.linux) {
     for (auto& d : spec.linux->devices) {
       // Anywhere in the rootfs, as runc and crun make them (resolved inside it).
-      if (d.path.empty() || d.path[0] != '/') return make_error("device path \"{}\" is not absolute", d.path);
+      if (d.path.empty() || d.path[0] != '/')
+        return make_error("device path \"{}\" is not absolute", d.path);
       if (d.type.size() != 1 || std::string("cbup").find(d.type[0]) == std::string::npos)
         return make_error("device {}: unknown type \"{}\"", d.path, d.type);
       char t = d.type[0] == 'u' ? 'c' : d.type[0];
-      TRY(make_device(ctx, root_fd, d.path, t, static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor),
-                      d.file_mode.value_or(0666), d.uid.value_or(0), d.gid.value_or(0)));
+      TRY(make_device(ctx, root_fd, d.path, t, static_cast<unsigned>(d.major),
+                      static_cast<unsigned>(d.minor), d.file_mode.value_or(0666), d.uid.value_or(0),
+                      d.gid.value_or(0)));
     }
   }
   return ok();
@@ -359,7 +375,8 @@ unsigned long propagation_flag(const std::string& p) {
 
 std::optional<uint32_t> host_id(const std::vector<oci::IdMapping>& maps, uint32_t id) {
   for (auto& m : maps)
-    if (id >= m.container_id && id - m.container_id < m.size) return m.host_id + (id - m.container_id);
+    if (id >= m.container_id && id - m.container_id < m.size)
+      return m.host_id + (id - m.container_id);
   return std::nullopt;
 }
 
@@ -375,16 +392,19 @@ Result<UniqueFd> make_idmapped_tree(const oci::Mount& m, const std::string& bund
   std::string src = m.source;
   if (!src.empty() && src[0] != '/') src = bundle + "/" + src;
   bool recursive = mf.recursive || mf.recursive_idmap;
-  int fd = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, src.c_str(),
-                                      OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
+  int fd = static_cast<int>(
+      ::syscall(SYS_open_tree, AT_FDCWD, src.c_str(),
+                OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0)));
   if (fd < 0) return errno_error("open_tree {}", src);
   UniqueFd tree(fd);
   struct mount_attr attr = {};
   attr.attr_set = MOUNT_ATTR_IDMAP;
   attr.userns_fd = static_cast<uint64_t>(userns_fd);
-  if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | (mf.recursive_idmap ? AT_RECURSIVE : 0), &attr) < 0) {
+  if (sys_mount_setattr(tree.get(), "", AT_EMPTY_PATH | (mf.recursive_idmap ? AT_RECURSIVE : 0),
+                        &attr) < 0) {
     if (errno == EINVAL || errno == EPERM || errno == EOPNOTSUPP)
-      return errno_error("idmapped mount of {} (the filesystem or kernel may not support idmapped mounts)", src);
+      return errno_error(
+          "idmapped mount of {} (the filesystem or kernel may not support idmapped mounts)", src);
     return errno_error("idmap {}", src);
   }
   return tree;
@@ -397,16 +417,19 @@ Result<UniqueFd> open_in_root(int root_fd, const std::string& path, Create creat
     if (fd < 0) return errno_error("dup rootfs fd");
     return UniqueFd(fd);
   }
-  int fd = sys_openat2(root_fd, rel.c_str(), O_PATH | O_CLOEXEC, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  int fd = sys_openat2(root_fd, rel.c_str(), O_PATH | O_CLOEXEC,
+                       RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
   if (fd >= 0) return UniqueFd(fd);
   if (errno != ENOENT || create == Create::No) return errno_error("open {} in the rootfs", path);
   std::string parent = std::filesystem::path("/" + rel).parent_path().string();
   std::string name = std::filesystem::path(rel).filename().string();
   auto pfd = TRY(open_in_root(root_fd, parent, Create::Dir));
   if (create == Create::Dir) {
-    if (::mkdirat(pfd.get(), name.c_str(), 0755) < 0 && errno != EEXIST) return errno_error("mkdir {}", path);
+    if (::mkdirat(pfd.get(), name.c_str(), 0755) < 0 && errno != EEXIST)
+      return errno_error("mkdir {}", path);
   } else {
-    int f = ::openat(pfd.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0644);
+    int f = ::openat(pfd.get(), name.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                     0644);
     if (f < 0 && errno != EEXIST) return errno_error("create {}", path);
     if (f >= 0) ::close(f);
   }
@@ -436,7 +459,8 @@ Result<void> setup_mounts(const RootfsContext& ctx) {
     oci::Mount absolute;
     if (!m->destination.empty() && m->destination[0] != '/') {
       // runc warns and mounts it relative to the rootfs; so does berth-oci.
-      log::warn("mounts[{}].destination {}: not an absolute path, taken as /{}", i, m->destination, m->destination);
+      log::warn("mounts[{}].destination {}: not an absolute path, taken as /{}", i, m->destination,
+                m->destination);
       absolute = *m;
       absolute.destination = "/" + m->destination;
       m = &absolute;
@@ -457,7 +481,8 @@ Result<void> enter_rootfs(const std::string& rootfs, Enter how) {
   }
   if (how == Enter::MoveRoot) {
     if (::chdir(rootfs.c_str()) < 0) return errno_error("chdir {}", rootfs);
-    if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0) return errno_error("move rootfs to /");
+    if (::mount(rootfs.c_str(), "/", nullptr, MS_MOVE, nullptr) < 0)
+      return errno_error("move rootfs to /");
     if (::chroot(".") < 0) return errno_error("chroot");
     if (::chdir("/") < 0) return errno_error("chdir /");
     return ok();
@@ -470,7 +495,8 @@ Result<void> enter_rootfs(const std::string& rootfs, Enter how) {
   // The old root now sits under the new one; detach it without letting the
   // unmount propagate anywhere.
   if (::fchdir(oldroot.get()) < 0) return errno_error("fchdir old root");
-  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0) return errno_error("make old root rslave");
+  if (::mount(nullptr, ".", nullptr, MS_SLAVE | MS_REC, nullptr) < 0)
+    return errno_error("make old root rslave");
   if (::umount2(".", MNT_DETACH) < 0) return errno_error("detach old root");
   if (::chdir("/") < 0) return errno_error("chdir /");
   return ok();
@@ -491,12 +517,14 @@ void detach_mounts_below(const std::string& rootfs) {
     for (int i = 0; i < 4 && f != std::string::npos; i++) f = line.find(' ', f + 1);
     if (f == std::string::npos) continue;
     size_t e = line.find(' ', f + 1);
-    std::string mp = unescape_mountinfo(line.substr(f + 1, e == std::string::npos ? std::string::npos : e - f - 1));
+    std::string mp = unescape_mountinfo(
+        line.substr(f + 1, e == std::string::npos ? std::string::npos : e - f - 1));
     if (mp == rootfs || mp.rfind(rootfs + "/", 0) == 0) points.push_back(mp);
   }
   // Mountinfo lists parents before children: undo in reverse.
   for (auto it = points.rbegin(); it != points.rend(); ++it)
-    if (::umount2(it->c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+    if (::umount2(it->c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL &&
+        errno != ENOENT)
       log::warn("detach {}: {}", *it, strerror(errno));
 }
 
@@ -507,7 +535,8 @@ Result<void> finish_rootfs(const oci::Spec& spec, int root_fd, bool locked) {
     int masked_dir_src = -1;
     UniqueFd masked_holder;
     for (auto& p : spec.linux->masked_paths) {
-      int fd = sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH);
+      int fd = sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC,
+                           RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH);
       if (fd < 0) {
         if (errno == ENOENT) continue;
         if (errno == ELOOP) return make_error("masked path {} must not be a symlink", p);
@@ -516,24 +545,31 @@ Result<void> finish_rootfs(const oci::Spec& spec, int root_fd, bool locked) {
       UniqueFd target(fd);
       if (is_dir_fd(target.get())) {
         if (masked_dir_src < 0) {
-          if (::mount("tmpfs", fd_path(target.get()).c_str(), "tmpfs", MS_RDONLY, "size=0,mode=755") < 0)
+          if (::mount("tmpfs", fd_path(target.get()).c_str(), "tmpfs", MS_RDONLY,
+                      "size=0,mode=755") < 0)
             return errno_error("mask {}", p);
-          masked_holder.reset(sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS));
+          masked_holder.reset(sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC,
+                                          RESOLVE_NO_SYMLINKS));
           masked_dir_src = masked_holder.get();
-        } else if (::mount(fd_path(masked_dir_src).c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) < 0) {
+        } else if (::mount(fd_path(masked_dir_src).c_str(), fd_path(target.get()).c_str(), nullptr,
+                           MS_BIND, nullptr) < 0) {
           return errno_error("mask {}", p);
         }
       } else {
-        // Bind a verified /dev/null (CVE-2025-31133: /dev/null could be a symlink or something else).
-        UniqueFd null(sys_openat2(root.get(), "dev/null", O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH));
+        // Bind a verified /dev/null (CVE-2025-31133: /dev/null could be a symlink or something
+        // else).
+        UniqueFd null(sys_openat2(root.get(), "dev/null", O_PATH | O_CLOEXEC,
+                                  RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH));
         struct stat st;
-        if (!null || ::fstat(null.get(), &st) < 0 || !S_ISCHR(st.st_mode) || ::major(st.st_rdev) != 1 ||
-            ::minor(st.st_rdev) != 3)
+        if (!null || ::fstat(null.get(), &st) < 0 || !S_ISCHR(st.st_mode) ||
+            ::major(st.st_rdev) != 1 || ::minor(st.st_rdev) != 3)
           return make_error("cannot mask {}: /dev/null is not the null device", p);
-        if (::mount(fd_path(null.get()).c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND, nullptr) < 0)
+        if (::mount(fd_path(null.get()).c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND,
+                    nullptr) < 0)
           return errno_error("mask {}", p);
         if (locked) {
-          UniqueFd mask(sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH));
+          UniqueFd mask(sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC,
+                                    RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH));
           struct mount_attr attr = {};
           attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC;
           if (!mask || sys_mount_setattr(mask.get(), "", AT_EMPTY_PATH, &attr) < 0)
@@ -542,16 +578,19 @@ Result<void> finish_rootfs(const oci::Spec& spec, int root_fd, bool locked) {
       }
     }
     for (auto& p : spec.linux->readonly_paths) {
-      int fd = sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH);
+      int fd = sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC,
+                           RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH);
       if (fd < 0) {
         if (errno == ENOENT) continue;
         if (errno == ELOOP) return make_error("readonly path {} must not be a symlink", p);
         return errno_error("open readonly path {}", p);
       }
       UniqueFd target(fd);
-      if (::mount(fd_path(target.get()).c_str(), fd_path(target.get()).c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+      if (::mount(fd_path(target.get()).c_str(), fd_path(target.get()).c_str(), nullptr,
+                  MS_BIND | MS_REC, nullptr) < 0)
         return errno_error("bind readonly path {}", p);
-      UniqueFd mounted(sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC, RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH));
+      UniqueFd mounted(sys_openat2(root.get(), relative(p).c_str(), O_PATH | O_CLOEXEC,
+                                   RESOLVE_NO_SYMLINKS | RESOLVE_BENEATH));
       struct mount_attr attr = {};
       attr.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
       if (!mounted || sys_mount_setattr(mounted.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
@@ -574,7 +613,8 @@ Result<void> set_rootfs_propagation(const oci::Spec& spec) {
     if (::mount(nullptr, "/", nullptr, prop, nullptr) < 0)
       return errno_error("set rootfs propagation {}", spec.linux->rootfs_propagation);
   } else if (!spec.linux->rootfs_propagation.empty()) {
-    return make_error("linux.rootfsPropagation: unknown value \"{}\"", spec.linux->rootfs_propagation);
+    return make_error("linux.rootfsPropagation: unknown value \"{}\"",
+                      spec.linux->rootfs_propagation);
   }
   return ok();
 }

@@ -22,8 +22,8 @@ namespace berth::engine {
 
 struct RootfsContext {
   const oci::Spec* spec = nullptr;
-  std::string rootfs;  // absolute host path of root.path
-  std::string bundle;  // relative bind sources are relative to it
+  std::string rootfs;   // absolute host path of root.path
+  std::string bundle;   // relative bind sources are relative to it
   bool userns = false;  // in a new user namespace: no mknod, no fresh sysfs
   bool cgroupns = false;
   // The container has no mount namespace of its own: its mounts go into the

@@ -76,12 +76,14 @@ UniqueFd open_through_overlay(const std::string& path) {
   UniqueFd ctx(static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC)));
   if (!ctx) return {};
   std::string lower = overlay_escape(dir) + ":" + second;
-  if (::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_SET_STRING, "lowerdir", lower.c_str(), 0) != 0) return {};
+  if (::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_SET_STRING, "lowerdir", lower.c_str(), 0) != 0)
+    return {};
   // Else overlayfs may enable xino and log about it when layers differ in fs.
   (void)::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_SET_STRING, "xino", "off", 0);
   if (::syscall(SYS_fsconfig, ctx.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) return {};
-  UniqueFd mnt(static_cast<int>(::syscall(SYS_fsmount, ctx.get(), FSMOUNT_CLOEXEC,
-                                           MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)));
+  UniqueFd mnt(
+      static_cast<int>(::syscall(SYS_fsmount, ctx.get(), FSMOUNT_CLOEXEC,
+                                 MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)));
   if (!mnt) return {};
   UniqueFd exe(::openat(mnt.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
   if (!exe) return {};
@@ -97,8 +99,8 @@ UniqueFd open_through_overlay(const std::string& path) {
 // exe: the debug sections that follow it can be most of the file.
 Result<UniqueFd> sealed_copy(int exe, const char* name) {
   Elf64_Ehdr eh;
-  if (::pread(exe, &eh, sizeof eh, 0) != sizeof eh || std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
-      eh.e_ident[EI_CLASS] != ELFCLASS64)
+  if (::pread(exe, &eh, sizeof eh, 0) != sizeof eh ||
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 || eh.e_ident[EI_CLASS] != ELFCLASS64)
     return make_error("{} is not a 64-bit ELF file", name);
   std::vector<Elf64_Phdr> ph(eh.e_phnum);
   ssize_t want = static_cast<ssize_t>(sizeof(Elf64_Phdr) * ph.size());
@@ -120,7 +122,8 @@ Result<UniqueFd> sealed_copy(int exe, const char* name) {
   eh.e_shnum = 0;
   eh.e_shstrndx = 0;
   if (::pwrite(copy.get(), &eh, sizeof eh, 0) != sizeof eh) return errno_error("write ELF header");
-  if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+  if (::fcntl(copy.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) <
+      0)
     return errno_error("seal the copy of {}", name);
   return copy;
 }

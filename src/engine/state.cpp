@@ -15,11 +15,16 @@ namespace berth::engine {
 
 const char* status_name(Status s) {
   switch (s) {
-    case Status::Creating: return "creating";
-    case Status::Created: return "created";
-    case Status::Running: return "running";
-    case Status::Paused: return "paused";
-    case Status::Stopped: return "stopped";
+    case Status::Creating:
+      return "creating";
+    case Status::Created:
+      return "created";
+    case Status::Running:
+      return "running";
+    case Status::Paused:
+      return "paused";
+    case Status::Stopped:
+      return "stopped";
   }
   return "unknown";
 }
@@ -30,7 +35,8 @@ Result<void> validate_id(const std::string& id) {
   if (id == "." || id == "..") return make_error("invalid container id \"{}\"", id);
   for (char c : id)
     if (!(isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '+'))
-      return make_error("invalid container id \"{}\": only letters, digits and _-.+ are allowed", id);
+      return make_error("invalid container id \"{}\": only letters, digits and _-.+ are allowed",
+                        id);
   return ok();
 }
 
@@ -38,7 +44,8 @@ Result<State> Store::load(const std::string& id) const {
   TRY(validate_id(id));
   auto text = read_file(dir(id) + "/state.json");
   if (!text) {
-    if (text.error().code == ENOENT) return Error{ENOENT, fmt::format("container \"{}\" does not exist", id)};
+    if (text.error().code == ENOENT)
+      return Error{ENOENT, fmt::format("container \"{}\" does not exist", id)};
     return std::move(text).error();
   }
   State s;
@@ -61,10 +68,16 @@ Result<State> Store::load(const std::string& id) const {
 }
 
 Result<void> Store::save(const State& s) const {
-  nlohmann::json j = {{"id", s.id},           {"pid", s.pid},        {"start_time", s.start_time},
-                      {"bundle", s.bundle},   {"rootfs", s.rootfs},  {"created", s.created},
-                      {"owner", s.owner},     {"annotations", s.annotations},
-                      {"cgroup", s.cgroup},   {"namespaces", s.namespaces}};
+  nlohmann::json j = {{"id", s.id},
+                      {"pid", s.pid},
+                      {"start_time", s.start_time},
+                      {"bundle", s.bundle},
+                      {"rootfs", s.rootfs},
+                      {"created", s.created},
+                      {"owner", s.owner},
+                      {"annotations", s.annotations},
+                      {"cgroup", s.cgroup},
+                      {"namespaces", s.namespaces}};
   return write_file_atomic(dir(s.id) + "/state.json", j.dump(), 0600, false);
 }
 
@@ -130,6 +143,8 @@ nlohmann::json state_json(const State& s, Status status) {
   return j;
 }
 
-std::string now_rfc3339() { return log::now_rfc3339(); }
+std::string now_rfc3339() {
+  return log::now_rfc3339();
+}
 
 }  // namespace berth::engine

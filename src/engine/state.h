@@ -28,7 +28,7 @@ struct State {
   std::string created;  // RFC 3339 with nanoseconds
   std::string owner;
   std::map<std::string, std::string> annotations;
-  nlohmann::json cgroup;  // cgroup::Cgroup::to_json(), or null without cgroups
+  nlohmann::json cgroup;                // cgroup::Cgroup::to_json(), or null without cgroups
   std::vector<std::string> namespaces;  // types the container created or joined
 };
 

@@ -10,7 +10,8 @@ namespace berth::engine {
 
 Result<std::pair<Channel, Channel>> Channel::pair() {
   int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return errno_error("socketpair");
+  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+    return errno_error("socketpair");
   return std::pair<Channel, Channel>{Channel(UniqueFd(sv[0])), Channel(UniqueFd(sv[1]))};
 }
 
@@ -39,7 +40,8 @@ Result<Channel::Received> Channel::recv() {
   } while (n < 0 && errno == EINTR);
   if (n < 0) return errno_error("receive from container init");
   if (n == 0) return Error{EPIPE, "container init exited during setup"};
-  if (static_cast<size_t>(n) < sizeof(uint32_t)) return make_error("short message from container init");
+  if (static_cast<size_t>(n) < sizeof(uint32_t))
+    return make_error("short message from container init");
   Received r;
   uint32_t t;
   std::memcpy(&t, buf.data(), sizeof t);
@@ -59,8 +61,8 @@ Result<Channel::Received> Channel::expect(Msg type) {
   auto r = TRY(recv());
   if (r.type == Msg::ErrorMsg) return Error{0, r.payload};
   if (r.type != type)
-    return make_error("unexpected message {} from container init (wanted {})", static_cast<uint32_t>(r.type),
-                      static_cast<uint32_t>(type));
+    return make_error("unexpected message {} from container init (wanted {})",
+                      static_cast<uint32_t>(r.type), static_cast<uint32_t>(type));
   return r;
 }
 

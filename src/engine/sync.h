@@ -12,20 +12,20 @@
 namespace berth::engine {
 
 enum class Msg : uint32_t {
-  Go = 1,            // parent -> child: continue (maps written); payload: the init's host pid
-  RunHooks,          // child -> parent: mounts are ready, run createRuntime hooks
-  HooksDone,         // parent -> child
-  ConsoleFd,         // child -> parent: the pty master (fd attached)
-  Ready,             // child -> parent: blocked before exec; payload: pid in its ns
-  ErrorMsg,          // child -> parent: setup failed, payload: the message
-  CgroupJoined,      // parent -> child: the init is in its cgroup
-  MountFd,           // parent -> child: payload mount index, fd an idmapped tree
-  SeccompFd,         // child -> parent: the seccomp notify listener (fd attached)
+  Go = 1,        // parent -> child: continue (maps written); payload: the init's host pid
+  RunHooks,      // child -> parent: mounts are ready, run createRuntime hooks
+  HooksDone,     // parent -> child
+  ConsoleFd,     // child -> parent: the pty master (fd attached)
+  Ready,         // child -> parent: blocked before exec; payload: pid in its ns
+  ErrorMsg,      // child -> parent: setup failed, payload: the message
+  CgroupJoined,  // parent -> child: the init is in its cgroup
+  MountFd,       // parent -> child: payload mount index, fd an idmapped tree
+  SeccompFd,     // child -> parent: the seccomp notify listener (fd attached)
   // A user-namespaced container's tree builder (see build_tree):
-  InitPid,           // builder -> runtime: payload the init's pid
-  TreeMounted,       // builder -> init: mounts made, write the sysctls
-  SysctlsDone,       // init -> builder
-  TreeReady,         // builder -> init: masked and read-only paths made, take the copy
+  InitPid,      // builder -> runtime: payload the init's pid
+  TreeMounted,  // builder -> init: mounts made, write the sysctls
+  SysctlsDone,  // init -> builder
+  TreeReady,    // builder -> init: masked and read-only paths made, take the copy
 };
 
 class Channel {

@@ -17,7 +17,10 @@
 namespace berth::manager {
 
 std::string Action::text() const {
-  const char* verb = kind == Kind::Start ? "start" : kind == Kind::Stop ? "stop" : kind == Kind::Restart ? "restart" : "update";
+  const char* verb = kind == Kind::Start     ? "start"
+                     : kind == Kind::Stop    ? "stop"
+                     : kind == Kind::Restart ? "restart"
+                                             : "update";
   return fmt::format("{} {}: {}", verb, name, reason);
 }
 
@@ -111,13 +114,14 @@ std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& dec
   return out;
 }
 
-Result<void> update(const decl::Paths& paths, const decl::Declarations& decls, const std::string& name,
-                    const std::string& self_exe) {
+Result<void> update(const decl::Paths& paths, const decl::Declarations& decls,
+                    const std::string& name, const std::string& self_exe) {
   auto it = decls.containers.find(name);
   if (it == decls.containers.end()) {
     if (is_running(paths, name))
-      return make_error("{} runs but is no longer declared; `berth stop {}` or `berth apply` stops it",
-                        name, name);
+      return make_error(
+          "{} runs but is no longer declared; `berth stop {}` or `berth apply` stops it", name,
+          name);
     return make_error("no such container declared");
   }
   if (!is_running(paths, name)) {
@@ -172,7 +176,8 @@ Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
           // The range it runs with; resources do not depend on it.
           ctx.picked_uid_base = recorded_uid_base(paths, a.name).value_or(kPickMin);
           auto spec = TRY(decl::to_spec(c, ctx));
-          oci::Resources res = spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
+          oci::Resources res =
+              spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
           TRY(engine::update(rd.store(), a.name, res));
           return save_snapshot(rd, c);
         }();

@@ -39,9 +39,13 @@ Result<void> fill_addr(const std::string& path, struct sockaddr_un& addr) {
 
 }  // namespace
 
-std::string console_socket(const RunDir& rd) { return rd.dir + "/console.sock"; }
+std::string console_socket(const RunDir& rd) {
+  return rd.dir + "/console.sock";
+}
 
-bool wants_console(const decl::Container& c) { return c.boot; }
+bool wants_console(const decl::Container& c) {
+  return c.boot;
+}
 
 Result<pid_t> running_init(const decl::Paths& paths, const std::string& name) {
   RunDir rd(paths, name);
@@ -64,7 +68,8 @@ Result<void> ConsoleServer::listen(const std::string& path) {
   struct sockaddr_un addr;
   TRY(fill_addr(path, addr));
   ::unlink(path.c_str());
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0) return errno_error("bind {}", path);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
+    return errno_error("bind {}", path);
   ::chmod(path.c_str(), 0600);
   if (::listen(fd.get(), 4) < 0) return errno_error("listen {}", path);
   listen_ = std::move(fd);
@@ -142,8 +147,10 @@ void ConsoleServer::read_master() {
         pending_cr_ = false;
         if (ch != '\n') out += '\r';
       }
-      if (ch == '\r') pending_cr_ = true;
-      else out += ch;
+      if (ch == '\r')
+        pending_cr_ = true;
+      else
+        out += ch;
     }
     if (!out.empty()) log_(out);
     tail_.append(chunk);
@@ -160,8 +167,11 @@ void ConsoleServer::accept_clients() {
     socklen_t len = sizeof(cred);
     ::getsockopt(c.get(), SOL_SOCKET, SO_PEERCRED, &cred, &len);
     if (client_) {
-      std::string msg = "e" + fmt::format("the console of \"{}\" is already attached (by pid {}); only one client at a time",
-                                          name_, client_pid_);
+      std::string msg =
+          "e" +
+          fmt::format(
+              "the console of \"{}\" is already attached (by pid {}); only one client at a time",
+              name_, client_pid_);
       (void)::send(c.get(), msg.data(), msg.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       continue;
     }
@@ -170,7 +180,8 @@ void ConsoleServer::accept_clients() {
     send_client('k', {});
     // What the console shows now (typically a login prompt) for the newcomer.
     auto nl = tail_.rfind('\n');
-    std::string_view current = nl == std::string::npos ? std::string_view(tail_) : std::string_view(tail_).substr(nl + 1);
+    std::string_view current =
+        nl == std::string::npos ? std::string_view(tail_) : std::string_view(tail_).substr(nl + 1);
     if (!current.empty()) send_client('o', current);
   }
 }
@@ -227,7 +238,8 @@ void ConsoleServer::send_client(char type, std::string_view data) {
     if (data.empty()) break;
   }
   if (to_client_bytes_ > kMaxQueuedToClient) {
-    log_(fmt::format("berth: the console client (pid {}) fell too far behind; detached\n", client_pid_));
+    log_(fmt::format("berth: the console client (pid {}) fell too far behind; detached\n",
+                     client_pid_));
     detach_client();
     return;
   }
@@ -303,9 +315,10 @@ Result<int> login(const decl::Paths& paths, const std::string& name) {
   RunDir rd(paths, name);
   auto snap = load_snapshot(rd, name);
   if (snap && !wants_console(*snap))
-    return make_error("container \"{}\" has no console (only boot = true containers have one); "
-                      "use `berth root-login {}` or `berth shell {} USER`",
-                      name, name, name);
+    return make_error(
+        "container \"{}\" has no console (only boot = true containers have one); "
+        "use `berth root-login {}` or `berth shell {} USER`",
+        name, name, name);
   UniqueFd sock(::socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   if (!sock) return errno_error("socket");
   struct sockaddr_un addr;
@@ -314,7 +327,8 @@ Result<int> login(const decl::Paths& paths, const std::string& name) {
     int e = errno;
     auto st = read_status(rd);
     if (!(st && monitor_alive(*st)))
-      return make_error("the monitor of \"{}\" is gone, and the console with it (restart the container)", name);
+      return make_error(
+          "the monitor of \"{}\" is gone, and the console with it (restart the container)", name);
     errno = e;
     return errno_error("connect to the console of \"{}\"", name);
   }
@@ -343,17 +357,19 @@ Result<int> login(const decl::Paths& paths, const std::string& name) {
   auto quiet_since = std::chrono::steady_clock::now();
   char buf[kPacketBytes + 1];
   while (!detached && ended.empty()) {
-    std::vector<struct pollfd> pfds = {{sigs.fd(), POLLIN, 0}, {sock.get(), POLLIN, 0},
-                                       {stdin_eof ? -1 : 0, POLLIN, 0}};
+    std::vector<struct pollfd> pfds = {
+        {sigs.fd(), POLLIN, 0}, {sock.get(), POLLIN, 0}, {stdin_eof ? -1 : 0, POLLIN, 0}};
     int timeout = esc.timeout_ms();
     if (stdin_eof) {
       auto idle = std::chrono::steady_clock::now() - quiet_since;
       auto left = std::chrono::seconds(1) - idle;
       if (left <= std::chrono::milliseconds(0)) break;
-      timeout = static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()) + 1;
+      timeout =
+          static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(left).count()) + 1;
     }
     if (auto held = esc.expire(); !held.empty()) {
-      if (auto s = send_packet(sock.get(), 'i', held); !s) ended = fmt::format("the console of {} closed", name);
+      if (auto s = send_packet(sock.get(), 'i', held); !s)
+        ended = fmt::format("the console of {} closed", name);
       continue;
     }
     int n = ::poll(pfds.data(), pfds.size(), timeout);
@@ -361,8 +377,10 @@ Result<int> login(const decl::Paths& paths, const std::string& name) {
     if (n < 0) return errno_error("poll");
     if (pfds[0].revents) {
       while (int sig = sigs.read()) {
-        if (sig == SIGWINCH) (void)send_winsize(sock.get(), 0);
-        else detached = true;
+        if (sig == SIGWINCH)
+          (void)send_winsize(sock.get(), 0);
+        else
+          detached = true;
       }
     }
     if (pfds[1].revents) {
@@ -392,7 +410,8 @@ Result<int> login(const decl::Paths& paths, const std::string& name) {
       }
       std::string data = esc.feed({buf, static_cast<size_t>(got)});
       if (!data.empty())
-        if (auto s = send_packet(sock.get(), 'i', data); !s) ended = fmt::format("the console of {} closed", name);
+        if (auto s = send_packet(sock.get(), 'i', data); !s)
+          ended = fmt::format("the console of {} closed", name);
       if (esc.escaped()) detached = true;
     }
   }

@@ -108,11 +108,13 @@ struct ContainerUser {
   std::string home, shell;
 };
 // Parses passwd and group texts (exposed for unit tests).
-Result<ContainerUser> find_user(std::string_view passwd, std::string_view group, const std::string& user);
+Result<ContainerUser> find_user(std::string_view passwd, std::string_view group,
+                                const std::string& user);
 
 // `berth show-host-key NAME`: the first of /etc/ssh/ssh_host_{ed25519,ecdsa,
 // rsa}_key.pub in the container's root (the running container's view when
 // it runs, its declared root otherwise). decl: its declaration, if any.
-Result<std::string> host_key(const decl::Paths& paths, const std::string& name, const decl::Container* decl);
+Result<std::string> host_key(const decl::Paths& paths, const std::string& name,
+                             const decl::Container* decl);
 
 }  // namespace berth::manager

@@ -202,8 +202,9 @@ Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci
     if (::chown(upper.c_str(), st.st_uid, st.st_gid) < 0 ||
         ::chmod(upper.c_str(), st.st_mode & 07777) < 0)
       return errno_error("set the owner of {}", upper);
-    std::string opts = fmt::format("lowerdir={},upperdir={},workdir={}", engine::overlay_escape(lower),
-                                   engine::overlay_escape(upper), engine::overlay_escape(work));
+    std::string opts =
+        fmt::format("lowerdir={},upperdir={},workdir={}", engine::overlay_escape(lower),
+                    engine::overlay_escape(upper), engine::overlay_escape(work));
     if (::mount("overlay", root.c_str(), "overlay", 0, opts.c_str()) < 0)
       return errno_error("mount the ephemeral overlay on {}", root);
     spec.root.path = root;

@@ -28,9 +28,11 @@ void set_flag(int root_fd, const char* path, mode_t mode) {
 
 int signal_init(pid_t pid, decl::InitKind kind, int sig, bool reboot) {
   if (kind == decl::InitKind::RunitInit && sig == SIGCONT) {
-    UniqueFd root(::open(fmt::format("/proc/{}/root", pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    UniqueFd root(
+        ::open(fmt::format("/proc/{}/root", pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
     if (root) {
-      for (const char* f : {"/run/runit.stopit", "/etc/runit/stopit"}) set_flag(root.get(), f, 0100);
+      for (const char* f : {"/run/runit.stopit", "/etc/runit/stopit"})
+        set_flag(root.get(), f, 0100);
       for (const char* f : {"/run/runit.reboot", "/etc/runit/reboot"})
         set_flag(root.get(), f, reboot ? 0100 : 0);
     }
@@ -47,7 +49,8 @@ bool halted_busybox_waits(pid_t pid) {
     auto stat = read_file(fmt::format("/proc/{}/stat", child));
     if (!stat) continue;  // gone
     auto close = stat->rfind(')');
-    if (close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z') return false;
+    if (close == std::string::npos || close + 2 >= stat->size() || (*stat)[close + 2] != 'Z')
+      return false;
   }
   auto sc = read_file(fmt::format("/proc/{}/syscall", pid));
   if (!sc) return false;

@@ -54,15 +54,15 @@ struct Status {
   int restarts = 0;
   std::string last_exit;  // how the last run ended
   std::optional<uint64_t> memory_bytes;
-  std::vector<std::string> addresses;  // "host 10.233.1.1", "local 10.233.1.2"
-  std::vector<std::string> host_links;  // the real (maybe shortened) ve-/vb- name, extra veths
-  std::optional<uint32_t> uid_base;     // host uid of its root (private_users), 65536 ids from it
+  std::vector<std::string> addresses;     // "host 10.233.1.1", "local 10.233.1.2"
+  std::vector<std::string> host_links;    // the real (maybe shortened) ve-/vb- name, extra veths
+  std::optional<uint32_t> uid_base;       // host uid of its root (private_users), 65536 ids from it
   std::vector<std::string> capabilities;  // what its processes get (decl::capabilities_of)
   // Non-empty when root in it can take over the host (decl::host_takeover_reason):
   // JSON "privileged": true and "privileged_reason".
   std::string privileged_reason;
-  std::string init;                     // boot: the init in its tree ("systemd", "busybox", ...)
-  std::string ready_on;                 // boot: "notify" (READY=1) or "started"
+  std::string init;      // boot: the init in its tree ("systemd", "busybox", ...)
+  std::string ready_on;  // boot: "notify" (READY=1) or "started"
   nlohmann::json to_json() const;
   std::string text() const;  // several lines, for `berth status`
 };
@@ -104,8 +104,8 @@ Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
 // as `apply` would: nothing when unchanged, resources applied live, or a
 // restart when anything else changed; prints which and why. A container that
 // is not running is left alone (its next start reads the declaration).
-Result<void> update(const decl::Paths& paths, const decl::Declarations& decls, const std::string& name,
-                    const std::string& self_exe);
+Result<void> update(const decl::Paths& paths, const decl::Declarations& decls,
+                    const std::string& name, const std::string& self_exe);
 
 // Starts the autostart containers, each after those in its `after` list,
 // independent ones in parallel.

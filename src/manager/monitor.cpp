@@ -24,8 +24,8 @@
 #include "engine/container.h"
 #include "engine/sealed_exe.h"
 #include "manager/console.h"
-#include "manager/launch_spec.h"
 #include "manager/init_control.h"
+#include "manager/launch_spec.h"
 #include "manager/manager.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
@@ -54,7 +54,8 @@ double mono() {
 
 std::string describe_exit(int ws) {
   if (WIFEXITED(ws)) return fmt::format("exited with status {}", WEXITSTATUS(ws));
-  if (WIFSIGNALED(ws)) return fmt::format("killed by signal {} ({})", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
+  if (WIFSIGNALED(ws))
+    return fmt::format("killed by signal {} ({})", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
   return "ended";
 }
 
@@ -122,7 +123,8 @@ void sd_notify_systemd(const std::string& msg) {
   std::memcpy(addr.sun_path, path.c_str(), path.size());
   if (path[0] == '@') addr.sun_path[0] = '\0';
   socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
-  (void)::sendto(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr), len);
+  (void)::sendto(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
+                 len);
 }
 
 // True once pid runs another program than the monitor (its command was exec'd).
@@ -160,7 +162,10 @@ std::optional<bool> command_execd(pid_t init) {
 class Monitor {
  public:
   Monitor(const decl::Paths& paths, std::string name, const MonitorOptions& opts)
-      : paths_(paths), name_(std::move(name)), rd_(paths, name_), opts_(opts),
+      : paths_(paths),
+        name_(std::move(name)),
+        rd_(paths, name_),
+        opts_(opts),
         log_(paths.container_log(name_)) {}
 
   int run() {
@@ -215,7 +220,8 @@ class Monitor {
     auto loaded = decl::load_files(decl::default_declaration_files(paths_));
     if (!loaded.ok()) return make_error("invalid declarations: {}", loaded.errors.front().str());
     auto it = loaded.decls.containers.find(name_);
-    if (it == loaded.decls.containers.end()) return make_error("no container \"{}\" is declared", name_);
+    if (it == loaded.decls.containers.end())
+      return make_error("no container \"{}\" is declared", name_);
     c_ = it->second;
     uid_base_ = TRY(uid_base_of(paths_, c_, loaded.decls));
     nat_all_ = loaded.decls.settings.nat;
@@ -227,7 +233,8 @@ class Monitor {
     notify_ = TRY(bind_unix(rd_.notify_sock(), SOCK_DGRAM));
     ::chmod(rd_.notify_sock().c_str(), 0777);
     if (wants_console(c_)) {
-      console_ = std::make_unique<ConsoleServer>(name_, [this](std::string_view s) { log_.write(s); });
+      console_ =
+          std::make_unique<ConsoleServer>(name_, [this](std::string_view s) { log_.write(s); });
       TRY(console_->listen(console_socket(rd_)));
     }
 
@@ -251,7 +258,8 @@ class Monitor {
     if (::unshare(CLONE_NEWNET) < 0) return errno_error("unshare network namespace");
     netns_.reset(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
     int saved = errno;
-    if (::setns(host.get(), CLONE_NEWNET) < 0) return errno_error("return to the host network namespace");
+    if (::setns(host.get(), CLONE_NEWNET) < 0)
+      return errno_error("return to the host network namespace");
     if (!netns_) {
       errno = saved;
       return errno_error("open the new network namespace");
@@ -313,7 +321,8 @@ class Monitor {
       double now = mono();
       double next = now + 0.5;
       if (waiting_exec_) next = now + 0.005;
-      bool watch_halt = stopping_ && init_ > 0 && !killed_ && c_.boot && init_kind_ == decl::InitKind::Busybox;
+      bool watch_halt =
+          stopping_ && init_ > 0 && !killed_ && c_.boot && init_kind_ == decl::InitKind::Busybox;
       if (watch_halt) next = std::min(next, now + 0.01);
       if (!ready_) next = std::min(next, ready_deadline_);
       if (kill_at_ > 0) next = std::min(next, kill_at_);
@@ -397,7 +406,8 @@ class Monitor {
   void drain_output() {
     char buf[16384];
     ssize_t n;
-    while ((n = ::read(out_r_.get(), buf, sizeof(buf))) > 0) log_.write({buf, static_cast<size_t>(n)});
+    while ((n = ::read(out_r_.get(), buf, sizeof(buf))) > 0)
+      log_.write({buf, static_cast<size_t>(n)});
   }
 
   void accept_control() {
@@ -469,7 +479,8 @@ class Monitor {
     int sig = decl::reboot_signal_of(c_, init_kind_);
     log_.note(fmt::format("reboot: sending {} to the init ({})", decl::signal_name(sig),
                           decl::init_name(init_kind_)));
-    if (signal_init(init_, init_kind_, sig, true) < 0) return fmt::format("error: kill: {}\n", strerror(errno));
+    if (signal_init(init_, init_kind_, sig, true) < 0)
+      return fmt::format("error: kill: {}\n", strerror(errno));
     return "ok\n";
   }
 
@@ -494,7 +505,8 @@ class Monitor {
 
   void on_init_exit(int ws) {
     // Ended by us once its halt was done: a poweroff, not a kill.
-    std::string how = halted_ ? "halted (the last pauses of its halt cut short)" : describe_exit(ws);
+    std::string how =
+        halted_ ? "halted (the last pauses of its halt cut short)" : describe_exit(ws);
     init_ = 0;
     // A command that ran and ended before the exec was seen: the engine's
     // own failures before the exec end the init with 1 or 127, never 0, so
@@ -511,7 +523,8 @@ class Monitor {
     // reboot(2) in a pid namespace ends its init with SIGINT for a poweroff
     // or halt and SIGHUP for a reboot; a plain init powers off by exiting 0.
     bool reboot = WIFSIGNALED(ws) && WTERMSIG(ws) == SIGHUP;
-    bool poweroff = (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) || (WIFSIGNALED(ws) && WTERMSIG(ws) == SIGINT);
+    bool poweroff =
+        (WIFEXITED(ws) && WEXITSTATUS(ws) == 0) || (WIFSIGNALED(ws) && WTERMSIG(ws) == SIGINT);
     if (stopping_ || failed_) {
       if (stopping_ && ((poweroff && !killed_) || halted_)) log_.note("powered off");
       finish(0);
@@ -608,9 +621,11 @@ class Monitor {
     drain_output();
     if (console_) {
       console_->drop_master();
-      console_->close(fmt::format("container {} stopped ({})", name_, st_.last_exit.empty() ? "stopped" : st_.last_exit));
+      console_->close(fmt::format("container {} stopped ({})", name_,
+                                  st_.last_exit.empty() ? "stopped" : st_.last_exit));
     }
-    log_.note(fmt::format("monitor exiting ({})", st_.last_exit.empty() ? "stopped" : st_.last_exit));
+    log_.note(
+        fmt::format("monitor exiting ({})", st_.last_exit.empty() ? "stopped" : st_.last_exit));
     (void)remove_tree(rd_.oci());
     remove_root_dirs(rd_);
     ctl_.reset();
@@ -649,7 +664,7 @@ class Monitor {
   bool killed_ = false;  // SIGKILLed by us (stop timeout, terminate): not a clean poweroff
   bool halted_ = false;  // killed once its halt was done (busybox's pauses)
   decl::InitKind init_kind_ = decl::InitKind::Unknown;  // of a boot container
-  bool notify_ready_ = false;                            // ready on READY=1
+  bool notify_ready_ = false;                           // ready on READY=1
   bool reready_ = false;  // rebooted after having been ready: waiting for it again
   int exit_code_ = 0;
   int backoff_ = 0;

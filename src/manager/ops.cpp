@@ -17,9 +17,9 @@
 #include <fmt/ranges.h>
 
 #include "base/files.h"
+#include "decl/init.h"
 #include "decl/spec.h"
 #include "engine/container.h"
-#include "decl/init.h"
 #include "manager/console.h"
 #include "manager/init_control.h"
 #include "manager/manager.h"
@@ -62,8 +62,11 @@ Result<void> stop_orphan(const decl::Paths& paths, const RunDir& rd, const std::
   if (auto pid = engine_pid(rd, name)) {
     if (!terminate) {
       // The init the tree has now (the monitor that knew is gone).
-      auto kind = snap && snap->boot ? decl::container_init(*snap, "/").kind : decl::InitKind::Unknown;
-      int sig = snap && snap->boot ? decl::halt_signal_of(*snap, kind) : snap ? snap->halt_signal.value_or(SIGTERM) : SIGTERM;
+      auto kind =
+          snap && snap->boot ? decl::container_init(*snap, "/").kind : decl::InitKind::Unknown;
+      int sig = snap && snap->boot ? decl::halt_signal_of(*snap, kind)
+                : snap             ? snap->halt_signal.value_or(SIGTERM)
+                                   : SIGTERM;
       signal_init(*pid, kind, sig, false);
       wait_gone(*pid, static_cast<int>(timeout.count()));
     }
@@ -76,7 +79,8 @@ Result<void> stop_orphan(const decl::Paths& paths, const RunDir& rd, const std::
   if (path_exists(rd.oci())) {
     auto ids = store.ids();
     if (ids && !ids->empty())
-      if (auto r = engine::remove(store, name, true); !r) first = std::move(r).error().wrap("remove");
+      if (auto r = engine::remove(store, name, true); !r)
+        first = std::move(r).error().wrap("remove");
   }
   if (snap && snap->private_network) {
     auto n = network_of(*snap, paths, false);
@@ -137,9 +141,11 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
   bool alive = st && monitor_alive(*st);
   if (alive) return StartResult{true};
   if (engine_pid(rd, c.name))
-    return make_error("{} runs without its monitor (monitor died); stop or terminate it first", c.name);
+    return make_error("{} runs without its monitor (monitor died); stop or terminate it first",
+                      c.name);
   // Leftovers of a monitor that died with nothing running.
-  if (st || path_exists(rd.oci())) TRY(stop_orphan(paths, rd, c.name, true, std::chrono::milliseconds(0)));
+  if (st || path_exists(rd.oci()))
+    TRY(stop_orphan(paths, rd, c.name, true, std::chrono::milliseconds(0)));
 
   TRY(mkdir_p(paths.log, 0755));
   int p[2];
@@ -162,8 +168,8 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
     }
     for (int fd = 4; fd < 1024; ++fd) ::close(fd);
     std::string root = paths.root;
-    execl(self_exe.c_str(), "berth", "--root", root.c_str(), "monitor", c.name.c_str(), "--ready-fd", "3",
-          static_cast<char*>(nullptr));
+    execl(self_exe.c_str(), "berth", "--root", root.c_str(), "monitor", c.name.c_str(),
+          "--ready-fd", "3", static_cast<char*>(nullptr));
     dprintf(2, "berth: exec %s: %s\n", self_exe.c_str(), strerror(errno));
     _exit(127);
   }
@@ -208,7 +214,8 @@ Result<void> stop(const decl::Paths& paths, const std::string& name, bool termin
   Result<void> result = ok();
   if (st && monitor_alive(*st)) {
     test_pause_at("stop");
-    auto reply = control_request(rd, terminate ? "terminate" : "stop", static_cast<int>(t.count()) + 30000);
+    auto reply =
+        control_request(rd, terminate ? "terminate" : "stop", static_cast<int>(t.count()) + 30000);
     if (reply && *reply == "ok") {
       wait_gone(st->monitor_pid, 10000);
     } else if (!monitor_alive(*st)) {
@@ -229,14 +236,19 @@ Result<void> reboot(const decl::Paths& paths, const std::string& name) {
   auto st = read_status(rd);
   if (!st || !monitor_alive(*st)) return make_error("{} is not running (or has no monitor)", name);
   auto reply = TRY(control_request(rd, "reboot", 10000));
-  if (reply != "ok") return make_error("{}", reply.starts_with("error: ") ? reply.substr(7) : reply);
+  if (reply != "ok")
+    return make_error("{}", reply.starts_with("error: ") ? reply.substr(7) : reply);
   return ok();
 }
 
 nlohmann::json Status::to_json() const {
-  nlohmann::json j = {{"name", name},           {"state", state},         {"declared", declared},
-                      {"monitor", monitor_alive}, {"monitor_died", monitor_died},
-                      {"restarts", restarts},   {"addresses", addresses},
+  nlohmann::json j = {{"name", name},
+                      {"state", state},
+                      {"declared", declared},
+                      {"monitor", monitor_alive},
+                      {"monitor_died", monitor_died},
+                      {"restarts", restarts},
+                      {"addresses", addresses},
                       {"host_links", host_links}};
   j["monitor_pid"] = monitor_pid > 0 ? nlohmann::json(monitor_pid) : nlohmann::json(nullptr);
   j["pid"] = pid > 0 ? nlohmann::json(pid) : nlohmann::json(nullptr);
@@ -305,8 +317,10 @@ Status status(const decl::Paths& paths, const std::string& name, const decl::Con
     if (auto stats = engine::stats(rd.store(), name)) {
       try {
         auto& m = (*stats)["memory"]["usage"];
-        if (m.is_object() && m.contains("usage")) out.memory_bytes = m["usage"].get<uint64_t>();
-        else if (m.is_number()) out.memory_bytes = m.get<uint64_t>();
+        if (m.is_object() && m.contains("usage"))
+          out.memory_bytes = m["usage"].get<uint64_t>();
+        else if (m.is_number())
+          out.memory_bytes = m.get<uint64_t>();
       } catch (const std::exception&) {
       }
     }
@@ -324,8 +338,10 @@ Status status(const decl::Paths& paths, const std::string& name, const decl::Con
         if (n->has_veth()) out.host_links.push_back(n->host_link());
         for (auto& e : n->extra_veths) out.host_links.push_back(e.name);
       }
-    if (a->private_users.mode == decl::PrivateUsers::Mode::Base) out.uid_base = a->private_users.base;
-    if (a->private_users.mode == decl::PrivateUsers::Mode::Pick) out.uid_base = recorded_uid_base(paths, name);
+    if (a->private_users.mode == decl::PrivateUsers::Mode::Base)
+      out.uid_base = a->private_users.base;
+    if (a->private_users.mode == decl::PrivateUsers::Mode::Pick)
+      out.uid_base = recorded_uid_base(paths, name);
     out.capabilities = decl::capabilities_of(*a);
     out.privileged_reason = decl::host_takeover_reason(*a);
   }

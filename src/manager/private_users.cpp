@@ -128,7 +128,8 @@ Result<void> delegate_cgroup(const std::string& relative, uint32_t uid) {
   auto layout = TRY(cgroup::detect());
   auto cg = cgroup::Cgroup::open(layout, relative);
   auto own = [&](const std::string& path) -> Result<void> {
-    if (::chown(path.c_str(), uid, uid) < 0 && errno != ENOENT) return errno_error("chown {}", path);
+    if (::chown(path.c_str(), uid, uid) < 0 && errno != ENOENT)
+      return errno_error("chown {}", path);
     return ok();
   };
   for (auto& [mount, dir] : cg.paths()) {
@@ -162,10 +163,12 @@ Result<void> delegate_cgroup(const std::string& relative, uint32_t uid) {
 Result<void> open_netns_to_userns(int netns) {
   UniqueFd self(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
   if (!self) return errno_error("open the monitor's network namespace");
-  if (::setns(netns, CLONE_NEWNET) < 0) return errno_error("enter the container's network namespace");
+  if (::setns(netns, CLONE_NEWNET) < 0)
+    return errno_error("enter the container's network namespace");
   auto w = write_existing("/proc/sys/net/ipv4/ip_unprivileged_port_start", "0");
   if (w) w = write_existing("/proc/sys/net/ipv4/ping_group_range", "0 2147483647");
-  if (::setns(self.get(), CLONE_NEWNET) < 0) return errno_error("return to the monitor's network namespace");
+  if (::setns(self.get(), CLONE_NEWNET) < 0)
+    return errno_error("return to the monitor's network namespace");
   return w;
 }
 

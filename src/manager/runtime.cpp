@@ -83,10 +83,15 @@ void Lock::remove_if_idle(const RunDir& rd) {
 }
 
 Result<void> write_status(const RunDir& rd, const MonitorStatus& s) {
-  nlohmann::json j = {{"state", s.state},         {"monitor_pid", s.monitor_pid},
-                      {"monitor_start", s.monitor_start}, {"pid", s.pid},
-                      {"started_at", s.started_at}, {"restarts", s.restarts},
-                      {"last_exit", s.last_exit}, {"init", s.init}, {"ready_on", s.ready_on}};
+  nlohmann::json j = {{"state", s.state},
+                      {"monitor_pid", s.monitor_pid},
+                      {"monitor_start", s.monitor_start},
+                      {"pid", s.pid},
+                      {"started_at", s.started_at},
+                      {"restarts", s.restarts},
+                      {"last_exit", s.last_exit},
+                      {"init", s.init},
+                      {"ready_on", s.ready_on}};
   return write_file_atomic(rd.status(), j.dump() + "\n");
 }
 
@@ -206,7 +211,8 @@ Result<std::string> control_request(const RunDir& rd, const std::string& line, i
   struct sockaddr_un addr = {};
   addr.sun_family = AF_UNIX;
   std::string path = rd.control();
-  if (path.size() >= sizeof(addr.sun_path)) return make_error("control socket path too long: {}", path);
+  if (path.size() >= sizeof(addr.sun_path))
+    return make_error("control socket path too long: {}", path);
   std::memcpy(addr.sun_path, path.c_str(), path.size());
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
     return errno_error("connect {}", path);
@@ -218,7 +224,8 @@ Result<std::string> control_request(const RunDir& rd, const std::string& line, i
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
-    if (elapsed >= timeout_ms) return make_error("no reply from the monitor after {} ms", timeout_ms);
+    if (elapsed >= timeout_ms)
+      return make_error("no reply from the monitor after {} ms", timeout_ms);
     struct pollfd p = {fd.get(), POLLIN, 0};
     int n = ::poll(&p, 1, static_cast<int>(timeout_ms - elapsed));
     if (n < 0 && errno == EINTR) continue;

@@ -57,7 +57,8 @@ Result<std::string> read_in_root(int root_fd, const std::string& path, size_t ma
   if (::fstat(at.get(), &st) < 0) return errno_error("stat {}", path);
   if (!S_ISREG(st.st_mode)) return make_error("{} is not a regular file", path);
   if (static_cast<uint64_t>(st.st_size) > max) return make_error("{} is too large", path);
-  UniqueFd fd(::open(fmt::format("/proc/self/fd/{}", at.get()).c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC));
+  UniqueFd fd(
+      ::open(fmt::format("/proc/self/fd/{}", at.get()).c_str(), O_RDONLY | O_NOCTTY | O_CLOEXEC));
   if (!fd) return errno_error("open {}", path);
   return read_fd(fd.get());
 }
@@ -148,8 +149,10 @@ Result<int> relay(pid_t pid, UniqueFd master, SessionSignals& sigs, bool tty) {
       if (got < 0 && (errno == EINTR || errno == EAGAIN)) continue;
       if (got <= 0) {
         stdin_eof = true;
-        if (tty) detached = true;  // the terminal hung up
-        else to_master += '\x04';  // end of input for the shell, as ^D
+        if (tty)
+          detached = true;  // the terminal hung up
+        else
+          to_master += '\x04';  // end of input for the shell, as ^D
       } else {
         to_master += esc.feed({buf, static_cast<size_t>(got)});
         if (esc.escaped()) detached = true;
@@ -178,7 +181,8 @@ Result<int> relay(pid_t pid, UniqueFd master, SessionSignals& sigs, bool tty) {
 
 }  // namespace
 
-Result<ContainerUser> find_user(std::string_view passwd, std::string_view group, const std::string& user) {
+Result<ContainerUser> find_user(std::string_view passwd, std::string_view group,
+                                const std::string& user) {
   std::optional<ContainerUser> u;
   for (auto line : split(passwd, '\n')) {
     auto f = split(line, ':');
@@ -214,8 +218,10 @@ Result<int> shell(const decl::Paths& paths, const std::string& name, const std::
   ContainerUser u;
   if (passwd) {
     auto found = find_user(*passwd, group ? *group : std::string(), who);
-    if (found) u = *found;
-    else if (!user.empty()) return std::move(found).error();
+    if (found)
+      u = *found;
+    else if (!user.empty())
+      return std::move(found).error();
   } else if (!user.empty()) {
     return std::move(passwd).error().wrap("look up \"" + user + "\"");
   }
@@ -268,7 +274,8 @@ Result<int> shell(const decl::Paths& paths, const std::string& name, const std::
   return r;
 }
 
-Result<std::string> host_key(const decl::Paths& paths, const std::string& name, const decl::Container* d) {
+Result<std::string> host_key(const decl::Paths& paths, const std::string& name,
+                             const decl::Container* d) {
   RunDir rd(paths, name);
   UniqueFd root;
   std::string where;
@@ -287,8 +294,10 @@ Result<std::string> host_key(const decl::Paths& paths, const std::string& name, 
     if (!key->empty() && key->back() != '\n') *key += '\n';
     return *key;
   }
-  return make_error("container \"{}\" has no SSH host key (no /etc/ssh/ssh_host_{{ed25519,ecdsa,rsa}}_key.pub in its root)",
-                    name);
+  return make_error(
+      "container \"{}\" has no SSH host key (no /etc/ssh/ssh_host_{{ed25519,ecdsa,rsa}}_key.pub in "
+      "its root)",
+      name);
 }
 
 }  // namespace berth::manager

@@ -42,7 +42,9 @@ std::string EscapeDetector::feed(std::string_view bytes) {
 }
 
 std::string EscapeDetector::expire() {
-  if (count_ == 0 || escaped() || std::chrono::steady_clock::now() - first_ <= std::chrono::seconds(1)) return {};
+  if (count_ == 0 || escaped() ||
+      std::chrono::steady_clock::now() - first_ <= std::chrono::seconds(1))
+    return {};
   std::string out(static_cast<size_t>(count_), '\x1d');
   count_ = 0;
   return out;
@@ -50,8 +52,8 @@ std::string EscapeDetector::expire() {
 
 int EscapeDetector::timeout_ms() const {
   if (count_ == 0 || escaped()) return -1;
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(first_ + std::chrono::seconds(1) -
-                                                                    std::chrono::steady_clock::now());
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      first_ + std::chrono::seconds(1) - std::chrono::steady_clock::now());
   return static_cast<int>(std::max<int64_t>(0, left.count()) + 1);
 }
 

@@ -81,9 +81,9 @@ Result<std::vector<IpPrefix>> list_addresses(const NlSocket& nl, std::string_vie
 namespace {
 Result<void> add_route_of_type(const NlSocket& nl, const IpPrefix& dst, std::string_view dev,
                                const std::optional<IpAddress>& gateway, int type) {
-  std::string what = fmt::format("add {}route {} dev {}{}", type == RTN_LOCAL ? "local " : "",
-                                 dst.str(), dev,
-                                 gateway ? " via " + gateway->str() : std::string());
+  std::string what =
+      fmt::format("add {}route {} dev {}{}", type == RTN_LOCAL ? "local " : "", dst.str(), dev,
+                  gateway ? " via " + gateway->str() : std::string());
   if (gateway && gateway->family != dst.address.family)
     return make_error("{}: mixed address families", what);
   LinkInfo l = TRY_CTX(get_link(nl, dev), "{}", what);

@@ -42,8 +42,8 @@ struct ContainerNetwork {
   // DNAT from the host to local_address(6); also from ::1 when routed with
   // host_address6 (a bridged container's v6 forwards skip ::1)
   std::vector<PortForward> forward_ports;
-  bool nat = false;                        // masquerade the container's traffic out of the host
-  std::string hosts_file;                  // "NAME.containers" entries here; empty: none
+  bool nat = false;        // masquerade the container's traffic out of the host
+  std::string hosts_file;  // "NAME.containers" entries here; empty: none
 
   // A veth is made when any address, the bridge or the MAC is set.
   bool has_veth() const;

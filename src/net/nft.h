@@ -40,9 +40,9 @@ struct NatRules {
   // answer on the host's ::1: such connections are SNATed to it (the
   // container cannot answer ::1), and need add_local_route(::1, veth) too.
   std::optional<IpAddress> host6;
-  std::vector<PortForward> forwards;        // to local4 and/or local6
-  bool masquerade = false;                  // NAT the container's own traffic out of the host
-  std::vector<ForwardTarget> extra;         // forwards to the extra veths
+  std::vector<PortForward> forwards;  // to local4 and/or local6
+  bool masquerade = false;            // NAT the container's own traffic out of the host
+  std::vector<ForwardTarget> extra;   // forwards to the extra veths
 };
 
 // "berth:NAME", the comment on every rule of the container.

@@ -22,10 +22,16 @@ struct Bad {
   std::string path, msg;
 };
 
-const char* type_name(const json& v) { return v.type_name(); }
+const char* type_name(const json& v) {
+  return v.type_name();
+}
 
-std::string join(const std::string& p, const std::string& k) { return p.empty() ? k : p + "." + k; }
-std::string idx(const std::string& p, size_t i) { return fmt::format("{}[{}]", p, i); }
+std::string join(const std::string& p, const std::string& k) {
+  return p.empty() ? k : p + "." + k;
+}
+std::string idx(const std::string& p, size_t i) {
+  return fmt::format("{}[{}]", p, i);
+}
 
 void expect(bool cond, const std::string& path, const char* what, const json& v) {
   if (!cond) throw Bad{path, fmt::format("expected {}, got {}", what, type_name(v))};
@@ -37,7 +43,9 @@ const json* field(const json& obj, const char* key) {
   return &*it;
 }
 
-void object(const json& v, const std::string& path) { expect(v.is_object(), path, "an object", v); }
+void object(const json& v, const std::string& path) {
+  expect(v.is_object(), path, "an object", v);
+}
 
 std::string str(const json& v, const std::string& path) {
   expect(v.is_string(), path, "a string", v);
@@ -151,14 +159,16 @@ Process process(const json& v, const std::string& p) {
     });
   opt(v, "noNewPrivileges", p, pr.no_new_privileges, boolean);
   opt(v, "apparmorProfile", p, pr.apparmor_profile, str);
-  if (auto* o = field(v, "oomScoreAdj")) pr.oom_score_adj = static_cast<int>(i64(*o, join(p, "oomScoreAdj")));
+  if (auto* o = field(v, "oomScoreAdj"))
+    pr.oom_score_adj = static_cast<int>(i64(*o, join(p, "oomScoreAdj")));
   opt(v, "selinuxLabel", p, pr.selinux_label, str);
   if (auto* io = field(v, "ioPriority")) {
     std::string q = join(p, "ioPriority");
     object(*io, q);
     IoPriority x;
     opt(*io, "class", q, x.klass, str);
-    if (auto* pri = field(*io, "priority")) x.priority = static_cast<int>(i64(*pri, join(q, "priority")));
+    if (auto* pri = field(*io, "priority"))
+      x.priority = static_cast<int>(i64(*pri, join(q, "priority")));
     pr.io_priority = x;
   }
   if (auto* s = field(v, "scheduler")) {
@@ -167,7 +177,8 @@ Process process(const json& v, const std::string& p) {
     Scheduler x;
     opt(*s, "policy", q, x.policy, str);
     if (auto* n = field(*s, "nice")) x.nice = static_cast<int>(i64(*n, join(q, "nice")));
-    if (auto* n = field(*s, "priority")) x.priority = static_cast<int>(i64(*n, join(q, "priority")));
+    if (auto* n = field(*s, "priority"))
+      x.priority = static_cast<int>(i64(*n, join(q, "priority")));
     opt(*s, "flags", q, x.flags, strings);
     opt(*s, "runtime", q, x.runtime, u64);
     opt(*s, "deadline", q, x.deadline, u64);
@@ -200,8 +211,10 @@ Mount mount(const json& v, const std::string& p) {
   opt(v, "type", p, m.type, str);
   opt(v, "source", p, m.source, str);
   opt(v, "options", p, m.options, strings);
-  if (auto* x = field(v, "uidMappings")) m.uid_mappings = array<IdMapping>(*x, join(p, "uidMappings"), id_mapping);
-  if (auto* x = field(v, "gidMappings")) m.gid_mappings = array<IdMapping>(*x, join(p, "gidMappings"), id_mapping);
+  if (auto* x = field(v, "uidMappings"))
+    m.uid_mappings = array<IdMapping>(*x, join(p, "uidMappings"), id_mapping);
+  if (auto* x = field(v, "gidMappings"))
+    m.gid_mappings = array<IdMapping>(*x, join(p, "gidMappings"), id_mapping);
   return m;
 }
 
@@ -271,15 +284,16 @@ Resources resources(const json& v, const std::string& p) {
     opt(*b, "weight", q, bio.weight, u16);
     opt(*b, "leafWeight", q, bio.leaf_weight, u16);
     if (auto* wd = field(*b, "weightDevice"))
-      bio.weight_device = array<WeightDevice>(*wd, join(q, "weightDevice"), [&](const json& x, const std::string& s) {
-        object(x, s);
-        WeightDevice w;
-        opt(x, "major", s, w.major, i64);
-        opt(x, "minor", s, w.minor, i64);
-        opt(x, "weight", s, w.weight, u16);
-        opt(x, "leafWeight", s, w.leaf_weight, u16);
-        return w;
-      });
+      bio.weight_device = array<WeightDevice>(*wd, join(q, "weightDevice"),
+                                              [&](const json& x, const std::string& s) {
+                                                object(x, s);
+                                                WeightDevice w;
+                                                opt(x, "major", s, w.major, i64);
+                                                opt(x, "minor", s, w.minor, i64);
+                                                opt(x, "weight", s, w.weight, u16);
+                                                opt(x, "leafWeight", s, w.leaf_weight, u16);
+                                                return w;
+                                              });
     auto throttle = [](const json& x, const std::string& s) {
       object(x, s);
       ThrottleDevice t;
@@ -288,33 +302,43 @@ Resources resources(const json& v, const std::string& p) {
       opt(x, "rate", s, t.rate, u64);
       return t;
     };
-    if (auto* t = field(*b, "throttleReadBpsDevice")) bio.throttle_read_bps_device = array<ThrottleDevice>(*t, join(q, "throttleReadBpsDevice"), throttle);
-    if (auto* t = field(*b, "throttleWriteBpsDevice")) bio.throttle_write_bps_device = array<ThrottleDevice>(*t, join(q, "throttleWriteBpsDevice"), throttle);
-    if (auto* t = field(*b, "throttleReadIOPSDevice")) bio.throttle_read_iops_device = array<ThrottleDevice>(*t, join(q, "throttleReadIOPSDevice"), throttle);
-    if (auto* t = field(*b, "throttleWriteIOPSDevice")) bio.throttle_write_iops_device = array<ThrottleDevice>(*t, join(q, "throttleWriteIOPSDevice"), throttle);
+    if (auto* t = field(*b, "throttleReadBpsDevice"))
+      bio.throttle_read_bps_device =
+          array<ThrottleDevice>(*t, join(q, "throttleReadBpsDevice"), throttle);
+    if (auto* t = field(*b, "throttleWriteBpsDevice"))
+      bio.throttle_write_bps_device =
+          array<ThrottleDevice>(*t, join(q, "throttleWriteBpsDevice"), throttle);
+    if (auto* t = field(*b, "throttleReadIOPSDevice"))
+      bio.throttle_read_iops_device =
+          array<ThrottleDevice>(*t, join(q, "throttleReadIOPSDevice"), throttle);
+    if (auto* t = field(*b, "throttleWriteIOPSDevice"))
+      bio.throttle_write_iops_device =
+          array<ThrottleDevice>(*t, join(q, "throttleWriteIOPSDevice"), throttle);
     r.block_io = bio;
   }
   if (auto* h = field(v, "hugepageLimits"))
-    r.hugepage_limits = array<HugepageLimit>(*h, join(p, "hugepageLimits"), [](const json& x, const std::string& s) {
-      object(x, s);
-      HugepageLimit l;
-      opt(x, "pageSize", s, l.page_size, str);
-      opt(x, "limit", s, l.limit, u64);
-      return l;
-    });
+    r.hugepage_limits = array<HugepageLimit>(*h, join(p, "hugepageLimits"),
+                                             [](const json& x, const std::string& s) {
+                                               object(x, s);
+                                               HugepageLimit l;
+                                               opt(x, "pageSize", s, l.page_size, str);
+                                               opt(x, "limit", s, l.limit, u64);
+                                               return l;
+                                             });
   if (auto* n = field(v, "network")) {
     std::string q = join(p, "network");
     object(*n, q);
     Network net;
     opt(*n, "classID", q, net.class_id, u32);
     if (auto* pr = field(*n, "priorities"))
-      net.priorities = array<NetworkPriority>(*pr, join(q, "priorities"), [](const json& x, const std::string& s) {
-        object(x, s);
-        NetworkPriority np;
-        opt(x, "name", s, np.name, str);
-        opt(x, "priority", s, np.priority, u32);
-        return np;
-      });
+      net.priorities = array<NetworkPriority>(*pr, join(q, "priorities"),
+                                              [](const json& x, const std::string& s) {
+                                                object(x, s);
+                                                NetworkPriority np;
+                                                opt(x, "name", s, np.name, str);
+                                                opt(x, "priority", s, np.priority, u32);
+                                                return np;
+                                              });
     r.network = net;
   }
   opt(v, "unified", p, r.unified, string_map);
@@ -332,25 +356,27 @@ Seccomp seccomp(const json& v, const std::string& p) {
   opt(v, "listenerPath", p, s.listener_path, str);
   opt(v, "listenerMetadata", p, s.listener_metadata, str);
   if (auto* sc = field(v, "syscalls"))
-    s.syscalls = array<SeccompSyscall>(*sc, join(p, "syscalls"), [](const json& x, const std::string& q) {
-      object(x, q);
-      SeccompSyscall c;
-      opt(x, "names", q, c.names, strings);
-      if (!field(x, "action")) throw Bad{join(q, "action"), "is required"};
-      opt(x, "action", q, c.action, str);
-      opt(x, "errnoRet", q, c.errno_ret, u32);
-      if (auto* a = field(x, "args"))
-        c.args = array<SeccompArg>(*a, join(q, "args"), [](const json& y, const std::string& r) {
-          object(y, r);
-          SeccompArg arg;
-          opt(y, "index", r, arg.index, u32);
-          opt(y, "value", r, arg.value, u64);
-          opt(y, "valueTwo", r, arg.value_two, u64);
-          opt(y, "op", r, arg.op, str);
-          return arg;
+    s.syscalls =
+        array<SeccompSyscall>(*sc, join(p, "syscalls"), [](const json& x, const std::string& q) {
+          object(x, q);
+          SeccompSyscall c;
+          opt(x, "names", q, c.names, strings);
+          if (!field(x, "action")) throw Bad{join(q, "action"), "is required"};
+          opt(x, "action", q, c.action, str);
+          opt(x, "errnoRet", q, c.errno_ret, u32);
+          if (auto* a = field(x, "args"))
+            c.args =
+                array<SeccompArg>(*a, join(q, "args"), [](const json& y, const std::string& r) {
+                  object(y, r);
+                  SeccompArg arg;
+                  opt(y, "index", r, arg.index, u32);
+                  opt(y, "value", r, arg.value, u64);
+                  opt(y, "valueTwo", r, arg.value_two, u64);
+                  opt(y, "op", r, arg.op, str);
+                  return arg;
+                });
+          return c;
         });
-      return c;
-    });
   return s;
 }
 
@@ -358,15 +384,18 @@ Linux linux_section(const json& v, const std::string& p) {
   object(v, p);
   Linux l;
   if (auto* n = field(v, "namespaces"))
-    l.namespaces = array<Namespace>(*n, join(p, "namespaces"), [](const json& x, const std::string& q) {
-      object(x, q);
-      Namespace ns;
-      opt(x, "type", q, ns.type, str);
-      opt(x, "path", q, ns.path, str);
-      return ns;
-    });
-  if (auto* x = field(v, "uidMappings")) l.uid_mappings = array<IdMapping>(*x, join(p, "uidMappings"), id_mapping);
-  if (auto* x = field(v, "gidMappings")) l.gid_mappings = array<IdMapping>(*x, join(p, "gidMappings"), id_mapping);
+    l.namespaces =
+        array<Namespace>(*n, join(p, "namespaces"), [](const json& x, const std::string& q) {
+          object(x, q);
+          Namespace ns;
+          opt(x, "type", q, ns.type, str);
+          opt(x, "path", q, ns.path, str);
+          return ns;
+        });
+  if (auto* x = field(v, "uidMappings"))
+    l.uid_mappings = array<IdMapping>(*x, join(p, "uidMappings"), id_mapping);
+  if (auto* x = field(v, "gidMappings"))
+    l.gid_mappings = array<IdMapping>(*x, join(p, "gidMappings"), id_mapping);
   if (auto* t = field(v, "timeOffsets")) {
     object(*t, join(p, "timeOffsets"));
     for (auto& [k, x] : t->items()) {
@@ -483,7 +512,8 @@ json j_hook(const Hook& h) {
 json to_json(const Process& p) {
   json j;
   j["terminal"] = p.terminal;
-  if (p.console_size) j["consoleSize"] = {{"height", p.console_size->height}, {"width", p.console_size->width}};
+  if (p.console_size)
+    j["consoleSize"] = {{"height", p.console_size->height}, {"width", p.console_size->width}};
   json u = {{"uid", p.user.uid}, {"gid", p.user.gid}};
   put(u, "umask", p.user.umask);
   if (!p.user.additional_gids.empty()) u["additionalGids"] = p.user.additional_gids;
@@ -510,7 +540,8 @@ json to_json(const Process& p) {
   put_str(j, "apparmorProfile", p.apparmor_profile);
   put(j, "oomScoreAdj", p.oom_score_adj);
   put_str(j, "selinuxLabel", p.selinux_label);
-  if (p.io_priority) j["ioPriority"] = {{"class", p.io_priority->klass}, {"priority", p.io_priority->priority}};
+  if (p.io_priority)
+    j["ioPriority"] = {{"class", p.io_priority->klass}, {"priority", p.io_priority->priority}};
   if (p.scheduler) {
     json s = {{"policy", p.scheduler->policy}};
     put(s, "nice", p.scheduler->nice);
@@ -601,7 +632,8 @@ json to_json(const Resources& r) {
     put(n, "classID", r.network->class_id);
     if (!r.network->priorities.empty()) {
       json a = json::array();
-      for (auto& p : r.network->priorities) a.push_back({{"name", p.name}, {"priority", p.priority}});
+      for (auto& p : r.network->priorities)
+        a.push_back({{"name", p.name}, {"priority", p.priority}});
       n["priorities"] = a;
     }
     j["network"] = n;
@@ -682,7 +714,10 @@ json to_json(const Spec& s) {
         if (!c.args.empty()) {
           json args = json::array();
           for (auto& ar : c.args)
-            args.push_back({{"index", ar.index}, {"value", ar.value}, {"valueTwo", ar.value_two}, {"op", ar.op}});
+            args.push_back({{"index", ar.index},
+                            {"value", ar.value},
+                            {"valueTwo", ar.value_two},
+                            {"op", ar.op}});
           z["args"] = args;
         }
         a.push_back(z);

@@ -239,7 +239,6 @@ std::string cache_key(const oci::Seccomp& p) {
                      v->minor, v->micro, kernel_id(), j.dump());
 }
 
-
 void put_u32(std::string& out, uint32_t v) {
   out.append(reinterpret_cast<const char*>(&v), 4);
 }

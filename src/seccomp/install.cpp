@@ -80,7 +80,8 @@ Result<void> send_listener(int listener_fd, const oci::Seccomp& profile,
   size_t sent = 0;
   bool fd_sent = false;
   while (sent < data.size()) {
-    ssize_t n = send_with_fd(sock.get(), data.data() + sent, data.size() - sent, fd_sent ? -1 : listener_fd);
+    ssize_t n = send_with_fd(sock.get(), data.data() + sent, data.size() - sent,
+                             fd_sent ? -1 : listener_fd);
     if (n < 0) return errno_error("seccomp listener: send to {}", path);
     fd_sent = true;
     sent += static_cast<size_t>(n);

@@ -22,7 +22,9 @@ using namespace berth;
 
 namespace {
 
-std::string socket_path() { return fuzz_scratch_dir() + "/console.sock"; }
+std::string socket_path() {
+  return fuzz_scratch_dir() + "/console.sock";
+}
 
 void pump(manager::ConsoleServer& srv, int rounds) {
   for (int i = 0; i < rounds; i++) {
@@ -60,7 +62,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   addr.sun_family = AF_UNIX;
   std::string path = socket_path();
   std::memcpy(addr.sun_path, path.c_str(), path.size());
-  FUZZ_CHECK(::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0, "connect");
+  FUZZ_CHECK(::connect(client.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
+             "connect");
   pump(srv, 1);
 
   // The input: records of [kind][length][bytes]; kind even = a packet from
@@ -74,7 +77,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::string_view chunk(reinterpret_cast<const char*>(data + i), n);
     i += n;
     if (kind % 2 == 0) {
-      if (!chunk.empty()) (void)::send(client.get(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (!chunk.empty())
+        (void)::send(client.get(), chunk.data(), chunk.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
       (void)esc.feed(chunk);
     } else {
       (void)::write(peer.get(), chunk.data(), chunk.size());

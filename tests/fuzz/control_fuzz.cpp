@@ -30,7 +30,8 @@ struct Env {
     std::string p = rd.control();
     FUZZ_CHECK(p.size() < sizeof addr.sun_path, "path too long");
     std::memcpy(addr.sun_path, p.c_str(), p.size());
-    FUZZ_CHECK(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0, "bind");
+    FUZZ_CHECK(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0,
+               "bind");
     FUZZ_CHECK(::listen(listener.get(), 4) == 0, "listen");
   }
   static std::string make_root() { return fuzz_scratch_dir() + "/root"; }
@@ -53,7 +54,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto reply = manager::control_request(env.rd, "ping", 5000);
   monitor.join();
   if (reply) {
-    FUZZ_CHECK(reply->find('\n') == std::string::npos && !reply->empty(), "reply \"%s\"", reply->c_str());
+    FUZZ_CHECK(reply->find('\n') == std::string::npos && !reply->empty(), "reply \"%s\"",
+               reply->c_str());
     FUZZ_CHECK(bytes.rfind(*reply, 0) == 0, "the reply is not what the monitor sent");
   }
 

@@ -14,7 +14,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     auto r = berth::decl::load_documents({{file, text}}, o);
     for (auto& e : r.errors) {
       std::string line = e.str();
-      FUZZ_CHECK(line.find('\n') == std::string::npos, "a diagnostic spans lines: %s", line.c_str());
+      FUZZ_CHECK(line.find('\n') == std::string::npos, "a diagnostic spans lines: %s",
+                 line.c_str());
       FUZZ_CHECK(line.rfind(file, 0) == 0, "a diagnostic does not name the file: %s", line.c_str());
     }
     FUZZ_CHECK(r.ok() || !r.error_text().empty(), "errors without text");

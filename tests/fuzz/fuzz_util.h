@@ -10,14 +10,14 @@
 #include <filesystem>
 #include <string>
 
-#define FUZZ_CHECK(cond, ...)                                  \
-  do {                                                         \
-    if (!(cond)) {                                             \
+#define FUZZ_CHECK(cond, ...)                                     \
+  do {                                                            \
+    if (!(cond)) {                                                \
       std::fprintf(stderr, "fuzz invariant failed: %s: ", #cond); \
-      std::fprintf(stderr, __VA_ARGS__);                       \
-      std::fprintf(stderr, "\n");                              \
-      std::abort();                                            \
-    }                                                          \
+      std::fprintf(stderr, __VA_ARGS__);                          \
+      std::fprintf(stderr, "\n");                                 \
+      std::abort();                                               \
+    }                                                             \
   } while (0)
 
 // A scratch directory under /tmp for the whole fuzzing run, removed at exit

@@ -15,8 +15,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto profile = berth::oci::parse_seccomp(j);
   if (!profile) return 0;
   if (auto prog = berth::seccomp::compile(*profile)) {
-    FUZZ_CHECK(!prog->filter.empty() && prog->filter.size() <= 65535, "a program of %zu instructions",
-               prog->filter.size());
+    FUZZ_CHECK(!prog->filter.empty() && prog->filter.size() <= 65535,
+               "a program of %zu instructions", prog->filter.size());
   }
   return 0;
 }

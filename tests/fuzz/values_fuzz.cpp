@@ -8,7 +8,8 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   if (auto s = berth::decl::parse_size(text)) {
-    FUZZ_CHECK(*s <= 18000000000000000000ull, "size %llu out of range", static_cast<unsigned long long>(*s));
+    FUZZ_CHECK(*s <= 18000000000000000000ull, "size %llu out of range",
+               static_cast<unsigned long long>(*s));
   }
   if (auto d = berth::decl::parse_duration(text)) {
     FUZZ_CHECK(d->count() >= 0 && d->count() <= 1000000000000000LL, "duration %lld ms out of range",

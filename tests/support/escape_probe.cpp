@@ -12,8 +12,8 @@ wopen() { $B sh -c "exec 3<>$1" 2>/dev/null; }
 echo "capeff $($B grep CapEff /proc/self/status | $B cut -f2)"
 )SH";
   for (auto& p : remount)
-    s += "echo \"remount:" + p + " $([ -e " + p + " ] && try $B mount -o remount,bind,rw,dev,suid,exec " + p +
-         " || echo missing)\"\n";
+    s += "echo \"remount:" + p + " $([ -e " + p +
+         " ] && try $B mount -o remount,bind,rw,dev,suid,exec " + p + " || echo missing)\"\n";
   for (auto& d : create_in)
     s += "echo \"create:" + d + " $(try $B touch " + d + "/" + marker + ")\"\n";
   s += R"SH(
@@ -47,8 +47,9 @@ fi
 echo "unshare:proc-sys $(try $B unshare -U -r -m $B sh -c "$B mount -o remount,rw,bind /proc/sys && exec 3<>/proc/sys/kernel/core_pattern")"
 )SH";
   for (auto& d : create_in)
-    s += "echo \"unshare:" + d + " $(try $B unshare -U -r -m $B sh -c \"$B mount -o remount,rw,bind " +
-         d + " && $B touch " + d + "/" + marker + "\")\"\n";
+    s += "echo \"unshare:" + d +
+         " $(try $B unshare -U -r -m $B sh -c \"$B mount -o remount,rw,bind " + d +
+         " && $B touch " + d + "/" + marker + "\")\"\n";
   s += R"SH(
 # A device node of the host's memory, made and opened.
 echo "mknod:mem $(try $B sh -c "$B mknod /tmp/.probe-mem c 1 1 && exec 3</tmp/.probe-mem")"

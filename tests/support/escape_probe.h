@@ -18,7 +18,8 @@ struct EscapeProbe {
   // nothing): a mount whose flags are locked refuses, also one that is
   // writable already (a container's own tree, whose locked nodev it cannot
   // clear). /proc/keys and /sys/firmware are masked (a file and a directory).
-  std::vector<std::string> remount = {"/", "/usr", "/proc/sys", "/sys", "/proc/keys", "/sys/firmware"};
+  std::vector<std::string> remount = {"/",    "/usr",       "/proc/sys",
+                                      "/sys", "/proc/keys", "/sys/firmware"};
   // Directories where a file named `marker` is created after the remounts
   // ("create:/usr yes|no"); the test checks the host side too.
   std::vector<std::string> create_in;

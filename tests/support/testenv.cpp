@@ -29,12 +29,24 @@ std::string env_or(const char* name, const std::string& dflt) {
 }
 }  // namespace
 
-std::string build_dir() { return env_or("BERTH_BUILD_DIR", BERTH_BUILD_DIR_DEFAULT); }
-std::string source_dir() { return env_or("BERTH_SOURCE_DIR", BERTH_SOURCE_DIR_DEFAULT); }
-std::string berth_oci() { return env_or("BERTH_OCI", build_dir() + "/berth-oci"); }
-std::string berth() { return env_or("BERTH", build_dir() + "/berth"); }
-std::string test_rootfs() { return env_or("BERTH_TEST_ROOTFS", BERTH_TEST_ROOTFS_DEFAULT); }
-bool is_root() { return geteuid() == 0; }
+std::string build_dir() {
+  return env_or("BERTH_BUILD_DIR", BERTH_BUILD_DIR_DEFAULT);
+}
+std::string source_dir() {
+  return env_or("BERTH_SOURCE_DIR", BERTH_SOURCE_DIR_DEFAULT);
+}
+std::string berth_oci() {
+  return env_or("BERTH_OCI", build_dir() + "/berth-oci");
+}
+std::string berth() {
+  return env_or("BERTH", build_dir() + "/berth");
+}
+std::string test_rootfs() {
+  return env_or("BERTH_TEST_ROOTFS", BERTH_TEST_ROOTFS_DEFAULT);
+}
+bool is_root() {
+  return geteuid() == 0;
+}
 
 RunResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
   RunResult res;
@@ -62,8 +74,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& opts) {
   close(out[1]);
   close(err[1]);
   // Feed stdin (small inputs only) and read both outputs without deadlock.
-  if (!opts.stdin_data.empty())
-    (void)!write(in[1], opts.stdin_data.data(), opts.stdin_data.size());
+  if (!opts.stdin_data.empty()) (void)!write(in[1], opts.stdin_data.data(), opts.stdin_data.size());
   close(in[1]);
   struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
   int open_fds = 2;

@@ -15,9 +15,9 @@ namespace berth::test {
 
 std::string build_dir();
 std::string source_dir();
-std::string berth_oci();   // path to the berth-oci binary
-std::string berth();       // path to the berth binary
-std::string test_rootfs(); // the shared busybox rootfs (never write to it)
+std::string berth_oci();    // path to the berth-oci binary
+std::string berth();        // path to the berth binary
+std::string test_rootfs();  // the shared busybox rootfs (never write to it)
 
 bool is_root();
 

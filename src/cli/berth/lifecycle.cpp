@@ -22,7 +22,8 @@ int do_start(Context& ctx, const std::string& name) {
   warn_if_privileged(it->second);
   auto r = manager::start(ctx.paths(), it->second);
   if (!r) {
-    std::fprintf(stderr, "berth: start %s: %s\n", name.c_str(), one_line(r.error().message).c_str());
+    std::fprintf(stderr, "berth: start %s: %s\n", name.c_str(),
+                 one_line(r.error().message).c_str());
     return 1;
   }
   if (r->already_running) std::printf("%s is already running\n", name.c_str());
@@ -77,11 +78,14 @@ void register_restart(CLI::App& app, Context& ctx) {
 void register_reboot(CLI::App& app, Context& ctx) {
   auto name = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
-      "reboot", "send a booted container's init its reboot signal (it is started again once it ends)");
+      "reboot",
+      "send a booted container's init its reboot signal (it is started again once it ends)");
   cmd->add_option("name", *name, "container name")->required();
   cmd->callback([&ctx, name] {
     auto r = manager::reboot(ctx.paths(), *name);
-    if (!r) std::fprintf(stderr, "berth: reboot %s: %s\n", name->c_str(), one_line(r.error().message).c_str());
+    if (!r)
+      std::fprintf(stderr, "berth: reboot %s: %s\n", name->c_str(),
+                   one_line(r.error().message).c_str());
     ctx.exit_code = r ? 0 : 1;
   });
 }
@@ -98,7 +102,8 @@ void register_monitor(CLI::App& app, Context& ctx) {
       "run a container's monitor in the foreground (what `start` daemonizes; for systemd's "
       "berth-container@.service, which gets READY=1 on $NOTIFY_SOCKET)");
   cmd->add_option("name", o->name, "container name")->required();
-  cmd->add_option("--ready-fd", o->ready_fd, "write \"ok\" or \"error: REASON\" to this fd when ready");
+  cmd->add_option("--ready-fd", o->ready_fd,
+                  "write \"ok\" or \"error: REASON\" to this fd when ready");
   cmd->add_flag("--foreground", o->foreground, "send READY=1 to $NOTIFY_SOCKET when ready");
   cmd->callback([&ctx, o] {
     manager::MonitorOptions mo;

@@ -18,7 +18,8 @@ void register_login(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, name] {
     auto r = manager::login(ctx.paths(), *name);
     if (!r) {
-      std::fprintf(stderr, "berth: login %s: %s\n", name->c_str(), one_line(r.error().message).c_str());
+      std::fprintf(stderr, "berth: login %s: %s\n", name->c_str(),
+                   one_line(r.error().message).c_str());
       ctx.exit_code = 1;
       return;
     }
@@ -31,7 +32,8 @@ namespace {
 void run_shell(Context& ctx, const char* verb, const std::string& name, const std::string& user) {
   auto r = manager::shell(ctx.paths(), name, user);
   if (!r) {
-    std::fprintf(stderr, "berth: %s %s: %s\n", verb, name.c_str(), one_line(r.error().message).c_str());
+    std::fprintf(stderr, "berth: %s %s: %s\n", verb, name.c_str(),
+                 one_line(r.error().message).c_str());
     ctx.exit_code = 125;  // as `run`: berth's own failure, not the shell's
     return;
   }
@@ -43,7 +45,8 @@ void run_shell(Context& ctx, const char* verb, const std::string& name, const st
 void register_root_login(CLI::App& app, Context& ctx) {
   auto name = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
-      "root-login", "a root login shell inside the running container, on a terminal of its own (no password)");
+      "root-login",
+      "a root login shell inside the running container, on a terminal of its own (no password)");
   cmd->add_option("name", *name, "container name")->required();
   cmd->callback([&ctx, name] { run_shell(ctx, "root-login", *name, ""); });
 }
@@ -70,10 +73,12 @@ void register_show_host_key(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, name] {
     auto loaded = ctx.load();
     const decl::Container* d = nullptr;
-    if (auto it = loaded.decls.containers.find(*name); it != loaded.decls.containers.end()) d = &it->second;
+    if (auto it = loaded.decls.containers.find(*name); it != loaded.decls.containers.end())
+      d = &it->second;
     auto r = manager::host_key(ctx.paths(), *name, d);
     if (!r) {
-      std::fprintf(stderr, "berth: show-host-key %s: %s\n", name->c_str(), one_line(r.error().message).c_str());
+      std::fprintf(stderr, "berth: show-host-key %s: %s\n", name->c_str(),
+                   one_line(r.error().message).c_str());
       ctx.exit_code = 1;
       return;
     }

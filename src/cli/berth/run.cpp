@@ -20,7 +20,8 @@ void register_run(CLI::App& app, Context& ctx) {
   cmd->callback([&ctx, o] {
     auto r = manager::run_in(ctx.paths(), o->name, o->argv);
     if (!r) {
-      std::fprintf(stderr, "berth: run %s: %s\n", o->name.c_str(), one_line(r.error().message).c_str());
+      std::fprintf(stderr, "berth: run %s: %s\n", o->name.c_str(),
+                   one_line(r.error().message).c_str());
       ctx.exit_code = 125;
       return;
     }
@@ -34,7 +35,8 @@ void register_logs(CLI::App& app, Context& ctx) {
     bool follow = false;
   };
   auto o = std::make_shared<Opts>();
-  auto* cmd = app.add_subcommand("logs", "print the container's log (its console output and berth's notes)");
+  auto* cmd = app.add_subcommand(
+      "logs", "print the container's log (its console output and berth's notes)");
   cmd->add_option("name", o->name, "container name")->required();
   cmd->add_flag("-f,--follow", o->follow, "keep printing new lines while the container runs");
   cmd->callback([&ctx, o] {

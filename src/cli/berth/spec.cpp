@@ -36,14 +36,16 @@ void register_spec(CLI::App& app, Context& ctx) {
     // The range it runs (or would run) with, without recording a pick.
     auto base = manager::uid_base_of(paths, c, *d, /*record=*/false);
     if (!base) {
-      std::fprintf(stderr, "berth: spec %s: %s\n", name->c_str(), one_line(base.error().message).c_str());
+      std::fprintf(stderr, "berth: spec %s: %s\n", name->c_str(),
+                   one_line(base.error().message).c_str());
       ctx.exit_code = 1;
       return;
     }
     in.uid_base = *base;
     auto spec = manager::launch_spec(paths, c, in);
     if (!spec) {
-      std::fprintf(stderr, "berth: spec %s: %s\n", name->c_str(), one_line(spec.error().message).c_str());
+      std::fprintf(stderr, "berth: spec %s: %s\n", name->c_str(),
+                   one_line(spec.error().message).c_str());
       ctx.exit_code = 1;
       return;
     }

@@ -17,7 +17,8 @@ void register_status(CLI::App& app, Context& ctx) {
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
-      "status", "whether the container is up, down or gone, with pid, uptime, addresses, memory, restarts");
+      "status",
+      "whether the container is up, down or gone, with pid, uptime, addresses, memory, restarts");
   cmd->add_option("name", o->name, "container name")->required();
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->callback([&ctx, o] {
@@ -39,7 +40,8 @@ void register_status(CLI::App& app, Context& ctx) {
 
 void register_list(CLI::App& app, Context& ctx) {
   auto json = std::make_shared<bool>(false);
-  auto* cmd = app.add_subcommand("list", "the declared containers (and any still running), with state and addresses");
+  auto* cmd = app.add_subcommand(
+      "list", "the declared containers (and any still running), with state and addresses");
   cmd->add_flag("--json", *json, "print JSON");
   cmd->callback([&ctx, json] {
     auto paths = ctx.paths();
@@ -62,8 +64,9 @@ void register_list(CLI::App& app, Context& ctx) {
       arr.push_back(j);
       std::string addrs;
       for (auto& a : s.addresses) addrs += (addrs.empty() ? "" : ", ") + a;
-      text += fmt::format("{:<20} {:<24} {}\n", n, s.state + (s.monitor_died ? " (monitor died)" : ""),
-                          addrs.empty() ? "-" : addrs);
+      text +=
+          fmt::format("{:<20} {:<24} {}\n", n, s.state + (s.monitor_died ? " (monitor died)" : ""),
+                      addrs.empty() ? "-" : addrs);
     }
     if (*json)
       std::printf("%s\n", arr.dump(2).c_str());

@@ -1,7 +1,7 @@
 // exec: a new process inside a running container
 #include <filesystem>
-#include <set>
 #include <iostream>
+#include <set>
 
 #include "base/files.h"
 #include "base/parse.h"
@@ -12,17 +12,33 @@
 namespace berth::oci_cli {
 
 void protect_exec_command(std::vector<std::string>& args) {
-  static const std::set<std::string> global_with_value = {"--root", "--log", "--log-format", "--log-level",
-                                                          "--cgroup-manager", "--rootless"};
-  static const std::set<std::string> exec_with_value = {
-      "-p", "--process", "--console-socket", "--pid-file", "--cwd", "-e", "--env", "-u", "--user", "-c",
-      "--cap", "-g", "--additional-gids", "--preserve-fds", "--process-label", "--apparmor", "--cgroup",
-      "--pidfd-socket"};
+  static const std::set<std::string> global_with_value = {
+      "--root", "--log", "--log-format", "--log-level", "--cgroup-manager", "--rootless"};
+  static const std::set<std::string> exec_with_value = {"-p",
+                                                        "--process",
+                                                        "--console-socket",
+                                                        "--pid-file",
+                                                        "--cwd",
+                                                        "-e",
+                                                        "--env",
+                                                        "-u",
+                                                        "--user",
+                                                        "-c",
+                                                        "--cap",
+                                                        "-g",
+                                                        "--additional-gids",
+                                                        "--preserve-fds",
+                                                        "--process-label",
+                                                        "--apparmor",
+                                                        "--cgroup",
+                                                        "--pidfd-socket"};
   size_t i = 0;
   for (; i < args.size(); i++) {
     if (args[i] == "exec") break;
-    if (global_with_value.count(args[i])) i++;
-    else if (args[i].empty() || args[i][0] != '-') return;  // another command
+    if (global_with_value.count(args[i]))
+      i++;
+    else if (args[i].empty() || args[i][0] != '-')
+      return;  // another command
   }
   for (i++; i < args.size(); i++) {
     const std::string& a = args[i];
@@ -48,7 +64,8 @@ void register_exec(CLI::App& app, Registry& r) {
   static Flags f;
   c->add_option("-p,--process", f.process_file, "process.json (runtime-spec Process) to run");
   c->add_flag("-t,--tty", f.tty, "allocate a pty");
-  c->add_option("--console-socket", f.console_socket, "AF_UNIX socket that receives the pty master");
+  c->add_option("--console-socket", f.console_socket,
+                "AF_UNIX socket that receives the pty master");
   c->add_flag("-d,--detach", f.detach, "do not wait for the process");
   c->add_option("--pid-file", f.pid_file, "write the process's pid to this file");
   c->add_option("--cwd", f.cwd, "working directory inside the container");
@@ -62,7 +79,9 @@ void register_exec(CLI::App& app, Registry& r) {
   c->add_option("--apparmor", f.apparmor, "accepted; no AppArmor on berth's hosts");
   c->add_option("--cgroup", f.cgroup, "accepted for runc compatibility");
   c->add_flag("--ignore-paused", f.ignore_paused, "accepted for runc compatibility");
-  c->add_option("--pidfd-socket", [](const CLI::results_t&) { return true; }, "accepted for runc compatibility");
+  c->add_option(
+      "--pidfd-socket", [](const CLI::results_t&) { return true; },
+      "accepted for runc compatibility");
   static std::string id_arg;
   static std::vector<std::string> command;
   c->add_option("container-id", id_arg, "the container")->required();
@@ -86,7 +105,8 @@ void register_exec(CLI::App& app, Registry& r) {
         }
         p = TRY(oci::parse_process(j));
       } else {
-        if (args.empty()) return make_error("exec: arguments are required unless --process is given");
+        if (args.empty())
+          return make_error("exec: arguments are required unless --process is given");
         p = TRY(engine::exec_base_process(store, id));
         p.args = args;
       }
@@ -100,9 +120,11 @@ void register_exec(CLI::App& app, Registry& r) {
       if (!f.user.empty()) {
         auto colon = f.user.find(':');
         auto uid = parse_int<uint32_t>(std::string_view(f.user).substr(0, colon));
-        auto gid = colon == std::string::npos ? std::optional<uint32_t>(0)
-                                              : parse_int<uint32_t>(std::string_view(f.user).substr(colon + 1));
-        if (!uid || !gid) return make_error("exec: --user must be UID[:GID] with numbers, got \"{}\"", f.user);
+        auto gid = colon == std::string::npos
+                       ? std::optional<uint32_t>(0)
+                       : parse_int<uint32_t>(std::string_view(f.user).substr(colon + 1));
+        if (!uid || !gid)
+          return make_error("exec: --user must be UID[:GID] with numbers, got \"{}\"", f.user);
         p.user.uid = *uid;
         p.user.gid = *gid;
       }
@@ -115,20 +137,24 @@ void register_exec(CLI::App& app, Registry& r) {
         if (!p.capabilities) p.capabilities = oci::Capabilities{};
         for (auto& cap : f.caps) {
           TRY(engine::capability_from_name(cap));
-          for (auto* set : {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
+          for (auto* set :
+               {&p.capabilities->bounding, &p.capabilities->effective, &p.capabilities->permitted})
             if (std::find(set->begin(), set->end(), cap) == set->end()) set->push_back(cap);
         }
       }
       if (f.no_new_privs) p.no_new_privileges = true;
       engine::ExecOptions o;
       o.process = p;
-      o.console_socket = f.console_socket.empty() ? "" : std::filesystem::absolute(f.console_socket).string();
+      o.console_socket =
+          f.console_socket.empty() ? "" : std::filesystem::absolute(f.console_socket).string();
       o.pid_file = f.pid_file;
       o.detach = f.detach;
       o.preserve_fds = f.preserve_fds;
       UniqueFd master;
       if (p.terminal && o.console_socket.empty()) {
-        if (f.detach) return make_error("cannot allocate tty if berth-oci will detach without setting console socket");
+        if (f.detach)
+          return make_error(
+              "cannot allocate tty if berth-oci will detach without setting console socket");
         o.console_out = &master;
       }
       pid_t pid = TRY(engine::exec(store, id, o));

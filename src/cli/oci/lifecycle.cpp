@@ -27,11 +27,14 @@ struct CreateFlags {
 void add_create_flags(CLI::App* c, CreateFlags& f) {
   c->add_option("-b,--bundle", f.bundle, "path to the bundle (default: current directory)");
   c->add_option("--pid-file", f.pid_file, "write the init's pid to this file");
-  c->add_option("--console-socket", f.console_socket, "AF_UNIX socket that receives the pty master");
+  c->add_option("--console-socket", f.console_socket,
+                "AF_UNIX socket that receives the pty master");
   c->add_option("--preserve-fds", f.preserve_fds, "pass this many fds after stdio");
   c->add_flag("--no-pivot", f.no_pivot, "use MS_MOVE + chroot instead of pivot_root");
   c->add_flag("--no-new-keyring", f.no_new_keyring, "keep the caller's session keyring");
-  c->add_option("--pidfd-socket", [](const CLI::results_t&) { return true; }, "accepted for runc compatibility");
+  c->add_option(
+      "--pidfd-socket", [](const CLI::results_t&) { return true; },
+      "accepted for runc compatibility");
   c->add_option("container-id", f.id, "container id")->required();
 }
 
@@ -51,7 +54,8 @@ engine::CreateOptions create_options(const Globals& g, const CreateFlags& f) {
 }  // namespace
 
 void register_lifecycle(CLI::App& app, Registry& r) {
-  auto* create = app.add_subcommand("create", "create a container (blocked before exec until start)");
+  auto* create =
+      app.add_subcommand("create", "create a container (blocked before exec until start)");
   static CreateFlags cf;
   add_create_flags(create, cf);
   create->callback([&r] {
@@ -86,7 +90,9 @@ void register_lifecycle(CLI::App& app, Registry& r) {
       UniqueFd master;
       auto spec = TRY(oci::load_spec(opts.bundle + "/config.json"));
       if (spec.process && spec.process->terminal && opts.console_socket.empty()) {
-        if (detach) return make_error("cannot allocate tty if berth-oci will detach without setting console socket");
+        if (detach)
+          return make_error(
+              "cannot allocate tty if berth-oci will detach without setting console socket");
         opts.console_out = &master;
       }
       pid_t pid = TRY(engine::create(store, spec, opts));
@@ -151,18 +157,25 @@ void register_lifecycle(CLI::App& app, Registry& r) {
       auto store = r.store();
       auto ids = TRY(store.ids());
       nlohmann::json all = nlohmann::json::array();
-      std::string table = fmt::format("{:<24}{:<10}{:<10}{:<40}{:<32}{}\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER");
+      std::string table = fmt::format("{:<24}{:<10}{:<10}{:<40}{:<32}{}\n", "ID", "PID", "STATUS",
+                                      "BUNDLE", "CREATED", "OWNER");
       for (auto& id : ids) {
         auto s = store.load(id);
         if (!s) continue;
         auto st = engine::current_status(store, *s);
         auto j = engine::state_json(*s, st);
-        if (list_quiet) table += id + "\n";
-        else table += fmt::format("{:<24}{:<10}{:<10}{:<40}{:<32}{}\n", id, j["pid"].get<int>(), engine::status_name(st), s->bundle, s->created, s->owner.empty() ? "root" : s->owner);
+        if (list_quiet)
+          table += id + "\n";
+        else
+          table += fmt::format("{:<24}{:<10}{:<10}{:<40}{:<32}{}\n", id, j["pid"].get<int>(),
+                               engine::status_name(st), s->bundle, s->created,
+                               s->owner.empty() ? "root" : s->owner);
         all.push_back(j);
       }
-      if (list_format == "json") std::cout << all.dump() << "\n";
-      else std::cout << (list_quiet ? table.substr(table.find('\n') + 1) : table);
+      if (list_format == "json")
+        std::cout << all.dump() << "\n";
+      else
+        std::cout << (list_quiet ? table.substr(table.find('\n') + 1) : table);
       return 0;
     };
   });

@@ -21,8 +21,8 @@ namespace {
 bool enters_container_early(int argc, char** argv) {
   for (int i = 1; i < argc; i++) {
     std::string_view a = argv[i];
-    if (a == "--root" || a == "--log" || a == "--log-format" || a == "--log-level" || a == "--cgroup-manager" ||
-        a == "--rootless") {
+    if (a == "--root" || a == "--log" || a == "--log-format" || a == "--log-level" ||
+        a == "--cgroup-manager" || a == "--rootless") {
       i++;
       continue;
     }
@@ -44,8 +44,10 @@ int run_main(int argc, char** argv) {
   oci_cli::Globals g;
   app.add_option("--root", g.root, "directory for the containers' state");
   app.add_option("--log", g.log_file, "log file (default: stderr)");
-  app.add_option("--log-format", g.log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
-  app.add_option("--log-level", [](const CLI::results_t&) { return true; }, "accepted for crun compatibility");
+  app.add_option("--log-format", g.log_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+  app.add_option(
+      "--log-level", [](const CLI::results_t&) { return true; }, "accepted for crun compatibility");
   app.add_flag("--debug", g.debug, "debug logging");
   app.add_flag("--systemd-cgroup", g.systemd_cgroup, "use systemd to manage cgroups");
   app.add_option("--cgroup-manager", g.cgroup_manager, "cgroupfs, systemd or disabled")
@@ -70,8 +72,10 @@ int run_main(int argc, char** argv) {
     log::Options early;
     for (size_t i = 0; i < args.size(); i++) {
       auto value = [&](const std::string& flag, std::string& out) {
-        if (args[i] == flag && i + 1 < args.size()) out = args[i + 1];
-        else if (args[i].rfind(flag + "=", 0) == 0) out = args[i].substr(flag.size() + 1);
+        if (args[i] == flag && i + 1 < args.size())
+          out = args[i + 1];
+        else if (args[i].rfind(flag + "=", 0) == 0)
+          out = args[i].substr(flag.size() + 1);
       };
       std::string fmt_;
       value("--log", early.file);
@@ -91,7 +95,9 @@ int run_main(int argc, char** argv) {
   log::configure({g.log_file, g.log_format == "json", g.debug});
   if (g.systemd_cgroup || g.cgroup_manager == "systemd") {
     if (access("/run/systemd/system", F_OK) != 0) {
-      log::error("systemd cgroup manager requested, but systemd is not running on this host (no /run/systemd/system)");
+      log::error(
+          "systemd cgroup manager requested, but systemd is not running on this host (no "
+          "/run/systemd/system)");
       return 1;
     }
   }

@@ -15,18 +15,24 @@ namespace {
 Result<int64_t> parse_bytes(const std::string& flag, const std::string& s) {
   if (s == "-1") return -1;
   size_t used = 0;
-  while (used < s.size() && (std::isdigit(static_cast<unsigned char>(s[used])) || s[used] == '.')) used++;
+  while (used < s.size() && (std::isdigit(static_cast<unsigned char>(s[used])) || s[used] == '.'))
+    used++;
   auto v = parse_double(std::string_view(s).substr(0, used));
   if (!v) return make_error("{}: expected a size like 256m, got \"{}\"", flag, s);
   std::string unit = s.substr(used);
   for (auto& c : unit) c = static_cast<char>(tolower(c));
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
   double mult = 1;
-  if (unit == "k") mult = 1024.0;
-  else if (unit == "m") mult = 1024.0 * 1024;
-  else if (unit == "g") mult = 1024.0 * 1024 * 1024;
-  else if (unit == "t") mult = 1024.0 * 1024 * 1024 * 1024;
-  else if (!unit.empty()) return make_error("{}: unknown unit in \"{}\"", flag, s);
+  if (unit == "k")
+    mult = 1024.0;
+  else if (unit == "m")
+    mult = 1024.0 * 1024;
+  else if (unit == "g")
+    mult = 1024.0 * 1024 * 1024;
+  else if (unit == "t")
+    mult = 1024.0 * 1024 * 1024 * 1024;
+  else if (!unit.empty())
+    return make_error("{}: unknown unit in \"{}\"", flag, s);
   double bytes = *v * mult;
   if (!(bytes < 9.2e18)) return make_error("{}: \"{}\" is too large", flag, s);
   return static_cast<int64_t>(bytes);
@@ -53,15 +59,19 @@ void register_resources(CLI::App& app, Registry& r) {
   up->add_option("--cpuset-mems", f.cpuset_mems, "memory nodes allowed");
   up->add_option("--pids-limit", f.pids_limit, "maximum number of processes");
   up->add_option("--blkio-weight", f.blkio_weight, "block IO weight (10-1000)");
-  up->add_option("--kernel-memory,--kernel-memory-tcp,--l3-cache-schema,--mem-bw-schema", [](const CLI::results_t&) { return true; }, "ignored");
+  up->add_option(
+      "--kernel-memory,--kernel-memory-tcp,--l3-cache-schema,--mem-bw-schema",
+      [](const CLI::results_t&) { return true; }, "ignored");
   up->add_option("container-id", f.id)->required();
   up->callback([&r] {
     *r.chosen = [&r]() -> Result<int> {
       oci::Resources res;
       if (!f.resources.empty()) {
         std::string text;
-        if (f.resources == "-") text = TRY(read_fd(0));
-        else text = TRY(read_file(f.resources));
+        if (f.resources == "-")
+          text = TRY(read_fd(0));
+        else
+          text = TRY(read_file(f.resources));
         nlohmann::json j;
         try {
           j = nlohmann::json::parse(text);
@@ -79,7 +89,8 @@ void register_resources(CLI::App& app, Registry& r) {
         return *res.cpu;
       };
       if (!f.memory.empty()) mem().limit = TRY(parse_bytes("--memory", f.memory));
-      if (!f.memory_reservation.empty()) mem().reservation = TRY(parse_bytes("--memory-reservation", f.memory_reservation));
+      if (!f.memory_reservation.empty())
+        mem().reservation = TRY(parse_bytes("--memory-reservation", f.memory_reservation));
       if (!f.memory_swap.empty()) mem().swap = TRY(parse_bytes("--memory-swap", f.memory_swap));
       if (f.cpu_shares) cpu().shares = *f.cpu_shares;
       if (f.cpu_quota) cpu().quota = *f.cpu_quota;
@@ -140,7 +151,8 @@ void register_resources(CLI::App& app, Registry& r) {
         if (!ev_stats && oom > last_oom && !first)
           std::cout << nlohmann::json({{"type", "oom"}, {"id", ev_id}}).dump() << std::endl;
         last_oom = oom;
-        std::cout << nlohmann::json({{"type", "stats"}, {"id", ev_id}, {"data", *data}}).dump() << std::endl;
+        std::cout << nlohmann::json({{"type", "stats"}, {"id", ev_id}, {"data", *data}}).dump()
+                  << std::endl;
         if (ev_stats) return 0;
         sleep(static_cast<unsigned>(std::max(1, ev_interval)));
       }

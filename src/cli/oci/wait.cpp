@@ -14,7 +14,8 @@ namespace berth::oci_cli {
 int wait_forwarding(pid_t pid, int master) {
   sigset_t set;
   sigfillset(&set);
-  for (int s : {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTTIN, SIGTTOU, SIGTSTP}) sigdelset(&set, s);
+  for (int s : {SIGKILL, SIGSTOP, SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTTIN, SIGTTOU, SIGTSTP})
+    sigdelset(&set, s);
   sigprocmask(SIG_BLOCK, &set, nullptr);
   int sfd = signalfd(-1, &set, SFD_CLOEXEC);
   struct termios saved;
@@ -32,10 +33,12 @@ int wait_forwarding(pid_t pid, int master) {
   // SIGCHLD was not blocked before the child started: it may have gone already.
   {
     int st;
-    if (waitpid(pid, &st, WNOHANG) == pid) code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (waitpid(pid, &st, WNOHANG) == pid)
+      code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
   }
   while (code < 0) {
-    struct pollfd fds[3] = {{sfd, POLLIN, 0}, {master_open ? master : -1, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
+    struct pollfd fds[3] = {
+        {sfd, POLLIN, 0}, {master_open ? master : -1, POLLIN, 0}, {stdin_open ? 0 : -1, POLLIN, 0}};
     int n = poll(fds, 3, -1);
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -62,14 +65,18 @@ int wait_forwarding(pid_t pid, int master) {
     if (master_open && (fds[1].revents & (POLLIN | POLLHUP | POLLERR))) {
       char buf[8192];
       ssize_t r = read(master, buf, sizeof buf);
-      if (r <= 0) master_open = false;
-      else (void)!write(1, buf, static_cast<size_t>(r));
+      if (r <= 0)
+        master_open = false;
+      else
+        (void)!write(1, buf, static_cast<size_t>(r));
     }
     if (stdin_open && (fds[2].revents & (POLLIN | POLLHUP | POLLERR))) {
       char buf[8192];
       ssize_t r = read(0, buf, sizeof buf);
-      if (r <= 0) stdin_open = false;
-      else (void)!write(master, buf, static_cast<size_t>(r));
+      if (r <= 0)
+        stdin_open = false;
+      else
+        (void)!write(master, buf, static_cast<size_t>(r));
     }
   }
   // Drain what the container wrote last.

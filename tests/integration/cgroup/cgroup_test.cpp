@@ -642,8 +642,9 @@ TEST(CgroupHost, BlockIoWeight) {
   REQUIRE_CONTROLLER(cg, "blkio");
   std::string f = weight_file(*cg);
   if (f.empty())
-    GTEST_SKIP() << "this host's blkio/io controller has no weight file (blkio.weight, blkio.bfq.weight, "
-                    "io.weight, io.bfq.weight: no BFQ scheduler, no iocost)";
+    GTEST_SKIP()
+        << "this host's blkio/io controller has no weight file (blkio.weight, blkio.bfq.weight, "
+           "io.weight, io.bfq.weight: no BFQ scheduler, no iocost)";
   EXPECT_TRUE(io_weight_support().ok()) << io_weight_support().error().message;
   oci::Resources r;
   r.block_io = oci::BlockIO{};
@@ -652,7 +653,9 @@ TEST(CgroupHost, BlockIoWeight) {
   ASSERT_TRUE(a.ok()) << a.error().message;
   std::string got = *read_file(cg->dir_for("blkio") + "/" + f);
   if (f == "io.weight")
-    EXPECT_NE(got.find("default " + std::to_string(blkio_weight_to_io_weight(500))), std::string::npos) << got;
+    EXPECT_NE(got.find("default " + std::to_string(blkio_weight_to_io_weight(500))),
+              std::string::npos)
+        << got;
   else
     EXPECT_NE(got.find("500"), std::string::npos) << f << ": " << got;
 }
@@ -661,17 +664,21 @@ TEST(CgroupHost, BlockIoWeightTheHostCannotApplyIsOneClearLine) {
   TestCgroup cg("blkionw");
   REQUIRE_CGROUP(cg);
   REQUIRE_CONTROLLER(cg, "blkio");
-  if (!weight_file(*cg).empty()) GTEST_SKIP() << "this host can apply block I/O weights (" << weight_file(*cg) << ")";
+  if (!weight_file(*cg).empty())
+    GTEST_SKIP() << "this host can apply block I/O weights (" << weight_file(*cg) << ")";
   auto support = io_weight_support();
   ASSERT_FALSE(support.ok()) << "the probe must agree with the cgroup's files";
-  EXPECT_NE(support.error().message.find("this host cannot apply block I/O weights"), std::string::npos)
+  EXPECT_NE(support.error().message.find("this host cannot apply block I/O weights"),
+            std::string::npos)
       << support.error().message;
   oci::Resources r;
   r.block_io = oci::BlockIO{};
   r.block_io->weight = 500;
   auto a = cg->apply(r);
   ASSERT_FALSE(a.ok());
-  EXPECT_EQ(a.error().message.rfind("linux.resources.blockIO.weight: this host cannot apply block I/O weights", 0), 0u)
+  EXPECT_EQ(a.error().message.rfind(
+                "linux.resources.blockIO.weight: this host cannot apply block I/O weights", 0),
+            0u)
       << a.error().message;
   EXPECT_EQ(a.error().message.find('\n'), std::string::npos) << "one line";
 }

@@ -38,7 +38,9 @@ struct BadDecl {
   const char* what;  // a part of its message
 };
 // Test names carry the case's name (the parameter is not printed).
-void PrintTo(const BadDecl& d, std::ostream* os) { *os << d.name; }
+void PrintTo(const BadDecl& d, std::ostream* os) {
+  *os << d.name;
+}
 
 const std::string kHead = "[containers.a]\nshare_host = true\n";
 
@@ -48,11 +50,13 @@ const std::vector<BadDecl> kBadDecls = {
     {"UnterminatedArray", "toml", kHead + "command = [\"/bin/true\"\n\n", 4, "invalid TOML"},
     {"UnterminatedString", "toml", kHead + "command = [\"/bin/true]\n", 3, "invalid TOML"},
     {"UnterminatedTable", "toml", "[containers.a\nshare_host = true\n", 1, "invalid TOML"},
-    {"UnterminatedInlineTable", "toml", kHead + "command = [\"/bin/true\"]\nresources = { memory = \"1G\"\n", 4,
+    {"UnterminatedInlineTable", "toml",
+     kHead + "command = [\"/bin/true\"]\nresources = { memory = \"1G\"\n", 4, "invalid TOML"},
+    {"DuplicateKey", "toml", kHead + "command = [\"/bin/true\"]\ncommand = [\"/bin/sh\"]\n", 4,
      "invalid TOML"},
-    {"DuplicateKey", "toml", kHead + "command = [\"/bin/true\"]\ncommand = [\"/bin/sh\"]\n", 4, "invalid TOML"},
     {"WrongTypeCommand", "toml", kHead + "command = \"/bin/true\"\n", 3, "containers.a.command"},
-    {"WrongTypeShareHost", "toml", "[containers.a]\nshare_host = \"yes\"\ncommand = [\"/bin/true\"]\n", 2,
+    {"WrongTypeShareHost", "toml",
+     "[containers.a]\nshare_host = \"yes\"\ncommand = [\"/bin/true\"]\n", 2,
      "containers.a.share_host"},
     {"UnknownKey", "toml", kHead + "command = [\"/bin/true\"]\nprivat_network = true\n", 4,
      "containers.a.privat_network"},
@@ -61,35 +65,45 @@ const std::vector<BadDecl> kBadDecls = {
     {"HugeSize", "toml",
      kHead + "command = [\"/bin/true\"]\nresources.memory = \"" + std::string(400, '9') + "\"\n", 4,
      "containers.a.resources.memory"},
-    {"HugeSizeWithUnit", "toml", kHead + "command = [\"/bin/true\"]\nresources.memory = \"99999999999T\"\n", 4,
+    {"HugeSizeWithUnit", "toml",
+     kHead + "command = [\"/bin/true\"]\nresources.memory = \"99999999999T\"\n", 4,
      "containers.a.resources.memory"},
     {"BadDuration", "toml", kHead + "command = [\"/bin/true\"]\ntimeout_stop = \"soon\"\n", 4,
      "containers.a.timeout_stop"},
     {"HugeDuration", "toml",
      kHead + "command = [\"/bin/true\"]\ntimeout_stop = \"" + std::string(400, '9') + "s\"\n", 4,
      "containers.a.timeout_stop"},
-    {"HugeInteger", "toml", kHead + "command = [\"/bin/true\"]\nresources.pids = 99999999999999999999999\n", 4,
+    {"HugeInteger", "toml",
+     kHead + "command = [\"/bin/true\"]\nresources.pids = 99999999999999999999999\n", 4,
      "invalid TOML"},
     {"NegativePids", "toml", kHead + "command = [\"/bin/true\"]\nresources.pids = -5\n", 4,
      "containers.a.resources.pids"},
     {"InvalidUtf8", "toml", kHead + "command = [\"/bin/\xff\xfe\"]\n", 3, "invalid TOML"},
-    {"NulByte", "toml", kHead + std::string("command = [\"/bin/true\"]\n\0\n", 26), 4, "invalid TOML"},
+    {"NulByte", "toml", kHead + std::string("command = [\"/bin/true\"]\n\0\n", 26), 4,
+     "invalid TOML"},
     {"DateValue", "toml", kHead + "command = [\"/bin/true\"]\ntimeout_stop = 1979-05-27\n", 4,
      "containers.a.timeout_stop"},
-    {"JsonTrailingComma", "json", "{\"containers\": {\"a\": {\"share_host\": true,}}}\n", 1, "invalid JSON"},
-    {"JsonUnterminated", "json", "{\"containers\": {\"a\": {\"share_host\": true,\n\"command\": [\"/bin/true\"\n", 3,
+    {"JsonTrailingComma", "json", "{\"containers\": {\"a\": {\"share_host\": true,}}}\n", 1,
+     "invalid JSON"},
+    {"JsonUnterminated", "json",
+     "{\"containers\": {\"a\": {\"share_host\": true,\n\"command\": [\"/bin/true\"\n", 3,
      "invalid JSON"},
     {"JsonDuplicateKey", "json",
-     "{\"containers\": {\"a\": {\"share_host\": true,\n\"share_host\": false, \"command\": [\"/bin/true\"]}}}\n", 2,
-     "duplicate key"},
-    {"JsonWrongType", "json", "{\"containers\": {\"a\": {\"share_host\": true,\n\"command\": 5}}}\n", 2,
+     "{\"containers\": {\"a\": {\"share_host\": true,\n\"share_host\": false, \"command\": "
+     "[\"/bin/true\"]}}}\n",
+     2, "duplicate key"},
+    {"JsonWrongType", "json",
+     "{\"containers\": {\"a\": {\"share_host\": true,\n\"command\": 5}}}\n", 2,
      "containers.a.command"},
     {"JsonHugeNumber", "json",
-     "{\"containers\": {\"a\": {\"share_host\": true, \"command\": [\"/bin/true\"],\n\"resources\": {\"pids\": 1e999}}}}\n",
+     "{\"containers\": {\"a\": {\"share_host\": true, \"command\": "
+     "[\"/bin/true\"],\n\"resources\": {\"pids\": 1e999}}}}\n",
      2, "number overflow"},
-    {"JsonInvalidUtf8", "json", "{\"containers\": {\"a\": {\"share_host\": true, \"command\": [\"\xc3\x28\"]}}}\n", 1,
+    {"JsonInvalidUtf8", "json",
+     "{\"containers\": {\"a\": {\"share_host\": true, \"command\": [\"\xc3\x28\"]}}}\n", 1,
      "invalid JSON"},
-    {"JsonDeepNesting", "json", std::string(100, '[') + std::string(100, ']') + "\n", 1, "invalid JSON"},
+    {"JsonDeepNesting", "json", std::string(100, '[') + std::string(100, ']') + "\n", 1,
+     "invalid JSON"},
     {"JsonNotAnObject", "json", "[1, 2, 3]\n", 1, ""},
 };
 
@@ -157,7 +171,9 @@ struct BadArgs {
   std::vector<std::string> args;  // after --root ROOT
   const char* what;               // a part of the one line
 };
-void PrintTo(const BadArgs& a, std::ostream* os) { *os << a.name; }
+void PrintTo(const BadArgs& a, std::ostream* os) {
+  *os << a.name;
+}
 
 // {PROCESS} in an argument is replaced by a file holding bad --process JSON,
 // {SPEC} by a bundle directory with a bad config.json.
@@ -183,28 +199,49 @@ const std::vector<BadArgs> kBadArgs = {
     {"PsNonexistent", {"ps", "berth-cli-nosuch"}, "berth-cli-nosuch"},
     {"ListUnknownFormat", {"list", "--format", "yaml"}, "yaml"},
     {"CreateMissingId", {"create"}, "container-id"},
-    {"CreateMissingBundle", {"create", "--bundle", "/nonexistent-berth-cli", "berth-cli-x"}, "nonexistent"},
+    {"CreateMissingBundle",
+     {"create", "--bundle", "/nonexistent-berth-cli", "berth-cli-x"},
+     "nonexistent"},
     {"CreateBadConfig", {"create", "--bundle", "{SPEC}", "berth-cli-x"}, "config.json"},
     {"RunBadConfig", {"run", "--bundle", "{SPEC}", "berth-cli-x"}, "config.json"},
     // Found by fuzz_oci: a number JSON cannot hold aborted berth-oci.
-    {"CreateConfigNumberOverflow", {"create", "--bundle", "{HUGE}", "berth-cli-x"}, "number overflow"},
+    {"CreateConfigNumberOverflow",
+     {"create", "--bundle", "{HUGE}", "berth-cli-x"},
+     "number overflow"},
     {"ExecMissingId", {"exec"}, "container-id"},
     {"ExecNonexistent", {"exec", "berth-cli-nosuch", "/bin/true"}, "berth-cli-nosuch"},
-    {"ExecBadUser", {"exec", "--user", "root", "berth-cli-nosuch", "/bin/true"}, "berth-cli-nosuch"},
-    {"ExecHugeUser", {"exec", "--user", "99999999999", "berth-cli-nosuch", "/bin/true"}, "berth-cli-nosuch"},
-    {"ExecNegativeUser", {"exec", "--user", "-1:-1", "berth-cli-nosuch", "/bin/true"}, "berth-cli-nosuch"},
-    {"ExecHugeGid", {"exec", "-g", "99999999999", "berth-cli-nosuch", "/bin/true"}, "berth-cli-nosuch"},
-    {"ExecHugePreserveFds", {"exec", "--preserve-fds", "99999999999", "berth-cli-nosuch", "/bin/true"},
+    {"ExecBadUser",
+     {"exec", "--user", "root", "berth-cli-nosuch", "/bin/true"},
+     "berth-cli-nosuch"},
+    {"ExecHugeUser",
+     {"exec", "--user", "99999999999", "berth-cli-nosuch", "/bin/true"},
+     "berth-cli-nosuch"},
+    {"ExecNegativeUser",
+     {"exec", "--user", "-1:-1", "berth-cli-nosuch", "/bin/true"},
+     "berth-cli-nosuch"},
+    {"ExecHugeGid",
+     {"exec", "-g", "99999999999", "berth-cli-nosuch", "/bin/true"},
+     "berth-cli-nosuch"},
+    {"ExecHugePreserveFds",
+     {"exec", "--preserve-fds", "99999999999", "berth-cli-nosuch", "/bin/true"},
      "preserve-fds"},
-    {"ExecMissingProcessFile", {"exec", "--process", "/nonexistent-berth-cli.json", "berth-cli-nosuch"}, ""},
+    {"ExecMissingProcessFile",
+     {"exec", "--process", "/nonexistent-berth-cli.json", "berth-cli-nosuch"},
+     ""},
     {"ExecBadProcessJson", {"exec", "--process", "{PROCESS}", "berth-cli-nosuch"}, ""},
     {"UpdateNonexistent", {"update", "--memory", "256m", "berth-cli-nosuch"}, "berth-cli-nosuch"},
     {"UpdateBadMemory", {"update", "--memory", "lots", "berth-cli-nosuch"}, "--memory"},
-    {"UpdateHugeMemory", {"update", "--memory", "99999999999999999999999t", "berth-cli-nosuch"}, "--memory"},
+    {"UpdateHugeMemory",
+     {"update", "--memory", "99999999999999999999999t", "berth-cli-nosuch"},
+     "--memory"},
     {"UpdateInfMemory", {"update", "--memory", "inf", "berth-cli-nosuch"}, "--memory"},
-    {"UpdateHugeCpuShares", {"update", "--cpu-shares", "999999999999999999999999", "berth-cli-nosuch"}, ""},
+    {"UpdateHugeCpuShares",
+     {"update", "--cpu-shares", "999999999999999999999999", "berth-cli-nosuch"},
+     ""},
     {"UpdateNegativeCpuShares", {"update", "--cpu-shares", "-1", "berth-cli-nosuch"}, ""},
-    {"UpdateBadBlkioWeight", {"update", "--blkio-weight", "70000", "berth-cli-nosuch"}, "blkio-weight"},
+    {"UpdateBadBlkioWeight",
+     {"update", "--blkio-weight", "70000", "berth-cli-nosuch"},
+     "blkio-weight"},
     {"UpdateBadResourcesFile", {"update", "--resources", "{PROCESS}", "berth-cli-nosuch"}, ""},
     {"PauseNonexistent", {"pause", "berth-cli-nosuch"}, "berth-cli-nosuch"},
     {"ResumeNonexistent", {"resume", "berth-cli-nosuch"}, "berth-cli-nosuch"},
@@ -219,14 +256,17 @@ const std::vector<BadArgs> kBadArgs = {
 class OciBadArgs : public ::testing::TestWithParam<BadArgs> {
  protected:
   void SetUp() override {
-    if (access(berth_oci().c_str(), X_OK) != 0) GTEST_SKIP() << "berth-oci not built at " << berth_oci();
-    std::ofstream(dir_ / "process.json") << "{\"args\": [\"/bin/true\"], \"cwd\": 5, \"user\": {\"uid\": 1e99}";
+    if (access(berth_oci().c_str(), X_OK) != 0)
+      GTEST_SKIP() << "berth-oci not built at " << berth_oci();
+    std::ofstream(dir_ / "process.json")
+        << "{\"args\": [\"/bin/true\"], \"cwd\": 5, \"user\": {\"uid\": 1e99}";
     fs::create_directories(dir_ / "bundle");
     std::ofstream(dir_ / "bundle/config.json")
         << "{\"ociVersion\": \"1.0.2\", \"process\": {\"args\": [], \"cwd\": \"relative\"}, "
            "\"root\": {\"path\": 7}}";
     fs::create_directories(dir_ / "huge");
-    std::ofstream(dir_ / "huge/config.json") << "{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": 1e999}}}";
+    std::ofstream(dir_ / "huge/config.json")
+        << "{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": 1e999}}}";
   }
   TempDir dir_{"berth-cli-oci"};
   TempDir root_{"berth-cli-oci-root"};
@@ -258,7 +298,8 @@ INSTANTIATE_TEST_SUITE_P(Cli, OciBadArgs, ::testing::ValuesIn(kBadArgs),
 // The report of issue 11: an out-of-range signal number aborted berth-oci
 // with std::out_of_range from std::stoi.
 TEST(OciKillCrash, HugeSignalNumberIsAnErrorNotAnAbort) {
-  if (access(berth_oci().c_str(), X_OK) != 0) GTEST_SKIP() << "berth-oci not built at " << berth_oci();
+  if (access(berth_oci().c_str(), X_OK) != 0)
+    GTEST_SKIP() << "berth-oci not built at " << berth_oci();
   TempDir root{"berth-cli-oci-root"};
   auto r = run({berth_oci(), "--root", root.path(), "kill", "ID", "99999999999"});
   EXPECT_EQ(r.status, 1) << "134 is SIGABRT; stderr: " << r.err;

@@ -73,7 +73,8 @@ class PtySession {
         pos_ = at + needle.size();
         return true;
       }
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(end - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       struct pollfd p = {master_, POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) > 0) read_some();
@@ -139,13 +140,15 @@ class Console : public ManagerTest {
     skip_ = build_notify_ready(t + "/bin/notify-ready");
     if (!skip_.empty()) return false;
     std::ofstream(tree_ / "etc/inittab") << "::sysinit:/bin/notify-ready\n"
-                                             "::respawn:/sbin/getty -L 0 /dev/console vt100\n";
+                                            "::respawn:/sbin/getty -L 0 /dev/console vt100\n";
     auto hash = run({t + "/bin/busybox", "mkpasswd", "-m", "sha512", "secret"});
     if (hash.status != 0 || hash.out.size() < 20) return false;
     while (!hash.out.empty() && hash.out.back() == '\n') hash.out.pop_back();
-    std::ofstream(tree_ / "etc/passwd", std::ios::app) << "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n";
+    std::ofstream(tree_ / "etc/passwd", std::ios::app)
+        << "alice:x:1000:1000:Alice:/home/alice:/bin/sh\n";
     std::ofstream(tree_ / "etc/group", std::ios::app) << "alice:x:1000:\nwheel:x:10:alice\n";
-    std::ofstream(tree_ / "etc/shadow") << "root:*:19000:0:99999:7:::\nalice:" << hash.out << ":19000:0:99999:7:::\n";
+    std::ofstream(tree_ / "etc/shadow")
+        << "root:*:19000:0:99999:7:::\nalice:" << hash.out << ":19000:0:99999:7:::\n";
     ::chmod((tree_ / "etc/shadow").c_str(), 0600);
     ::mkdir((tree_ / "home/alice").c_str(), 0750);
     return ::chown((tree_ / "home/alice").c_str(), 1000, 1000) == 0;
@@ -168,8 +171,8 @@ class Console : public ManagerTest {
   std::string skip_;
 };
 
-#define START_BOOTED(var, base)                            \
-  auto var = start_booted(base);                           \
+#define START_BOOTED(var, base)                             \
+  auto var = start_booted(base);                            \
   if (var.empty() && !skip_.empty()) GTEST_SKIP() << skip_; \
   ASSERT_FALSE(var.empty())
 
@@ -237,14 +240,16 @@ TEST_F(Console, RootLoginIsInEveryNamespaceAndTheCgroup) {
 
   // The shell is the child of `berth root-login`; compare it with the init
   // from the host's side.
-  auto children = slurp("/proc/" + std::to_string(s.pid()) + "/task/" + std::to_string(s.pid()) + "/children");
+  auto children =
+      slurp("/proc/" + std::to_string(s.pid()) + "/task/" + std::to_string(s.pid()) + "/children");
   int shell = std::atoi(children.c_str());
   ASSERT_GT(shell, 0) << children;
   for (const char* ns : {"pid", "mnt", "net", "uts", "ipc", "cgroup"})
     EXPECT_EQ(link_of("/proc/" + std::to_string(shell) + "/ns/" + ns),
               link_of("/proc/" + std::to_string(init) + "/ns/" + ns))
         << ns;
-  EXPECT_EQ(slurp("/proc/" + std::to_string(shell) + "/cgroup"), slurp("/proc/" + std::to_string(init) + "/cgroup"));
+  EXPECT_EQ(slurp("/proc/" + std::to_string(shell) + "/cgroup"),
+            slurp("/proc/" + std::to_string(init) + "/cgroup"));
   // A session of its own: the shell leads it and the pty is its controlling tty.
   std::string stat = slurp("/proc/" + std::to_string(shell) + "/stat");
   std::istringstream fields(stat.substr(stat.rfind(')') + 2));
@@ -267,8 +272,10 @@ TEST_F(Console, ShellAsAUserOfTheContainer) {
   START_BOOTED(n, "cs");
   PtySession s(berth_argv({"shell", n, "alice"}));
   ASSERT_TRUE(s.started());
-  s.send("echo user=$(id -un) uid=$(id -u) groups=\"$(id -Gn)\" home=$HOME pwd=$(pwd) shell=$SHELL\r");
-  ASSERT_TRUE(s.expect("user=alice uid=1000 groups=alice wheel home=/home/alice pwd=/home/alice shell=/bin/sh"))
+  s.send(
+      "echo user=$(id -un) uid=$(id -u) groups=\"$(id -Gn)\" home=$HOME pwd=$(pwd) shell=$SHELL\r");
+  ASSERT_TRUE(s.expect(
+      "user=alice uid=1000 groups=alice wheel home=/home/alice pwd=/home/alice shell=/bin/sh"))
       << s.transcript();
   // No capabilities, as after a login.
   s.send("grep CapEff /proc/self/status\r");
@@ -280,7 +287,8 @@ TEST_F(Console, ShellAsAUserOfTheContainer) {
 
   auto nobody = berth({"shell", n, "bob"});
   EXPECT_EQ(nobody.status, 125);
-  EXPECT_NE(nobody.err.find("no user \"bob\" in the container's /etc/passwd"), std::string::npos) << nobody.err;
+  EXPECT_NE(nobody.err.find("no user \"bob\" in the container's /etc/passwd"), std::string::npos)
+      << nobody.err;
 }
 
 TEST_F(Console, NotRunningAndNoConsole) {
@@ -292,10 +300,12 @@ TEST_F(Console, NotRunningAndNoConsole) {
   for (auto verb : {"login", "root-login", "shell"}) {
     auto r = berth({verb, n});
     EXPECT_NE(r.status, 0) << verb;
-    EXPECT_NE(r.err.find("container \"" + n + "\" is not running"), std::string::npos) << verb << ": " << r.err;
+    EXPECT_NE(r.err.find("container \"" + n + "\" is not running"), std::string::npos)
+        << verb << ": " << r.err;
     auto u = berth({verb, "nosuch"});
     EXPECT_NE(u.status, 0) << verb;
-    EXPECT_NE(u.err.find("no container \"nosuch\" is declared"), std::string::npos) << verb << ": " << u.err;
+    EXPECT_NE(u.err.find("no container \"nosuch\" is declared"), std::string::npos)
+        << verb << ": " << u.err;
   }
   // A command container keeps its pipes: no console to log in to.
   ASSERT_EQ(berth({"start", c}).status, 0);
@@ -304,7 +314,8 @@ TEST_F(Console, NotRunningAndNoConsole) {
   EXPECT_EQ(l.status, 1);
   EXPECT_NE(l.err.find("has no console"), std::string::npos) << l.err;
   // ... but a root shell all the same.
-  auto r = berth({"root-login", c}, {.stdin_data = "echo in-$(hostname)\nexit 3\n", .timeout_sec = 20});
+  auto r =
+      berth({"root-login", c}, {.stdin_data = "echo in-$(hostname)\nexit 3\n", .timeout_sec = 20});
   EXPECT_EQ(r.status, 3) << r.err;
   EXPECT_NE(r.out.find("in-" + c), std::string::npos) << r.out;
 }
@@ -321,7 +332,8 @@ TEST_F(Console, ShowHostKey) {
   EXPECT_NE(none.err.find("has no SSH host key"), std::string::npos) << none.err;
   auto unknown = berth({"show-host-key", "nosuch"});
   EXPECT_EQ(unknown.status, 1);
-  EXPECT_NE(unknown.err.find("no container \"nosuch\" is declared"), std::string::npos) << unknown.err;
+  EXPECT_NE(unknown.err.find("no container \"nosuch\" is declared"), std::string::npos)
+      << unknown.err;
 
   ::mkdir((tree_ / "etc/ssh").c_str(), 0755);
   const std::string ecdsa = "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY= root@" + n + "\n";
@@ -332,7 +344,9 @@ TEST_F(Console, ShowHostKey) {
   EXPECT_EQ(r1.out, ecdsa);
   // ed25519 first; an absolute symlink resolves inside the container's root.
   std::ofstream(tree_ / "etc/ssh/real_ed25519.pub") << ed;
-  ASSERT_EQ(::symlink("/etc/ssh/real_ed25519.pub", (tree_ / "etc/ssh/ssh_host_ed25519_key.pub").c_str()), 0);
+  ASSERT_EQ(
+      ::symlink("/etc/ssh/real_ed25519.pub", (tree_ / "etc/ssh/ssh_host_ed25519_key.pub").c_str()),
+      0);
   auto r2 = berth({"show-host-key", n});
   EXPECT_EQ(r2.status, 0) << r2.err;
   EXPECT_EQ(r2.out, ed);

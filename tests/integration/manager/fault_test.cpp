@@ -96,7 +96,11 @@ class Faults : public ::testing::Test {
     auto v = net::testing::link_names(host());
     return {v.begin(), v.end()};
   }
-  std::string routes() { return host().out("ip -4 route show table all; ip -6 route show table all | grep -v fe80: | grep -v ff00::/8 | grep -v ^anycast"); }
+  std::string routes() {
+    return host().out(
+        "ip -4 route show table all; ip -6 route show table all | grep -v fe80: | grep -v ff00::/8 "
+        "| grep -v ^anycast");
+  }
   void baseline() {
     base_links_ = links();
     base_routes_ = routes();
@@ -110,7 +114,8 @@ class Faults : public ::testing::Test {
     for (auto& n : names_) {
       EXPECT_FALSE(exists(root_ / ("run/berth/" + n))) << n;
       for (const char* ctl : {"memory", "pids", "cpu", "freezer", "devices", "unified", "systemd"})
-        EXPECT_FALSE(exists(std::string("/sys/fs/cgroup/") + ctl + "/berth/" + n)) << ctl << " " << n;
+        EXPECT_FALSE(exists(std::string("/sys/fs/cgroup/") + ctl + "/berth/" + n))
+            << ctl << " " << n;
       EXPECT_FALSE(exists("/sys/fs/cgroup/berth/" + n)) << n;
     }
     // No mount of the test's root in any mount namespace.
@@ -147,8 +152,10 @@ class Faults : public ::testing::Test {
         << "[containers." << n << "]\npath = \"" << test_rootfs()
         << "\"\ncommand = [\"/bin/sleep\", \"100000\"]\nautostart = true\nprivate_network = true\n"
         << "host_address = \"10.233." << net << ".1\"\nlocal_address = \"10.233." << net << ".2\"\n"
-        << "host_address6 = \"fd62:6572:7468:" << net << "::1\"\nlocal_address6 = \"fd62:6572:7468:" << net
-        << "::2\"\nforward_ports = [{ protocol = \"tcp\", host_port = 18" << net << ", container_port = 80 }]\n";
+        << "host_address6 = \"fd62:6572:7468:" << net
+        << "::1\"\nlocal_address6 = \"fd62:6572:7468:" << net
+        << "::2\"\nforward_ports = [{ protocol = \"tcp\", host_port = 18" << net
+        << ", container_port = 80 }]\n";
   }
   nlohmann::json status(const std::string& n) {
     auto r = berth({"status", n, "--json"});  // exits 3 when the container is down
@@ -232,9 +239,15 @@ class Faults : public ::testing::Test {
   std::string base_routes_;
 };
 
-TEST_F(Faults, KillBeforeTheNetwork) { kill_start_at("monitor-network", 51); }
-TEST_F(Faults, KillAfterTheNetworkBeforeTheInit) { kill_start_at("monitor-init", 52); }
-TEST_F(Faults, KillAfterTheInitBeforeReady) { kill_start_at("monitor-ready", 53); }
+TEST_F(Faults, KillBeforeTheNetwork) {
+  kill_start_at("monitor-network", 51);
+}
+TEST_F(Faults, KillAfterTheNetworkBeforeTheInit) {
+  kill_start_at("monitor-init", 52);
+}
+TEST_F(Faults, KillAfterTheInitBeforeReady) {
+  kill_start_at("monitor-ready", 53);
+}
 
 // The monitor SIGKILLed while it stops the container (the init is gone, the
 // network not yet torn down), and the `berth stop` waiting for it.
@@ -267,7 +280,8 @@ TEST_F(Faults, KillStopMidway) {
   pid_t mon = monitor_pid(n);
   ASSERT_GT(mon, 0);
   ::kill(mon, SIGKILL);
-  for (int i = 0; i < 200 && proc_state(mon) != 0 && proc_state(mon) != 'Z'; i++) std::this_thread::sleep_for(50ms);
+  for (int i = 0; i < 200 && proc_state(mon) != 0 && proc_state(mon) != 'Z'; i++)
+    std::this_thread::sleep_for(50ms);
   EXPECT_EQ(status(n)["monitor_died"], true);
   Spawned stop(host(), berth_argv({"stop", n}), "stop-orphan");
   ASSERT_TRUE(paused(stop.pid()));
@@ -286,7 +300,9 @@ class StateDir : public ManagerTest {
     ManagerTest::TearDown();
   }
   // Files left under dir (recursively), as relative paths.
-  std::string files_under(const std::string& dir) { return sh("cd " + dir + " && find . -mindepth 1 -not -path ./berth").out; }
+  std::string files_under(const std::string& dir) {
+    return sh("cd " + dir + " && find . -mindepth 1 -not -path ./berth").out;
+  }
   std::vector<std::string> mounted_;
 };
 
@@ -295,7 +311,8 @@ TEST_F(StateDir, FullStateDirectory) {
   declare(busybox_decl(n, "exec sleep 100000"));
   std::string run = root_ / "run";
   ::mkdir(run.c_str(), 0755);
-  ASSERT_EQ(::mount("tmpfs", run.c_str(), "tmpfs", 0, "size=64k,nr_inodes=64"), 0) << strerror(errno);
+  ASSERT_EQ(::mount("tmpfs", run.c_str(), "tmpfs", 0, "size=64k,nr_inodes=64"), 0)
+      << strerror(errno);
   mounted_.push_back(run);
   // Fill it.
   sh("dd if=/dev/zero of=" + run + "/fill bs=4k count=1000 2>/dev/null");

@@ -107,8 +107,9 @@ TEST_F(Features, UpdateAppliesOneContainersChange) {
   auto a = name("fu"), b = name("fv");
   auto decl = [&](const std::string& cmd, const std::string& extra) {
     // CAP_SYS_BOOT: the reboot below (a command container does not get it by default).
-    return busybox_decl(a, cmd,
-                        "timeout_stop = \"3s\"\nadditional_capabilities = [\"CAP_SYS_BOOT\"]\n" + extra) +
+    return busybox_decl(
+               a, cmd,
+               "timeout_stop = \"3s\"\nadditional_capabilities = [\"CAP_SYS_BOOT\"]\n" + extra) +
            busybox_decl(b, kTermLoop);
   };
   declare(decl(kTermLoop, ""));

@@ -1,14 +1,14 @@
 // The berth manager end to end: real containers (the busybox rootfs and
 // share_host ones), each test with its own --root, checking what a user sees
 // and that nothing is left behind.
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <poll.h>
-#include <cstring>
 #include <unistd.h>
+#include <cstring>
 
 #include <chrono>
 #include <fstream>
@@ -29,16 +29,19 @@ class Manager : public ManagerTest {
  protected:
   Manager() : ManagerTest("berth-test-mgr") {}
 
-  std::string shared_decl(const std::string& n, const std::string& cmd, const std::string& extra = "") {
-    return "[containers." + n + "]\nshare_host = true\ncommand = [\"/bin/busybox\", \"sh\", \"-c\", " +
-           nlohmann::json(cmd).dump() + "]\nbind_mounts.\"/data\" = { host_path = \"" + data_.path() +
-           "\", read_only = false }\n" + extra + "\n";
+  std::string shared_decl(const std::string& n, const std::string& cmd,
+                          const std::string& extra = "") {
+    return "[containers." + n +
+           "]\nshare_host = true\ncommand = [\"/bin/busybox\", \"sh\", \"-c\", " +
+           nlohmann::json(cmd).dump() + "]\nbind_mounts.\"/data\" = { host_path = \"" +
+           data_.path() + "\", read_only = false }\n" + extra + "\n";
   }
 
   TempDir data_{"berth-test-data"};
 };
 
-constexpr const char* kTermLoop = "trap 'echo bye; exit 0' TERM; echo hello; while :; do sleep 0.1; done";
+constexpr const char* kTermLoop =
+    "trap 'echo bye; exit 0' TERM; echo hello; while :; do sleep 0.1; done";
 
 TEST_F(Manager, StartStatusRunLogsStop) {
   auto n = name("bm");
@@ -86,8 +89,8 @@ TEST_F(Manager, StartStatusRunLogsStop) {
 
 TEST_F(Manager, StartUnknownAndFailingCommand) {
   auto n = name("bf");
-  declare(busybox_decl(n, "sleep 0.3; exit 3", "restart = \"no\"") +
-          "[containers." + n + "x]\npath = \"" + test_rootfs() + "\"\ncommand = [\"/nonexistent\"]\nrestart = \"no\"\n");
+  declare(busybox_decl(n, "sleep 0.3; exit 3", "restart = \"no\"") + "[containers." + n +
+          "x]\npath = \"" + test_rootfs() + "\"\ncommand = [\"/nonexistent\"]\nrestart = \"no\"\n");
   names_.push_back(n + "x");
   auto u = berth({"start", "nosuch"});
   EXPECT_NE(u.status, 0);
@@ -132,7 +135,8 @@ TEST_F(Manager, SeccompByDefaultAndOptOut) {
   ASSERT_EQ(berth({"start", a}).status, 0);
   ASSERT_EQ(berth({"start", b}).status, 0);
   auto mode = [&](const std::string& n, const std::string& pid) {
-    auto r = berth({"run", n, "--", "/bin/busybox", "grep", "^Seccomp:", "/proc/" + pid + "/status"});
+    auto r =
+        berth({"run", n, "--", "/bin/busybox", "grep", "^Seccomp:", "/proc/" + pid + "/status"});
     std::string out = r.out;
     std::erase_if(out, [](char ch) { return ch == ' ' || ch == '\t' || ch == '\n'; });
     return out;
@@ -170,7 +174,8 @@ TEST_F(Manager, RebootStartsAgain) {
                       // reboot(2) needs CAP_SYS_BOOT, which a command container must ask for.
                       "restart = \"no\"\nadditional_capabilities = [\"CAP_SYS_BOOT\"]"));
   ASSERT_EQ(berth({"start", n}).status, 0);
-  EXPECT_TRUE(eventually([&] { return count_lines(data_ / "count") >= 3; })) << slurp(data_ / "count");
+  EXPECT_TRUE(eventually([&] { return count_lines(data_ / "count") >= 3; }))
+      << slurp(data_ / "count");
   std::this_thread::sleep_for(300ms);
   auto st = status(n);
   EXPECT_EQ(st["state"], "up") << st.dump();
@@ -183,7 +188,8 @@ TEST_F(Manager, FailureRestartsWithBackoff) {
   auto n = name("bb");
   declare(shared_decl(n, "echo run >> /data/count; sleep 0.1; exit 3", "restart = \"on-failure\""));
   ASSERT_EQ(berth({"start", n}).status, 0);
-  ASSERT_TRUE(eventually([&] { return status(n)["restarts"].get<int>() >= 3; }, 15s)) << status(n).dump();
+  ASSERT_TRUE(eventually([&] { return status(n)["restarts"].get<int>() >= 3; }, 15s))
+      << status(n).dump();
   EXPECT_GE(count_lines(data_ / "count"), 3);
   auto lg = berth({"logs", n}).out;
   EXPECT_NE(lg.find("exited with status 3"), std::string::npos);
@@ -201,7 +207,8 @@ TEST_F(Manager, TimeoutStartFailsWithReason) {
                 .status,
             0);
   auto n = name("bt");
-  declare("[containers." + n + "]\npath = \"" + tree.path() + "\"\nboot = true\nready = \"notify\"\ntimeout_start = \"1500ms\"\n");
+  declare("[containers." + n + "]\npath = \"" + tree.path() +
+          "\"\nboot = true\nready = \"notify\"\ntimeout_start = \"1500ms\"\n");
   auto t0 = std::chrono::steady_clock::now();
   auto r = berth({"start", n});
   auto took = std::chrono::steady_clock::now() - t0;
@@ -266,7 +273,8 @@ TEST_F(Manager, KilledMonitor) {
 
 TEST_F(Manager, ConcurrentStartsStartOneCopy) {
   auto n = name("bc");
-  declare(shared_decl(n, "echo started >> /data/count; trap 'exit 0' TERM; while :; do sleep 0.1; done"));
+  declare(shared_decl(
+      n, "echo started >> /data/count; trap 'exit 0' TERM; while :; do sleep 0.1; done"));
   RunResult a, b;
   std::thread ta([&] { a = berth({"start", n}); });
   std::thread tb([&] { b = berth({"start", n}); });
@@ -294,23 +302,28 @@ TEST_F(Manager, ApplyAndPlan) {
   ASSERT_EQ(ap.status, 0) << ap.err;
   EXPECT_EQ(status(a)["state"], "up");
   EXPECT_EQ(status(b)["state"], "down");
-  EXPECT_EQ(berth({"apply", "--dry-run"}).out, "nothing to do: the host matches the declarations\n");
+  EXPECT_EQ(berth({"apply", "--dry-run"}).out,
+            "nothing to do: the host matches the declarations\n");
 
   // Resources only: applied live, same process.
   int pid = status(a)["pid"].get<int>();
   declare(decl_a(kTermLoop, "resources = { memory = \"64M\" }") + busybox_decl(b, kTermLoop));
   auto up = berth({"apply"});
   ASSERT_EQ(up.status, 0) << up.err << up.out;
-  EXPECT_NE(up.out.find("update " + a + ": resources changed (applied live, no restart)"), std::string::npos) << up.out;
+  EXPECT_NE(up.out.find("update " + a + ": resources changed (applied live, no restart)"),
+            std::string::npos)
+      << up.out;
   EXPECT_EQ(status(a)["pid"].get<int>(), pid);
   auto lim = slurp("/sys/fs/cgroup/memory/berth/" + a + "/memory.limit_in_bytes");
   EXPECT_EQ(lim, std::to_string(64 << 20) + "\n");
 
   // The command changed: restarted.
-  declare(decl_a(std::string("echo v2; ") + kTermLoop, "resources = { memory = \"64M\" }") + busybox_decl(b, kTermLoop));
+  declare(decl_a(std::string("echo v2; ") + kTermLoop, "resources = { memory = \"64M\" }") +
+          busybox_decl(b, kTermLoop));
   auto rs = berth({"apply"});
   ASSERT_EQ(rs.status, 0) << rs.err;
-  EXPECT_NE(rs.out.find("restart " + a + ": declaration changed (command)"), std::string::npos) << rs.out;
+  EXPECT_NE(rs.out.find("restart " + a + ": declaration changed (command)"), std::string::npos)
+      << rs.out;
   EXPECT_NE(status(a)["pid"].get<int>(), pid);
   EXPECT_EQ(status(a)["state"], "up");
 
@@ -328,7 +341,8 @@ TEST_F(Manager, ApplyAndPlan) {
 
 TEST_F(Manager, BootInDependencyOrder) {
   auto a = name("bo"), b = name("bq"), c = name("bs");
-  declare(shared_decl(a, "echo a >> /data/order; trap 'exit 0' TERM; while :; do sleep 0.1; done", "autostart = true") +
+  declare(shared_decl(a, "echo a >> /data/order; trap 'exit 0' TERM; while :; do sleep 0.1; done",
+                      "autostart = true") +
           shared_decl(b, "echo b >> /data/order; trap 'exit 0' TERM; while :; do sleep 0.1; done",
                       "autostart = true\nafter = [\"" + a + "\"]") +
           shared_decl(c, "trap 'exit 0' TERM; while :; do sleep 0.1; done"));
@@ -343,7 +357,8 @@ TEST_F(Manager, BootInDependencyOrder) {
 TEST_F(Manager, CreateDestroyResetState) {
   declare("");
   auto n = name("bz");
-  auto r = berth({"create", n, "--share-host", "--autostart", "--", "/bin/busybox", "sleep", "1000"});
+  auto r =
+      berth({"create", n, "--share-host", "--autostart", "--", "/bin/busybox", "sleep", "1000"});
   ASSERT_EQ(r.status, 0) << r.err;
   auto file = root_ / ("etc/berth/containers.d/" + n + ".toml");
   EXPECT_TRUE(exists(file));
@@ -357,7 +372,7 @@ TEST_F(Manager, CreateDestroyResetState) {
   EXPECT_NE(s.find("local_address = \"10.233.0.2\""), std::string::npos) << s;
   auto ip = berth({"show-ip", m});
   EXPECT_EQ(ip.out, "10.233.0.2\nfd62:6572:7468::2\n");  // create allocates the IPv6 twin too
-  EXPECT_NE(berth({"create", n}).status, 0);  // taken
+  EXPECT_NE(berth({"create", n}).status, 0);             // taken
   ASSERT_EQ(berth({"start", n}).status, 0);
   EXPECT_NE(berth({"reset-state", n}).status, 0);  // running
   EXPECT_EQ(berth({"destroy", n}).status, 0);
@@ -377,11 +392,14 @@ TEST_F(Manager, LogIsBounded) {
   auto n = name("bl");
   // 3 MiB of output: the log rotates at 1 MiB, keeping one old file.
   // (yes | head: two processes, not thousands, so a loaded machine keeps up)
-  declare(busybox_decl(n, "yes " + std::string(99, 'x') + " | head -n 31457; "
+  declare(
+      busybox_decl(n, "yes " + std::string(99, 'x') +
+                          " | head -n 31457; "
                           "echo done-writing; trap 'exit 0' TERM; while :; do sleep 0.1; done"));
   ASSERT_EQ(berth({"start", n}).status, 0);
   auto log = root_ / ("var/log/berth/" + n + ".log");
-  ASSERT_TRUE(eventually([&] { return slurp(log).find("done-writing") != std::string::npos; }, 60s));
+  ASSERT_TRUE(
+      eventually([&] { return slurp(log).find("done-writing") != std::string::npos; }, 60s));
   struct stat a, b;
   ASSERT_EQ(::stat(log.c_str(), &a), 0);
   ASSERT_EQ(::stat((log + ".1").c_str(), &b), 0);

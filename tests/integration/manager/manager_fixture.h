@@ -49,7 +49,8 @@ class ManagerTest : public ::testing::Test {
       // Nothing left: no runtime files, no cgroup, no mounts.
       EXPECT_FALSE(exists(root_ / ("run/berth/" + n))) << n;
       for (const char* ctl : {"memory", "pids", "cpu", "freezer", "devices"})
-        EXPECT_FALSE(exists(std::string("/sys/fs/cgroup/") + ctl + "/berth/" + n)) << ctl << " " << n;
+        EXPECT_FALSE(exists(std::string("/sys/fs/cgroup/") + ctl + "/berth/" + n))
+            << ctl << " " << n;
     }
     expect_nothing_mounted();
   }
@@ -62,7 +63,9 @@ class ManagerTest : public ::testing::Test {
     names_.push_back(unique_id(base));
     return names_.back();
   }
-  void declare(const std::string& toml) { std::ofstream(root_ / "etc/berth/containers.toml") << toml; }
+  void declare(const std::string& toml) {
+    std::ofstream(root_ / "etc/berth/containers.toml") << toml;
+  }
   std::vector<std::string> berth_argv(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {test::berth(), "--root", root_.path()};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -71,7 +74,9 @@ class ManagerTest : public ::testing::Test {
   RunResult berth(const std::vector<std::string>& args, const RunOptions& o = {}) {
     return run(berth_argv(args), o);
   }
-  nlohmann::json status(const std::string& n) { return nlohmann::json::parse(berth({"status", n, "--json"}).out); }
+  nlohmann::json status(const std::string& n) {
+    return nlohmann::json::parse(berth({"status", n, "--json"}).out);
+  }
   // Waits until pred() holds, up to timeout.
   template <class F>
   bool eventually(F pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
@@ -83,10 +88,11 @@ class ManagerTest : public ::testing::Test {
     return pred();
   }
   // A container of the shared busybox rootfs (or of tree) running cmd, with the extra TOML lines.
-  std::string busybox_decl(const std::string& n, const std::string& cmd, const std::string& extra = "",
-                           const std::string& tree = "") {
+  std::string busybox_decl(const std::string& n, const std::string& cmd,
+                           const std::string& extra = "", const std::string& tree = "") {
     return "[containers." + n + "]\npath = \"" + (tree.empty() ? test_rootfs() : tree) +
-           "\"\ncommand = [\"/bin/sh\", \"-c\", " + nlohmann::json(cmd).dump() + "]\n" + extra + "\n";
+           "\"\ncommand = [\"/bin/sh\", \"-c\", " + nlohmann::json(cmd).dump() + "]\n" + extra +
+           "\n";
   }
 
   TempDir root_;

@@ -44,7 +44,9 @@ std::string trim(std::string s) {
   return s;
 }
 
-net::IpPrefix P(const char* s) { return *net::parse_prefix(s); }
+net::IpPrefix P(const char* s) {
+  return *net::parse_prefix(s);
+}
 
 // The socat echo server every container runs (the host's binaries: the
 // containers share the host's /usr), tcp and udp on `port`, v4 and v6.
@@ -134,7 +136,9 @@ class NetOptions : public ::testing::Test {
     return "[containers." + n + "]\nshare_host = true\ncommand = [\"/bin/sh\", \"-c\", " +
            nlohmann::json(cmd).dump() + "]\ntimeout_stop = \"3s\"\n" + extra + "\n";
   }
-  void declare(const std::string& toml) { std::ofstream(root_ / "etc/berth/containers.toml") << toml; }
+  void declare(const std::string& toml) {
+    std::ofstream(root_ / "etc/berth/containers.toml") << toml;
+  }
   void start(const std::string& n) {
     auto r = berth({"start", n});
     ASSERT_EQ(r.status, 0) << r.out << r.err;
@@ -149,9 +153,9 @@ class NetOptions : public ::testing::Test {
   // "hi" from inside the container to ip:port; the answer, "" on failure.
   std::string ct_request(const std::string& n, const std::string& ip, int port,
                          const std::string& proto = "tcp", int tries = 20) {
-    std::string cmd = fmt::format("echo hi | socat -T2 -t2 - {}:{}:{}{}", proto == "tcp" ? "TCP" : "UDP",
-                                  net::testing::socat_addr(ip), port,
-                                  proto == "tcp" ? ",connect-timeout=2" : "");
+    std::string cmd =
+        fmt::format("echo hi | socat -T2 -t2 - {}:{}:{}{}", proto == "tcp" ? "TCP" : "UDP",
+                    net::testing::socat_addr(ip), port, proto == "tcp" ? ",connect-timeout=2" : "");
     for (int i = 0; i < tries; ++i) {
       auto r = in_ct(n, cmd);
       std::string o = trim(r.out);
@@ -233,11 +237,14 @@ TEST_F(NetOptions, RoutedV4AndV6WithMac) {
   EXPECT_NE(hosts.find("fd62:6572:7468:21::2 " + n + ".containers"), std::string::npos) << hosts;
   auto g = with_test_hosts("getent ahostsv4 " + n + ".containers | head -n1");
   EXPECT_EQ(g.out.substr(0, g.out.find(' ')), "10.233.21.2") << g.out << g.err;
-  auto byname = with_test_hosts("echo hi | socat -T2 - TCP4:" + n + ".containers:80,connect-timeout=2");
-  EXPECT_EQ(net::testing::canonical_peer(trim(byname.out)), "reply-hi from 10.233.21.1") << byname.err;
+  auto byname =
+      with_test_hosts("echo hi | socat -T2 - TCP4:" + n + ".containers:80,connect-timeout=2");
+  EXPECT_EQ(net::testing::canonical_peer(trim(byname.out)), "reply-hi from 10.233.21.1")
+      << byname.err;
 
   // The container's own /etc: localhost, its name, the host's nameserver.
-  auto etc = in_ct(n, "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; getent hosts " + n);
+  auto etc =
+      in_ct(n, "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; getent hosts " + n);
   EXPECT_NE(etc.out.find("127.0.0.1"), std::string::npos) << etc.out;
   EXPECT_NE(etc.out.find("localhost"), std::string::npos) << etc.out;
   EXPECT_NE(etc.out.find("10.233.21.2"), std::string::npos) << etc.out;
@@ -337,8 +344,9 @@ TEST_F(NetOptions, ForwardPortsFromLoopbackAndOutside) {
   auto client = outside_machine();
   baseline();
   auto n = name("bfp");
-  declare(decl(n, serve_cmd(80) + " & socat UDP6-RECVFROM:53,ipv6only=0,fork 'SYSTEM:read l; echo "
-                                  "reply-$l from $SOCAT_PEERADDR'",
+  declare(decl(n,
+               serve_cmd(80) + " & socat UDP6-RECVFROM:53,ipv6only=0,fork 'SYSTEM:read l; echo "
+                               "reply-$l from $SOCAT_PEERADDR'",
                "private_network = true\nhost_address = \"10.233.23.1\"\nlocal_address = "
                "\"10.233.23.2\"\nhost_address6 = \"fd62:6572:7468:23::1\"\nlocal_address6 = "
                "\"fd62:6572:7468:23::2\"\nforward_ports = [{ protocol = \"tcp\", host_port = 8080, "
@@ -490,7 +498,8 @@ TEST_F(NetOptions, StaleNetworkFromACrashCleanedAtTheNextStart) {
   // The crash: monitor and container killed at once, nothing cleaned.
   ASSERT_EQ(::kill(mon, SIGKILL), 0);
   ASSERT_EQ(::kill(init, SIGKILL), 0);
-  for (int i = 0; i < 200 && (pid_alive(mon) || pid_alive(init)); ++i) std::this_thread::sleep_for(20ms);
+  for (int i = 0; i < 200 && (pid_alive(mon) || pid_alive(init)); ++i)
+    std::this_thread::sleep_for(20ms);
   std::string hl = net::host_link_name("ve-", n);
   for (int i = 0; i < 100 && link_names().count(hl); ++i) std::this_thread::sleep_for(20ms);
   EXPECT_NE(host().out("nft list ruleset").find("berth:" + n), std::string::npos);
@@ -508,7 +517,9 @@ TEST_F(NetOptions, StaleNetworkFromACrashCleanedAtTheNextStart) {
   // One set of rules and one hosts line per address, not two.
   std::string rules = host().out("nft list ruleset");
   size_t count = 0;
-  for (size_t p = rules.find("dport 8080"); p != std::string::npos; p = rules.find("dport 8080", p + 1)) ++count;
+  for (size_t p = rules.find("dport 8080"); p != std::string::npos;
+       p = rules.find("dport 8080", p + 1))
+    ++count;
   EXPECT_EQ(count, 4u) << rules;  // prerouting + output, v4 + v6
   std::string hosts = slurp(root_ / "etc/hosts");
   EXPECT_EQ(hosts.find("10.233.27.2 " + n), hosts.rfind("10.233.27.2 " + n)) << hosts;
@@ -522,15 +533,16 @@ TEST_F(NetOptions, ExtraVethForwardPorts) {
   auto client = outside_machine();
   baseline();
   auto n = name("bxf");
-  declare(decl(n, serve_cmd(),
-               "private_network = true\nhost_address = \"10.233.28.1\"\nlocal_address = "
-               "\"10.233.28.2\"\nhost_address6 = \"fd62:6572:7468:28::1\"\nlocal_address6 = "
-               "\"fd62:6572:7468:28::2\"\nforward_ports = [{ protocol = \"tcp\", host_port = 8080, "
-               "container_port = 80 }]\nextra_veths.xv1 = { host_address = \"10.233.29.1\", "
-               "local_address = \"10.233.29.2\", host_address6 = \"fd65::1\", local_address6 = "
-               "\"fd65::2\", forward_ports = [{ protocol = \"tcp\", host_port = 8090, container_port "
-               "= 80 }, { protocol = \"udp\", host_port = 5390, container_port = 80 }] }\n" +
-                   kNetAdmin));  // it adds a return route itself (below)
+  declare(
+      decl(n, serve_cmd(),
+           "private_network = true\nhost_address = \"10.233.28.1\"\nlocal_address = "
+           "\"10.233.28.2\"\nhost_address6 = \"fd62:6572:7468:28::1\"\nlocal_address6 = "
+           "\"fd62:6572:7468:28::2\"\nforward_ports = [{ protocol = \"tcp\", host_port = 8080, "
+           "container_port = 80 }]\nextra_veths.xv1 = { host_address = \"10.233.29.1\", "
+           "local_address = \"10.233.29.2\", host_address6 = \"fd65::1\", local_address6 = "
+           "\"fd65::2\", forward_ports = [{ protocol = \"tcp\", host_port = 8090, container_port "
+           "= 80 }, { protocol = \"udp\", host_port = 5390, container_port = 80 }] }\n" +
+               kNetAdmin));  // it adds a return route itself (below)
   start(n);
   // From the host's loopback: through xv1 (the container sees xv1's host
   // address), while the main veth's forward still goes through ve-NAME.
@@ -546,8 +558,9 @@ TEST_F(NetOptions, ExtraVethForwardPorts) {
   EXPECT_EQ(request(*client, "fd77::1", 8090), "reply-hi from [fd77::2]");
   // An unbound UDP server answers from the address of its route back, so a
   // UDP forward from outside needs that route on xv1 (as the user sets up).
-  auto rt = in_ct(n, "ip route add 192.168.77.0/24 via 10.233.29.1 dev xv1 && ip -6 route add "
-                     "fd77::/64 via fd65::1 dev xv1");
+  auto rt = in_ct(n,
+                  "ip route add 192.168.77.0/24 via 10.233.29.1 dev xv1 && ip -6 route add "
+                  "fd77::/64 via fd65::1 dev xv1");
   ASSERT_EQ(rt.status, 0) << rt.out << rt.err;
   EXPECT_EQ(request(*client, "192.168.77.1", 5390, "udp"), "reply-hi from 192.168.77.2");
   EXPECT_EQ(request(*client, "fd77::1", 5390, "udp"), "reply-hi from [fd77::2]");
@@ -576,12 +589,13 @@ TEST_F(NetOptions, BridgedExtraVethForwardPorts) {
   }
   baseline();
   auto n = name("bxb");
-  declare(decl(n, serve_cmd(),
-               "private_network = true\nhost_address = \"10.233.34.1\"\nlocal_address = "
-               "\"10.233.34.2\"\nhost_address6 = \"fd62:6572:7468:34::1\"\nlocal_address6 = "
-               "\"fd62:6572:7468:34::2\"\nextra_veths.xb1 = { host_bridge = \"br1\", local_address = "
-               "\"10.233.33.2/24\", local_address6 = \"fd66::2/64\", forward_ports = [{ protocol = "
-               "\"tcp\", host_port = 8091, container_port = 80 }] }"));
+  declare(
+      decl(n, serve_cmd(),
+           "private_network = true\nhost_address = \"10.233.34.1\"\nlocal_address = "
+           "\"10.233.34.2\"\nhost_address6 = \"fd62:6572:7468:34::1\"\nlocal_address6 = "
+           "\"fd62:6572:7468:34::2\"\nextra_veths.xb1 = { host_bridge = \"br1\", local_address = "
+           "\"10.233.33.2/24\", local_address6 = \"fd66::2/64\", forward_ports = [{ protocol = "
+           "\"tcp\", host_port = 8091, container_port = 80 }] }"));
   start(n);
   EXPECT_NE(host().out("ip -o link show master br1").find("xb1"), std::string::npos);
   EXPECT_EQ(request(host(), "127.0.0.1", 8091), "reply-hi from 10.233.33.1");

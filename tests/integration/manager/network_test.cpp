@@ -50,7 +50,8 @@ class ManagerNet : public ::testing::Test {
     if (!n_.empty()) berth({"terminate", n_});
   }
   RunResult berth(std::vector<std::string> args) {
-    std::vector<std::string> argv = {"nsenter", "--net=" + ns_.path(), test::berth(), "--root", root_.path()};
+    std::vector<std::string> argv = {"nsenter", "--net=" + ns_.path(), test::berth(), "--root",
+                                     root_.path()};
     argv.insert(argv.end(), args.begin(), args.end());
     return run(argv);
   }
@@ -69,7 +70,8 @@ TEST_F(ManagerNet, PrivateNetworkUpBeforeInitAndTornDown) {
   // The command checks its network as its first act: it is there before the init starts.
   std::ofstream(root_ / "etc/berth/containers.toml")
       << "[containers." << n_ << "]\npath = \"" << test_rootfs() << "\"\n"
-      << "command = [\"/bin/sh\", \"-c\", \"ip -4 addr show eth0; trap 'exit 0' TERM; while :; do sleep 0.1; done\"]\n"
+      << "command = [\"/bin/sh\", \"-c\", \"ip -4 addr show eth0; trap 'exit 0' TERM; while :; do "
+         "sleep 0.1; done\"]\n"
       << "private_network = true\nhost_address = \"10.233.7.1\"\nlocal_address = \"10.233.7.2\"\n"
       << "timeout_stop = \"3s\"\n";
   auto r = berth({"start", n_});

@@ -21,9 +21,9 @@ constexpr const char* kLoop = "trap 'exit 0' TERM; while :; do sleep 0.1; done";
 
 // podman's default set plus AUDIT_WRITE (see decl::command_capabilities).
 const std::vector<std::string> kCommandCaps = {
-    "CAP_CHOWN",  "CAP_DAC_OVERRIDE", "CAP_FOWNER",     "CAP_FSETID",
-    "CAP_KILL",   "CAP_NET_BIND_SERVICE", "CAP_SETFCAP", "CAP_SETGID",
-    "CAP_SETPCAP", "CAP_SETUID",      "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"};
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE",     "CAP_FOWNER",     "CAP_FSETID",
+    "CAP_KILL",    "CAP_NET_BIND_SERVICE", "CAP_SETFCAP",    "CAP_SETGID",
+    "CAP_SETPCAP", "CAP_SETUID",           "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"};
 
 std::vector<std::string> sorted(std::vector<std::string> v) {
   std::sort(v.begin(), v.end());
@@ -47,7 +47,8 @@ class Security : public ManagerTest {
 
   std::string log(const std::string& n) { return slurp(root_ / ("var/log/berth/" + n + ".log")); }
   std::string share_host_decl(const std::string& n, const std::string& extra = "") {
-    return "[containers." + n + "]\nshare_host = true\ncommand = [\"/bin/busybox\", \"sh\", \"-c\", " +
+    return "[containers." + n +
+           "]\nshare_host = true\ncommand = [\"/bin/busybox\", \"sh\", \"-c\", " +
            nlohmann::json(kLoop).dump() + "]\n" + extra + "\n";
   }
   std::map<std::string, std::string> probe(const std::string& n, const EscapeProbe& p) {
@@ -161,8 +162,8 @@ TEST_F(Security, BootedContainerIsUserNamespacedByDefault) {
   if (auto why = build_notify_ready(tree + "/bin/notify-ready"); !why.empty()) GTEST_SKIP() << why;
   std::ofstream(tree + "/etc/inittab") << "::sysinit:/bin/notify-ready\n";
   auto n = name("secbo");
-  declare("[containers." + n + "]\npath = \"" + tree + "\"\nboot = true\ntimeout_start = \"20s\"\n" +
-          "timeout_stop = \"2s\"\n");
+  declare("[containers." + n + "]\npath = \"" + tree +
+          "\"\nboot = true\ntimeout_start = \"20s\"\n" + "timeout_stop = \"2s\"\n");
   auto spec = berth({"spec", n});
   ASSERT_EQ(spec.status, 0) << spec.err;
   auto j = nlohmann::json::parse(spec.out);
@@ -205,15 +206,18 @@ TEST_F(Security, PrivilegedOptInsWarnOnce) {
   auto cmd = name("secpc"), boot = name("secpb");
   declare(share_host_decl(cmd, "additional_capabilities = [\"CAP_SYS_ADMIN\"]") + "[containers." +
           boot + "]\npath = \"" + test_rootfs() + "\"\nboot = true\nprivate_users = \"no\"\n");
-  std::string warn_cmd = "warning: containers." + cmd + ": root in this container can take over the host";
-  std::string warn_boot = "warning: containers." + boot + ": root in this container can take over the host";
+  std::string warn_cmd =
+      "warning: containers." + cmd + ": root in this container can take over the host";
+  std::string warn_boot =
+      "warning: containers." + boot + ": root in this container can take over the host";
   for (auto verb : {"check", "plan"}) {
     auto r = berth({verb});
     EXPECT_EQ(r.status, 0) << verb << r.err;
     EXPECT_EQ(count_of(r.err, warn_cmd), 1) << verb << ": " << r.err;
     EXPECT_EQ(count_of(r.err, warn_boot), 1) << verb << ": " << r.err;
     EXPECT_NE(r.err.find("CAP_SYS_ADMIN without a user namespace"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("private_users = \"no\" on a booted container"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("private_users = \"no\" on a booted container"), std::string::npos)
+        << r.err;
   }
   auto s = berth({"start", cmd});
   ASSERT_EQ(s.status, 0) << s.err << log(cmd);

@@ -28,8 +28,8 @@ class StubInit : public ManagerTest {
   // A container of the busybox rootfs running argv (not through a shell).
   std::string argv_decl(const std::string& n, const std::vector<std::string>& argv,
                         const std::string& extra = "") {
-    return "[containers." + n + "]\npath = \"" + test_rootfs() + "\"\ncommand = " +
-           nlohmann::json(argv).dump() + "\n" + extra + "\n";
+    return "[containers." + n + "]\npath = \"" + test_rootfs() +
+           "\"\ncommand = " + nlohmann::json(argv).dump() + "\n" + extra + "\n";
   }
   std::string cmdline_of_pid1(const std::string& n) {
     auto r = berth({"run", n, "--", "cat", "/proc/1/cmdline"});
@@ -79,14 +79,20 @@ TEST_F(StubInit, StubIsPid1AndRunsTheCommand) {
   auto n = name("sip");
   declare(argv_decl(n, {"/bin/sleep", "100000"}));
   ASSERT_EQ(berth({"start", n}).status, 0);
-  EXPECT_EQ(cmdline_of_pid1(n), std::string("berth-init\0-e\0/bin/sleep\0--\0/bin/sleep\0" "100000\0", 46));
+  EXPECT_EQ(cmdline_of_pid1(n), std::string("berth-init\0-e\0/bin/sleep\0--\0/bin/sleep\0"
+                                            "100000\0",
+                                            46));
   auto ps = berth({"run", n, "--", "ps", "-o", "pid,args"});
   ASSERT_EQ(ps.status, 0) << ps.err;
-  EXPECT_NE(ps.out.find("1 berth-init -e /bin/sleep -- /bin/sleep 100000"), std::string::npos) << ps.out;
+  EXPECT_NE(ps.out.find("1 berth-init -e /bin/sleep -- /bin/sleep 100000"), std::string::npos)
+      << ps.out;
   // The command is the stub's child, and the stub's executable is not a
   // file of the container's tree (it was exec'd from the host).
-  auto cmd = berth({"run", n, "--", "sh", "-c", "cat /proc/$(cat /proc/1/task/1/children | cut -d' ' -f1)/cmdline"});
-  EXPECT_EQ(cmd.out, std::string("/bin/sleep\0" "100000\0", 18));
+  auto cmd = berth({"run", n, "--", "sh", "-c",
+                    "cat /proc/$(cat /proc/1/task/1/children | cut -d' ' -f1)/cmdline"});
+  EXPECT_EQ(cmd.out, std::string("/bin/sleep\0"
+                                 "100000\0",
+                                 18));
   // CVE-2019-5736: the stub's binary, as the container sees it through
   // /proc/1/exe, is on a read-only mount (the detached overlay), not the
   // build tree's writable file.
@@ -100,7 +106,9 @@ TEST_F(StubInit, StubInitFalseRunsTheCommandAsPid1) {
   auto n = name("sif");
   declare(argv_decl(n, {"/bin/sleep", "100000"}, "stub_init = false\ntimeout_stop = \"1s\""));
   ASSERT_EQ(berth({"start", n}).status, 0);
-  EXPECT_EQ(cmdline_of_pid1(n), std::string("/bin/sleep\0" "100000\0", 18));
+  EXPECT_EQ(cmdline_of_pid1(n), std::string("/bin/sleep\0"
+                                            "100000\0",
+                                            18));
   // sleep as PID 1 ignores SIGTERM: the stop ends in SIGKILL after timeout_stop.
   EXPECT_EQ(berth({"stop", n}).status, 0);
   auto lg = log(n);
@@ -123,13 +131,15 @@ TEST_F(StubInit, OrphansAreReaped) {
 
 TEST_F(StubInit, SignalsReachTheCommand) {
   auto n = name("sig");
-  declare(busybox_decl(n,
-                       "trap 'echo got-usr1' USR1; trap 'echo got-hup' HUP; trap 'echo got-winch' WINCH; "
-                       "trap 'echo got-int; exit 0' INT; echo armed; while :; do sleep 0.1; done"));
+  declare(busybox_decl(
+      n,
+      "trap 'echo got-usr1' USR1; trap 'echo got-hup' HUP; trap 'echo got-winch' WINCH; "
+      "trap 'echo got-int; exit 0' INT; echo armed; while :; do sleep 0.1; done"));
   ASSERT_EQ(berth({"start", n}).status, 0);
   ASSERT_TRUE(eventually([&] { return log(n).find("armed") != std::string::npos; }));
   int pid = status(n)["pid"].get<int>();
-  for (auto [sig, word] : {std::pair{SIGUSR1, "got-usr1"}, {SIGHUP, "got-hup"}, {SIGWINCH, "got-winch"}}) {
+  for (auto [sig, word] :
+       {std::pair{SIGUSR1, "got-usr1"}, {SIGHUP, "got-hup"}, {SIGWINCH, "got-winch"}}) {
     ASSERT_EQ(::kill(pid, sig), 0);
     EXPECT_TRUE(eventually([&, w = word] { return log(n).find(w) != std::string::npos; })) << word;
   }
@@ -175,7 +185,8 @@ TEST_F(StubInit, MissingCommandFailsTheStart) {
 
 TEST_F(StubInit, BootWithStubInitIsRejected) {
   auto n = name("sib");
-  declare("[containers." + n + "]\npath = \"" + test_rootfs() + "\"\nboot = true\nstub_init = true\n");
+  declare("[containers." + n + "]\npath = \"" + test_rootfs() +
+          "\"\nboot = true\nstub_init = true\n");
   auto r = berth({"check"});
   EXPECT_NE(r.status, 0);
   EXPECT_NE(r.err.find("stub_init"), std::string::npos) << r.err;

@@ -268,8 +268,8 @@ TEST_F(ContainerNet, PortForwardingFromLoopbackAndFromAnotherMachine) {
     EXPECT_EQ(ulo6, "reply-hi from [fd62:6572:7468:3::1]") << ulo6;
     // The host's own ::1 services are untouched by that route.
     {
-      testing::Background own_lo6(host, {"socat", "TCP6-LISTEN:7777,bind=[::1],reuseaddr,fork",
-                                         "SYSTEM:echo own"});
+      testing::Background own_lo6(
+          host, {"socat", "TCP6-LISTEN:7777,bind=[::1],reuseaddr,fork", "SYSTEM:echo own"});
       std::string o;
       for (int i = 0; i < 40 && o != "own\n"; ++i) {
         o = host.out("socat -T2 - TCP:[::1]:7777 </dev/null");

@@ -12,7 +12,9 @@ uint64_t cap_mask(const std::vector<int>& bits) {
   for (int b : bits) m |= 1ull << b;
   return m;
 }
-uint64_t hex(const std::string& s) { return std::stoull(s, nullptr, 16); }
+uint64_t hex(const std::string& s) {
+  return std::stoull(s, nullptr, 16);
+}
 
 TEST_F(Config, HostnameAndDomainname) {
   auto r = run_script("hostname; cat /proc/sys/kernel/domainname", [](json& c) {
@@ -34,7 +36,8 @@ TEST_F(Config, EnvAndCwd) {
 
 TEST_F(Config, UserUidGidAdditionalGidsUmask) {
   auto r = run_script("cat /proc/self/status; echo umask=$(umask)", [](json& c) {
-    c["process"]["user"] = {{"uid", 1000}, {"gid", 1001}, {"additionalGids", {10, 20}}, {"umask", 027}};
+    c["process"]["user"] = {
+        {"uid", 1000}, {"gid", 1001}, {"additionalGids", {10, 20}}, {"umask", 027}};
   });
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(status_field(r.out, "Uid"), "1000 1000 1000 1000");
@@ -69,16 +72,18 @@ TEST_F(Config, Rlimits) {
 TEST_F(Config, CapabilitiesAsConfiguredAndInheritableEmptyByDefault) {
   // CHOWN=0 KILL=5 NET_BIND_SERVICE=10 AUDIT_WRITE=29
   auto r = run_script("cat /proc/self/status", [](json& c) {
-    c["process"]["capabilities"] = {{"bounding", {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}},
-                                    {"effective", {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}},
-                                    {"permitted", {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}}};
+    c["process"]["capabilities"] = {
+        {"bounding", {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}},
+        {"effective", {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}},
+        {"permitted", {"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}}};
   });
   ASSERT_EQ(r.status, 0) << r.err;
   uint64_t want = cap_mask({0, 5, 10});
   EXPECT_EQ(hex(status_field(r.out, "CapBnd")), want);
   EXPECT_EQ(hex(status_field(r.out, "CapEff")), want);
   EXPECT_EQ(hex(status_field(r.out, "CapPrm")), want);
-  EXPECT_EQ(hex(status_field(r.out, "CapInh")), 0u) << "CVE-2022-29162: inheritable must stay empty";
+  EXPECT_EQ(hex(status_field(r.out, "CapInh")), 0u)
+      << "CVE-2022-29162: inheritable must stay empty";
   EXPECT_EQ(hex(status_field(r.out, "CapAmb")), 0u);
 
   // The spec default: the three runc defaults, nothing inheritable.
@@ -93,8 +98,11 @@ TEST_F(Config, AmbientCapabilitiesForNonRootUser) {
   auto r = run_script("cat /proc/self/status", [](json& c) {
     c["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
     std::vector<std::string> nbs = {"CAP_NET_BIND_SERVICE"};
-    c["process"]["capabilities"] = {{"bounding", nbs}, {"effective", nbs}, {"permitted", nbs},
-                                    {"inheritable", nbs}, {"ambient", nbs}};
+    c["process"]["capabilities"] = {{"bounding", nbs},
+                                    {"effective", nbs},
+                                    {"permitted", nbs},
+                                    {"inheritable", nbs},
+                                    {"ambient", nbs}};
   });
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(hex(status_field(r.out, "CapAmb")), cap_mask({10}));
@@ -105,14 +113,16 @@ TEST_F(Config, AmbientCapabilitiesForNonRootUser) {
 }
 
 TEST_F(Config, NoNewPrivilegesAndOomScoreAdj) {
-  auto r = run_script("grep NoNewPrivs /proc/self/status; cat /proc/self/oom_score_adj", [](json& c) {
-    c["process"]["noNewPrivileges"] = true;
-    c["process"]["oomScoreAdj"] = 432;
-  });
+  auto r =
+      run_script("grep NoNewPrivs /proc/self/status; cat /proc/self/oom_score_adj", [](json& c) {
+        c["process"]["noNewPrivileges"] = true;
+        c["process"]["oomScoreAdj"] = 432;
+      });
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(status_field(r.out, "NoNewPrivs"), "1");
   EXPECT_NE(r.out.find("\n432\n"), std::string::npos) << r.out;
-  r = run_script("grep NoNewPrivs /proc/self/status", [](json& c) { c["process"]["noNewPrivileges"] = false; });
+  r = run_script("grep NoNewPrivs /proc/self/status",
+                 [](json& c) { c["process"]["noNewPrivileges"] = false; });
   EXPECT_EQ(status_field(r.out, "NoNewPrivs"), "0");
 }
 
@@ -158,10 +168,12 @@ TEST_F(Config, TmpfsMountWithOptions) {
 TEST_F(Config, BindMountReadonlyAndPropagation) {
   TempDir src("berth-bindsrc"), src2("berth-bindsrc2"), src3("berth-bindsrc3");
   write_text(src / "file", "from-host\n");
-  auto r = run_script(
-      "cat /home/file; touch /home/new 2>&1; cat /proc/self/mountinfo", [&](json& c) {
-        c["mounts"].push_back(
-            {{"destination", "/home"}, {"type", "bind"}, {"source", src.path()}, {"options", {"rbind", "ro"}}});
+  auto r =
+      run_script("cat /home/file; touch /home/new 2>&1; cat /proc/self/mountinfo", [&](json& c) {
+        c["mounts"].push_back({{"destination", "/home"},
+                               {"type", "bind"},
+                               {"source", src.path()},
+                               {"options", {"rbind", "ro"}}});
         c["mounts"].push_back({{"destination", "/root"},
                                {"type", "bind"},
                                {"source", src2.path()},
@@ -229,16 +241,17 @@ TEST_F(Config, DefaultDevicesPresent) {
       "test -d /dev/shm && echo shm-dir; test -d /dev/pts && echo pts-dir; "
       "head -c 4 /dev/zero | wc -c; echo x > /dev/null && echo null-ok");
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out,
-            "/dev/null character special file 1:3\n"
-            "/dev/zero character special file 1:5\n"
-            "/dev/full character special file 1:7\n"
-            "/dev/random character special file 1:8\n"
-            "/dev/urandom character special file 1:9\n"
-            "/dev/tty character special file 5:0\n"
-            "ptmx-ok\n"
-            "fd=/proc/self/fd\nstdin=/proc/self/fd/0\nstdout=/proc/self/fd/1\nstderr=/proc/self/fd/2\n"
-            "shm-dir\npts-dir\n4\nnull-ok\n");
+  EXPECT_EQ(
+      r.out,
+      "/dev/null character special file 1:3\n"
+      "/dev/zero character special file 1:5\n"
+      "/dev/full character special file 1:7\n"
+      "/dev/random character special file 1:8\n"
+      "/dev/urandom character special file 1:9\n"
+      "/dev/tty character special file 5:0\n"
+      "ptmx-ok\n"
+      "fd=/proc/self/fd\nstdin=/proc/self/fd/0\nstdout=/proc/self/fd/1\nstderr=/proc/self/fd/2\n"
+      "shm-dir\npts-dir\n4\nnull-ok\n");
 }
 
 TEST_F(Config, SysctlInOwnNetAndIpcNamespaces) {
@@ -254,7 +267,9 @@ TEST_F(Config, SysctlInOwnNetAndIpcNamespaces) {
 }
 
 TEST_F(Config, PersonalityLinux32) {
-  auto r = run_script("uname -m", [](json& c) { c["linux"]["personality"] = {{"domain", "LINUX32"}}; });
+  auto r = run_script("uname -m", [](json& c) {
+    c["linux"]["personality"] = {{"domain", "LINUX32"}};
+  });
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "i686\n");
 }
@@ -280,7 +295,8 @@ TEST_F(Config, JoinNetworkNamespaceByPath) {
 TEST_F(Config, UserNamespaceMappings) {
   Bundle* bp = nullptr;
   auto id = new_id("userns");
-  auto& b = bundle({"/bin/sh", "-c", "cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /probe && echo wrote"},
+  auto& b = bundle({"/bin/sh", "-c",
+                    "cat /proc/self/uid_map /proc/self/gid_map; id -u; touch /probe && echo wrote"},
                    id);
   bp = &b;
   b.use_private_rootfs();
@@ -327,7 +343,9 @@ TEST_F(Config, TimeNamespaceOffsets) {
 }
 
 TEST_F(Config, CgroupNamespaceShowsRoot) {
-  auto r = run_script("cat /proc/self/cgroup", [](json& c) { c["linux"]["namespaces"].push_back({{"type", "cgroup"}}); });
+  auto r = run_script("cat /proc/self/cgroup", [](json& c) {
+    c["linux"]["namespaces"].push_back({{"type", "cgroup"}});
+  });
   ASSERT_EQ(r.status, 0) << r.err;
   auto ls = lines(r.out);
   ASSERT_FALSE(ls.empty());

@@ -23,7 +23,8 @@ class Conformance : public OciTest {
 // `true`, so it does not wait for a console), on the busybox rootfs at
 // root.path "rootfs" (a symlink in the bundle).
 void Conformance::expect_foreign_default_runs(const std::string& tool) {
-  if (!have_program(tool)) GTEST_SKIP() << tool << " is not installed (needed for its `" << tool << " spec`)";
+  if (!have_program(tool))
+    GTEST_SKIP() << tool << " is not installed (needed for its `" << tool << " spec`)";
   TempDir gen("berth-foreign-spec");
   RunOptions o;
   o.cwd = gen.path();
@@ -31,7 +32,8 @@ void Conformance::expect_foreign_default_runs(const std::string& tool) {
   ASSERT_EQ(g.status, 0) << tool << " spec: " << g.err;
   json c = json::parse(read_text(gen / "config.json"));
   ASSERT_EQ(c["root"]["path"], "rootfs");
-  ASSERT_FALSE(c["process"]["capabilities"]["ambient"].empty()) << "the point: ambient caps without inheritable ones";
+  ASSERT_FALSE(c["process"]["capabilities"]["ambient"].empty())
+      << "the point: ambient caps without inheritable ones";
   c["process"]["terminal"] = false;
   c["process"]["args"] = {"true"};
   auto id = new_id(tool + "spec");
@@ -43,8 +45,12 @@ void Conformance::expect_foreign_default_runs(const std::string& tool) {
   EXPECT_EQ(r.err.find("ambient"), std::string::npos) << r.err;
 }
 
-TEST_F(Conformance, CrunSpecDefaultRuns) { expect_foreign_default_runs("crun"); }
-TEST_F(Conformance, RuncSpecDefaultRuns) { expect_foreign_default_runs("runc"); }
+TEST_F(Conformance, CrunSpecDefaultRuns) {
+  expect_foreign_default_runs("crun");
+}
+TEST_F(Conformance, RuncSpecDefaultRuns) {
+  expect_foreign_default_runs("runc");
+}
 
 // A process that holds a namespace of one type of its own (made by
 // unshare(1), as runtime-tools' linux_ns_path does), killed with its group.
@@ -79,10 +85,12 @@ class NsHolder {
   std::string ns() const {
     std::string ours = readlink_str("/proc/self/ns/" + name_);
     std::string theirs;
-    wait_until([&] {
-      theirs = readlink_str(path());
-      return !theirs.empty() && theirs != ours;
-    }, 5000);
+    wait_until(
+        [&] {
+          theirs = readlink_str(path());
+          return !theirs.empty() && theirs != ours;
+        },
+        5000);
     return theirs != ours ? theirs : "";
   }
 
@@ -97,12 +105,13 @@ class NsHolder {
 TEST_F(Conformance, JoinsEveryNamespaceTypeByPath) {
   if (!have_program("unshare")) GTEST_SKIP() << "unshare (util-linux) is not installed";
   struct Case {
-    const char* type;   // OCI
-    const char* proc;   // /proc/PID/ns
-    const char* opt;    // unshare(1)
+    const char* type;  // OCI
+    const char* proc;  // /proc/PID/ns
+    const char* opt;   // unshare(1)
   };
-  const Case cases[] = {{"ipc", "ipc", "--ipc"},       {"mount", "mnt", "--mount"}, {"network", "net", "--net"},
-                        {"pid", "pid", "--pid"},       {"uts", "uts", "--uts"},     {"cgroup", "cgroup", "--cgroup"},
+  const Case cases[] = {{"ipc", "ipc", "--ipc"},     {"mount", "mnt", "--mount"},
+                        {"network", "net", "--net"}, {"pid", "pid", "--pid"},
+                        {"uts", "uts", "--uts"},     {"cgroup", "cgroup", "--cgroup"},
                         {"time", "time", "--time"}};
   for (auto& c : cases) {
     SCOPED_TRACE(c.type);
@@ -155,7 +164,8 @@ TEST_F(Conformance, WithoutNamespacesInheritsEveryOneOfTheRuntime) {
     if (ours.empty()) continue;
     EXPECT_EQ(readlink_str("/proc/" + std::to_string(pid) + "/ns/" + ns), ours);
   }
-  EXPECT_FALSE(host_mounts_matching(b.path()).empty()) << "the rootfs mounts were expected in our mount namespace";
+  EXPECT_FALSE(host_mounts_matching(b.path()).empty())
+      << "the rootfs mounts were expected in our mount namespace";
   auto r = oci({"delete", "--force", id});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(host_mounts_matching(b.path()).empty());
@@ -179,12 +189,14 @@ TEST_F(Conformance, SeccompDenyingGetcwdStillStartsTheProcess) {
     SCOPED_TRACE(nnp ? "noNewPrivileges" : "without noNewPrivileges");
     auto r = run_script("/bin/pwd; echo pwd=$?", [&](json& c) {
       c["process"]["noNewPrivileges"] = nnp;
-      c["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_ALLOW"},
-                               {"architectures", {"SCMP_ARCH_X86_64"}},
-                               {"syscalls", {{{"names", {"getcwd"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
+      c["linux"]["seccomp"] = {
+          {"defaultAction", "SCMP_ACT_ALLOW"},
+          {"architectures", {"SCMP_ARCH_X86_64"}},
+          {"syscalls", {{{"names", {"getcwd"}}, {"action", "SCMP_ACT_ERRNO"}}}}};
     });
     EXPECT_EQ(r.status, 0) << r.err;
-    EXPECT_NE(r.out.find("pwd=1"), std::string::npos) << "getcwd should be denied in the container: " << r.out << r.err;
+    EXPECT_NE(r.out.find("pwd=1"), std::string::npos)
+        << "getcwd should be denied in the container: " << r.out << r.err;
   }
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, which a
   // non-root user without capabilities never holds: loaded earlier, still

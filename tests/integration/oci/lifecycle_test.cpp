@@ -34,7 +34,8 @@ TEST_F(Lifecycle, CreateBlocksUntilStartThenRuns) {
 
   r = oci({"start", id});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_TRUE(wait_until([&] { return proc_cmdline(pid) == "/bin/sleep 1000"; })) << proc_cmdline(pid);
+  EXPECT_TRUE(wait_until([&] { return proc_cmdline(pid) == "/bin/sleep 1000"; }))
+      << proc_cmdline(pid);
   EXPECT_EQ(status_of(id), "running");
   EXPECT_EQ(state(id)["pid"], pid);
 
@@ -56,7 +57,8 @@ TEST_F(Lifecycle, StateJsonHasRuncKeysAndNothingOnStderr) {
   ASSERT_EQ(st.status, 0);
   EXPECT_EQ(st.err, "") << "containerd parses stdout+stderr of state as one JSON";
   auto js = json::parse(st.out);
-  for (const char* k : {"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"})
+  for (const char* k :
+       {"ociVersion", "id", "pid", "status", "bundle", "rootfs", "created", "owner"})
     EXPECT_TRUE(js.contains(k)) << "missing key " << k << " in " << st.out;
   EXPECT_EQ(js["id"], id);
   EXPECT_EQ(js["bundle"], fs::canonical(b.path()).string());
@@ -98,7 +100,9 @@ TEST_F(Lifecycle, KillSignalByNameNumberAndSigPrefix) {
     SCOPED_TRACE("signal " + sig);
     auto id = new_id();
     auto& b = bundle(kSleeper, id);
-    auto fut = std::async(std::launch::async, [&] { return oci({"run", "--bundle", b.path(), id}); });
+    auto fut = std::async(std::launch::async, [&] {
+      return oci({"run", "--bundle", b.path(), id});
+    });
     ASSERT_TRUE(wait_until([&] { return status_of(id) == "running"; }));
     pid_t pid = state(id)["pid"];
     track(pid);
@@ -146,8 +150,8 @@ TEST_F(Lifecycle, KillStoppedContainerSaysNotRunning) {
 
 TEST_F(Lifecycle, MissingContainerErrors) {
   std::string id = "berth-test-no-such-container";
-  for (std::vector<std::string> cmd : {std::vector<std::string>{"state", id}, {"kill", id}, {"start", id},
-                                       {"delete", id}}) {
+  for (std::vector<std::string> cmd :
+       {std::vector<std::string>{"state", id}, {"kill", id}, {"start", id}, {"delete", id}}) {
     SCOPED_TRACE(cmd[0]);
     auto r = oci(cmd);
     EXPECT_EQ(r.status, 1);
@@ -264,7 +268,8 @@ TEST_F(Lifecycle, RunDetached) {
   track(pid);
   EXPECT_TRUE(pid_alive(pid));
   EXPECT_EQ(status_of(id), "running");
-  EXPECT_TRUE(wait_until([&] { return proc_cmdline(pid) == "/bin/sleep 1000"; })) << proc_cmdline(pid);
+  EXPECT_TRUE(wait_until([&] { return proc_cmdline(pid) == "/bin/sleep 1000"; }))
+      << proc_cmdline(pid);
 }
 
 class Exec : public OciTest {
@@ -304,7 +309,8 @@ TEST_F(Exec, ProcessFile) {
 }
 
 TEST_F(Exec, EnvAndCwdFlags) {
-  auto r = oci({"exec", "--env", "FOO=bar", "--cwd", "/var/tmp", id_, "/bin/sh", "-c", "echo $FOO; pwd"});
+  auto r = oci(
+      {"exec", "--env", "FOO=bar", "--cwd", "/var/tmp", id_, "/bin/sh", "-c", "echo $FOO; pwd"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "bar\n/var/tmp\n");
 }
@@ -329,7 +335,8 @@ TEST_F(Exec, DetachedWithPidFileSharesNamespaces) {
     auto e = readlink_str("/proc/" + std::to_string(ep) + "/ns/" + ns);
     EXPECT_EQ(a, e) << ns;
   }
-  EXPECT_NE(readlink_str("/proc/" + std::to_string(ep) + "/ns/mnt"), readlink_str("/proc/self/ns/mnt"));
+  EXPECT_NE(readlink_str("/proc/" + std::to_string(ep) + "/ns/mnt"),
+            readlink_str("/proc/self/ns/mnt"));
   // The exec'd process is in the container's cgroup: ps lists it.
   auto ps = oci({"ps", "--format", "json", id_});
   ASSERT_EQ(ps.status, 0) << ps.err;
@@ -384,7 +391,8 @@ TEST_F(Lifecycle, PreserveFdsPassesFd3) {
   std::string data = b.path() + "/fd3-data";
   write_text(data, "through-fd-3\n");
   auto r = sh("exec 3<" + shell_quote(data) + "; exec " + shell_quote(berth_oci()) + " --root " +
-              shell_quote(root_->path()) + " run --preserve-fds 1 --bundle " + shell_quote(b.path()) + " " + id);
+              shell_quote(root_->path()) + " run --preserve-fds 1 --bundle " +
+              shell_quote(b.path()) + " " + id);
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "through-fd-3\n");
 }

@@ -129,8 +129,10 @@ inline std::vector<std::string> cgroups_matching(const std::string& needle) {
 inline std::string shell_quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -286,8 +288,7 @@ class OciTest : public ::testing::Test {
   }
 
   // Runs `sh -c script` in a fresh container configured by edit, returns the result.
-  RunResult run_script(const std::string& script,
-                       const std::function<void(json&)>& edit = nullptr,
+  RunResult run_script(const std::string& script, const std::function<void(json&)>& edit = nullptr,
                        Bundle** out_bundle = nullptr) {
     std::string id = new_id("run");
     auto& b = bundle({"/bin/sh", "-c", script}, id);
@@ -315,7 +316,8 @@ class ConsoleReceiver {
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path_.c_str());
-    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || listen(listen_fd_, 4) != 0)
+    if (bind(listen_fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        listen(listen_fd_, 4) != 0)
       throw std::runtime_error("console socket bind/listen failed");
     thread_ = std::thread([this] { loop(); });
   }

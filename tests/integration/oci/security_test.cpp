@@ -15,17 +15,20 @@ class Security : public OciTest {
   // No trace of id: no state dir, cgroup or process in a cgroup of that name.
   void expect_nothing_left(const std::string& id) {
     EXPECT_FALSE(fs::exists(root_->path() + "/" + id)) << "state dir of " << id << " left behind";
-    EXPECT_TRUE(wait_until([&] { return cgroups_matching(id).empty(); }, 3000)) << "cgroup of " << id << " left behind";
-    wait_until([&] {
-      std::error_code ec;
-      for (auto& e : fs::directory_iterator("/proc", ec)) {
-        std::string n = e.path().filename();
-        if (n.find_first_not_of("0123456789") == std::string::npos &&
-            read_text(e.path().string() + "/cgroup").find("/" + id) != std::string::npos)
-          return false;
-      }
-      return true;
-    }, 3000);
+    EXPECT_TRUE(wait_until([&] { return cgroups_matching(id).empty(); }, 3000))
+        << "cgroup of " << id << " left behind";
+    wait_until(
+        [&] {
+          std::error_code ec;
+          for (auto& e : fs::directory_iterator("/proc", ec)) {
+            std::string n = e.path().filename();
+            if (n.find_first_not_of("0123456789") == std::string::npos &&
+                read_text(e.path().string() + "/cgroup").find("/" + id) != std::string::npos)
+              return false;
+          }
+          return true;
+        },
+        3000);
     std::error_code ec;
     for (auto& e : fs::directory_iterator("/proc", ec)) {
       std::string n = e.path().filename();
@@ -52,8 +55,9 @@ TEST_F(Security, CwdThroughProcSelfFdIsRefused) {
     b.write();
     auto r = oci_detached({"create", "--bundle", b.path(), "--pid-file", b.path() + "/pid", id});
     if (r.status == 0) {
-      ADD_FAILURE() << "create succeeded with cwd /proc/self/fd/" << n
-                    << "; init cwd is " << readlink_str("/proc/" + std::to_string(read_pid_file(b.path() + "/pid")) + "/cwd");
+      ADD_FAILURE() << "create succeeded with cwd /proc/self/fd/" << n << "; init cwd is "
+                    << readlink_str("/proc/" + std::to_string(read_pid_file(b.path() + "/pid")) +
+                                    "/cwd");
       oci({"delete", "--force", id});
     }
     expect_nothing_left(id);
@@ -66,7 +70,8 @@ TEST_F(Security, ExecCwdThroughProcSelfFdIsRefused) {
   auto& b = bundle({"/bin/sleep", "1000"}, id);
   ASSERT_GT(start_running(id, b), 0);
   for (int n = 3; n <= 16; n++) {
-    auto r = oci({"exec", "--cwd", "/proc/self/fd/" + std::to_string(n), id, "/bin/sh", "-c", "ls /; pwd"});
+    auto r = oci(
+        {"exec", "--cwd", "/proc/self/fd/" + std::to_string(n), id, "/bin/sh", "-c", "ls /; pwd"});
     EXPECT_NE(r.status, 0) << "exec with cwd /proc/self/fd/" << n << " ran: " << r.out;
   }
 }
@@ -99,12 +104,13 @@ TEST_F(Security, InitHoldsOnlyAllowlistedFdsAfterCreate) {
       EXPECT_FALSE(is_dir) << "fd " << n << " is a directory: " << target;
       if (n <= 2) continue;  // stdio: whatever the caller gave
       bool ok = target.rfind("pipe:", 0) == 0 || target.rfind("socket:", 0) == 0 ||
-                target.rfind("anon_inode:", 0) == 0 || target == "/dev/null" || target.rfind("/dev/pts/", 0) == 0 ||
-                target == "/dev/ptmx" ||
+                target.rfind("anon_inode:", 0) == 0 || target == "/dev/null" ||
+                target.rfind("/dev/pts/", 0) == 0 || target == "/dev/ptmx" ||
                 (target.rfind(root_->path() + "/", 0) == 0 && target.size() > 10 &&
                  target.substr(target.size() - 10) == "/exec.fifo");
       EXPECT_TRUE(ok) << "init of a created container holds fd " << n << " -> " << target;
-      EXPECT_FALSE(target.rfind(root_->path(), 0) == 0 && !ok) << "state dir reachable through fd " << n;
+      EXPECT_FALSE(target.rfind(root_->path(), 0) == 0 && !ok)
+          << "state dir reachable through fd " << n;
     }
     EXPECT_GE(seen, 3);
   }
@@ -112,7 +118,8 @@ TEST_F(Security, InitHoldsOnlyAllowlistedFdsAfterCreate) {
 
 bool same_file(const std::string& a, const std::string& b) {
   struct stat sa, sb;
-  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+  return stat(a.c_str(), &sa) == 0 && stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
 }
 
 // CVE-2019-5736: no process of the runtime inside a container runs the host
@@ -127,12 +134,13 @@ TEST_F(Security, RuntimeBinaryNotExposedToContainer) {
   pid_t pid = create(id, b);
   ASSERT_GT(pid, 0);
   std::string exe = "/proc/" + std::to_string(pid) + "/exe";
-  EXPECT_FALSE(same_file(exe, bin)) << "init of a created container executes the host runtime binary "
-                                    << readlink_str(exe);
+  EXPECT_FALSE(same_file(exe, bin))
+      << "init of a created container executes the host runtime binary " << readlink_str(exe);
   // Opening init's exe for writing from the host side must not reach the binary.
   int fd = open(exe.c_str(), O_WRONLY | O_APPEND);
   if (fd >= 0) {
-    EXPECT_FALSE(same_file("/proc/self/fd/" + std::to_string(fd), bin)) << "host runtime binary writable via exe";
+    EXPECT_FALSE(same_file("/proc/self/fd/" + std::to_string(fd), bin))
+        << "host runtime binary writable via exe";
     close(fd);
   }
   ASSERT_EQ(oci({"start", id}).status, 0);
@@ -166,7 +174,8 @@ TEST_F(Security, RuntimeBinaryNotExposedToContainer) {
   auto r = oci({"exec", id, "/proc/self/exe", "--version"});
   stop = true;
   watcher.join();
-  EXPECT_TRUE(bad.empty()) << "runtime processes in the container ran the host binary: " << bad.front();
+  EXPECT_TRUE(bad.empty()) << "runtime processes in the container ran the host binary: "
+                           << bad.front();
   RecordProperty("pid_ns_sightings", sightings.load());
   EXPECT_EQ(sha256_of(bin), hash_before) << "runtime binary modified";
 }
@@ -201,7 +210,8 @@ class SymlinkAttack : public Security {
     EXPECT_EQ(host_mounts_matching(b.path()), mounts_before) << "host mount table changed";
     EXPECT_TRUE(host_mounts_matching(outside).empty());
     auto ents = dir_entries(outside);
-    EXPECT_TRUE(ents.empty()) << "runtime wrote outside the rootfs: " << outside << "/" << ents.front();
+    EXPECT_TRUE(ents.empty()) << "runtime wrote outside the rootfs: " << outside << "/"
+                              << ents.front();
     expect_nothing_left(id);
   }
 };
@@ -284,14 +294,17 @@ TEST_F(SymlinkAttack, MountDestinationSymlinkNeverLeavesRootfs) {
   symlink_in_rootfs(b, "home", rel + outside + "/target");
   b.config()["mounts"].push_back(
       {{"destination", "/home"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
-  b.config()["mounts"].push_back(
-      {{"destination", "/home/sub/deeper"}, {"type", "tmpfs"}, {"source", "tmpfs"}, {"options", {"size=1m"}}});
+  b.config()["mounts"].push_back({{"destination", "/home/sub/deeper"},
+                                  {"type", "tmpfs"},
+                                  {"source", "tmpfs"},
+                                  {"options", {"size=1m"}}});
   b.write();
   auto mounts_before = host_mounts_matching(b.path());
   auto r = run_bundle(id, b);
   EXPECT_EQ(host_mounts_matching(b.path()), mounts_before) << "host mount table changed";
   auto ents = dir_entries(outside);
-  EXPECT_TRUE(ents.empty()) << "runtime created " << outside << "/" << ents.front() << " outside the rootfs";
+  EXPECT_TRUE(ents.empty()) << "runtime created " << outside << "/" << ents.front()
+                            << " outside the rootfs";
   RecordProperty("create_status", r.status);
   expect_nothing_left(id);
 }
@@ -305,7 +318,11 @@ TEST_F(Security, TmpfsBindAtProcIsRefused) {
   auto id = new_id("fakeproc");
   auto& b = bundle({"/bin/true"}, id);
   for (auto& m : b.config()["mounts"])
-    if (m["destination"] == "/proc") m = {{"destination", "/proc"}, {"type", "bind"}, {"source", fake.path()}, {"options", {"rbind"}}};
+    if (m["destination"] == "/proc")
+      m = {{"destination", "/proc"},
+           {"type", "bind"},
+           {"source", fake.path()},
+           {"options", {"rbind"}}};
   b.write();
   auto r = oci_detached({"create", "--bundle", b.path(), "--pid-file", b.path() + "/pid", id});
   EXPECT_NE(r.status, 0) << "a tmpfs bind-mounted at /proc was accepted";
@@ -321,11 +338,13 @@ TEST_F(Security, InheritableCapsEmptyInInitAndExec) {
   auto& b = bundle({"/bin/sleep", "1000"}, id);
   pid_t pid = start_running(id, b);
   ASSERT_GT(pid, 0);
-  EXPECT_EQ(status_field(read_text("/proc/" + std::to_string(pid) + "/status"), "CapInh"), "0000000000000000");
+  EXPECT_EQ(status_field(read_text("/proc/" + std::to_string(pid) + "/status"), "CapInh"),
+            "0000000000000000");
   auto r = oci({"exec", id, "/bin/cat", "/proc/self/status"});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(status_field(r.out, "CapInh"), "0000000000000000");
-  EXPECT_EQ(status_field(r.out, "CapBnd"), status_field(read_text("/proc/" + std::to_string(pid) + "/status"), "CapBnd"));
+  EXPECT_EQ(status_field(r.out, "CapBnd"),
+            status_field(read_text("/proc/" + std::to_string(pid) + "/status"), "CapBnd"));
 }
 
 }  // namespace

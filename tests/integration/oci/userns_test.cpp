@@ -54,8 +54,10 @@ class UserNs : public OciTest {
     EXPECT_EQ(ch.status, 0) << ch.err;
     auto& c = b.config();
     c["linux"]["namespaces"].push_back({{"type", "user"}});
-    c["linux"]["uidMappings"] = json::array({mapping(0, base, 65536)});  // one element: {x} alone copies x under clang
-    c["linux"]["gidMappings"] = json::array({mapping(0, base, 65536)});  // one element: {x} alone copies x under clang
+    c["linux"]["uidMappings"] =
+        json::array({mapping(0, base, 65536)});  // one element: {x} alone copies x under clang
+    c["linux"]["gidMappings"] =
+        json::array({mapping(0, base, 65536)});  // one element: {x} alone copies x under clang
     b.write();
     return b;
   }
@@ -253,16 +255,17 @@ TEST_F(UserNs, ReadOnlyMountsCannotBeRemountedReadWrite) {
                                    fs::perms::group_exec | fs::perms::others_read |
                                    fs::perms::others_exec);
   auto id = new_id("rolock");
-  auto& b = userns_bundle(
-      {"/bin/sh", "-c",
-       "for p in / /ro /proc/sys /proc/keys /sys/firmware /sys; do"
-       "  if [ ! -e $p ]; then echo \"$p missing\";"
-       "  elif mount -o remount,rw,bind $p 2>/dev/null; then echo \"$p yes\"; else echo \"$p no\"; fi;"
-       "done;"
-       "umount -l /proc/keys 2>/dev/null && echo unmask-yes || echo unmask-no;"
-       "touch /ro/x 2>/dev/null && echo write-yes || echo write-no;"
-       "mount -t tmpfs own /ro && mount -o remount,ro,bind /ro && mount -o remount,rw,bind /ro && echo own-yes"},
-      id);
+  auto& b = userns_bundle({"/bin/sh", "-c",
+                           "for p in / /ro /proc/sys /proc/keys /sys/firmware /sys; do"
+                           "  if [ ! -e $p ]; then echo \"$p missing\";"
+                           "  elif mount -o remount,rw,bind $p 2>/dev/null; then echo \"$p yes\"; "
+                           "else echo \"$p no\"; fi;"
+                           "done;"
+                           "umount -l /proc/keys 2>/dev/null && echo unmask-yes || echo unmask-no;"
+                           "touch /ro/x 2>/dev/null && echo write-yes || echo write-no;"
+                           "mount -t tmpfs own /ro && mount -o remount,ro,bind /ro && mount -o "
+                           "remount,rw,bind /ro && echo own-yes"},
+                          id);
   auto& c = b.config();
   c["root"]["readonly"] = true;
   c["mounts"].push_back({{"destination", "/ro"},
@@ -273,8 +276,9 @@ TEST_F(UserNs, ReadOnlyMountsCannotBeRemountedReadWrite) {
   b.write();
   auto r = run_bundle(id, b);
   ASSERT_EQ(r.status, 0) << r.out << r.err;
-  std::vector<std::string> want = {"/ no",      "/ro no",       "/proc/sys no", "/proc/keys no",
-                                   "/sys/firmware no", "/sys no", "unmask-no", "write-no", "own-yes"};
+  std::vector<std::string> want = {"/ no",          "/ro no",           "/proc/sys no",
+                                   "/proc/keys no", "/sys/firmware no", "/sys no",
+                                   "unmask-no",     "write-no",         "own-yes"};
   EXPECT_EQ(lines(r.out), want) << r.out << r.err;
   EXPECT_FALSE(fs::exists(host / "x"));
 }

@@ -19,8 +19,8 @@ class RuntimeCliShape : public ::testing::TestWithParam<Runtime> {
 
   // RUNTIME --root R --log L --log-format json ARGS..., then L's last error.
   RunResult call(std::vector<std::string> args, std::string* last_error) {
-    std::vector<std::string> v = {GetParam().path, "--root", dir_ / "root", "--log", dir_ / "log.json",
-                                  "--log-format", "json"};
+    std::vector<std::string> v = {GetParam().path,   "--root",       dir_ / "root", "--log",
+                                  dir_ / "log.json", "--log-format", "json"};
     v.insert(v.end(), args.begin(), args.end());
     auto r = run(v);
     std::ifstream f(dir_ / "log.json");
@@ -37,12 +37,14 @@ class RuntimeCliShape : public ::testing::TestWithParam<Runtime> {
 TEST_P(RuntimeCliShape, ConmonExecOnMissingContainer) {
   { std::ofstream(dir_ / "process.json") << "{\"args\":[\"true\"],\"cwd\":\"/\"}"; }
   std::string err;
-  auto r = call({"exec", "--pid-file", dir_ / "exec.pid", "--process", dir_ / "process.json", "--detach", "nosuch"},
+  auto r = call({"exec", "--pid-file", dir_ / "exec.pid", "--process", dir_ / "process.json",
+                 "--detach", "nosuch"},
                 &err);
   EXPECT_EQ(r.status, 1) << describe(r);
-  EXPECT_EQ(r.err.find("not expected"), std::string::npos) << "argument parsing failed: " << describe(r);
-  EXPECT_NE(err.find("nosuch"), std::string::npos) << "log.json has no error naming the container: [" << err
-                                                     << "] " << describe(r);
+  EXPECT_EQ(r.err.find("not expected"), std::string::npos)
+      << "argument parsing failed: " << describe(r);
+  EXPECT_NE(err.find("nosuch"), std::string::npos)
+      << "log.json has no error naming the container: [" << err << "] " << describe(r);
 }
 
 TEST_P(RuntimeCliShape, ShimCallsOnMissingContainer) {

@@ -20,7 +20,9 @@ namespace {
 
 const char* kRef = "localhost/berth-test/busybox:latest";
 
-bool have(const std::string& tool) { return sh("command -v " + tool + " >/dev/null").status == 0; }
+bool have(const std::string& tool) {
+  return sh("command -v " + tool + " >/dev/null").status == 0;
+}
 
 // An OCI image archive of the busybox rootfs, made once per test binary with
 // a throwaway podman store (podman is part of this tier anyway).
@@ -35,8 +37,9 @@ const std::string& image_archive(std::string* why) {
   std::string store = "--root " + (dir / "root") + " --runroot " + (dir / "runroot") +
                       " --storage-driver overlay --cgroup-manager cgroupfs --events-backend file";
   RunOptions o = opts(120, {{"CONTAINERS_CONF", "/dev/null"}});
-  auto r = sh("tar -C " + test_rootfs() + " -c . | podman " + store + " import - berth-test/busybox:latest && podman " +
-                  store + " save --format oci-archive -o " + (dir / "img.tar") +
+  auto r = sh("tar -C " + test_rootfs() + " -c . | podman " + store +
+                  " import - berth-test/busybox:latest && podman " + store +
+                  " save --format oci-archive -o " + (dir / "img.tar") +
                   " berth-test/busybox:latest && podman " + store + " rmi -af >/dev/null",
               o);
   unmount_under(dir.path());
@@ -68,8 +71,10 @@ class Containerd {
     std::string script;
     // crun 1.8.1 refuses the hybrid layout: containerd (and so its shims)
     // run where /sys/fs/cgroup/unified is not mounted.
-    if (rt.hide_unified) script += "umount /sys/fs/cgroup/unified 2>/dev/null || umount -l /sys/fs/cgroup/unified; ";
-    script += "exec containerd --config " + (dir_ / "config.toml") + " >" + (dir_ / "containerd.log") + " 2>&1";
+    if (rt.hide_unified)
+      script += "umount /sys/fs/cgroup/unified 2>/dev/null || umount -l /sys/fs/cgroup/unified; ";
+    script += "exec containerd --config " + (dir_ / "config.toml") + " >" +
+              (dir_ / "containerd.log") + " 2>&1";
     pid_ = fork();
     if (pid_ == 0) {
       setpgid(0, 0);
@@ -119,12 +124,13 @@ class Containerd {
   }
 
   // ctr run --runtime io.containerd.runc.v2 --runc-binary RUNTIME [flags] IMAGE ID cmd...
-  RunResult ctr_run(std::vector<std::string> flags, const std::string& id, std::vector<std::string> cmd) const {
+  RunResult ctr_run(std::vector<std::string> flags, const std::string& id,
+                    std::vector<std::string> cmd) const {
     // The shim's runtime state root and ctr's fifos live in the test's dir
     // (their defaults are under /run/containerd).
-    std::vector<std::string> v = {"run",         "--runtime",  "io.containerd.runc.v2", "--runc-binary",
-                                  rt_.path,      "--runc-root", runc_root(),            "--fifo-dir",
-                                  dir_ / "fifo"};
+    std::vector<std::string> v = {"run",           "--runtime",  "io.containerd.runc.v2",
+                                  "--runc-binary", rt_.path,     "--runc-root",
+                                  runc_root(),     "--fifo-dir", dir_ / "fifo"};
     v.insert(v.end(), flags.begin(), flags.end());
     v.push_back(kRef);
     v.push_back(id);
@@ -201,7 +207,8 @@ class Containerd {
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     auto procs = processes_mentioning(dir_.path());
-    EXPECT_TRUE(procs.empty()) << procs.size() << " processes (shims?) still mention " << dir_.path();
+    EXPECT_TRUE(procs.empty()) << procs.size() << " processes (shims?) still mention "
+                               << dir_.path();
     for (pid_t p : procs) kill(p, SIGKILL);
     EXPECT_TRUE(mounts_under(dir_.path()).empty()) << "mounts left under " << dir_.path();
     unmount_under(dir_.path());
@@ -214,7 +221,8 @@ class Containerd {
     // The shim puts its sockets in /run/containerd/s whatever the config
     // says; drop the (empty) dirs if this test made them.
     if (!run_dir_existed_)
-      for (const char* d : {"/run/containerd/s", "/run/containerd/fifo", "/run/containerd/runc", "/run/containerd"})
+      for (const char* d :
+           {"/run/containerd/s", "/run/containerd/fifo", "/run/containerd/runc", "/run/containerd"})
         rmdir(d);
     EXPECT_TRUE(cgroups_matching(ns_).empty()) << "cgroups left for " << ns_;
     reap_children();
@@ -234,8 +242,10 @@ class ContainerdTest : public ::testing::TestWithParam<Runtime> {
  protected:
   void SetUp() override {
     SKIP_UNLESS_ROOT();
-    if (!have("containerd") || !have("ctr")) GTEST_SKIP() << "containerd not installed (scripts/install-deps.sh system)";
-    if (!have("podman")) GTEST_SKIP() << "podman (used to make the OCI image archive) not installed";
+    if (!have("containerd") || !have("ctr"))
+      GTEST_SKIP() << "containerd not installed (scripts/install-deps.sh system)";
+    if (!have("podman"))
+      GTEST_SKIP() << "podman (used to make the OCI image archive) not installed";
     if (access(GetParam().path.c_str(), X_OK) != 0) GTEST_SKIP() << GetParam().path << " missing";
     std::string why;
     archive_ = image_archive(&why);
@@ -336,14 +346,16 @@ TEST_P(ContainerdTest, ErrorThroughLogJson) {
   auto r = c_->ctr_run({"--rm"}, "bad1", {"/no/such/cmd"});
   EXPECT_NE(r.status, 0) << describe(r);
   EXPECT_NE(r.err.find("OCI runtime create failed"), std::string::npos) << describe(r);
-  EXPECT_NE(r.err.find("/no/such/cmd"), std::string::npos) << "runtime's message missing: " << describe(r);
+  EXPECT_NE(r.err.find("/no/such/cmd"), std::string::npos)
+      << "runtime's message missing: " << describe(r);
   c_->ctr({"containers", "rm", "bad1"});
   r = c_->ctr_run({"-d"}, "e1", {"sleep", "1000"});
   ASSERT_EQ(r.status, 0) << describe(r);
   r = c_->exec({"--exec-id", "x", "e1", "/no/such/exec"});
   EXPECT_NE(r.status, 0) << describe(r);
   EXPECT_NE(r.err.find("OCI runtime exec failed"), std::string::npos) << describe(r);
-  EXPECT_NE(r.err.find("/no/such/exec"), std::string::npos) << "runtime's message missing: " << describe(r);
+  EXPECT_NE(r.err.find("/no/such/exec"), std::string::npos)
+      << "runtime's message missing: " << describe(r);
   EXPECT_EQ(c_->task_status("e1"), "RUNNING");
 }
 

@@ -24,7 +24,9 @@ struct Runtime {
 };
 
 // gtest prints a parameter with this instead of its bytes.
-inline void PrintTo(const Runtime& r, std::ostream* os) { *os << r.name << " (" << r.path << ")"; }
+inline void PrintTo(const Runtime& r, std::ostream* os) {
+  *os << r.name << " (" << r.path << ")";
+}
 
 std::vector<Runtime> runtimes();
 std::string runtime_param_name(const Runtime& r);
@@ -34,8 +36,8 @@ std::string runtime_param_name(const Runtime& r);
 class NsHolder {
  public:
   struct Options {
-    bool net = false;            // new network namespace with lo up
-    bool hide_unified = false;   // umount /sys/fs/cgroup/unified
+    bool net = false;                // new network namespace with lo up
+    bool hide_unified = false;       // umount /sys/fs/cgroup/unified
     std::vector<std::string> tmpfs;  // dirs to cover with a private tmpfs
   };
   explicit NsHolder(const Options& o);
@@ -68,7 +70,8 @@ std::vector<std::string> mounts_under(const std::string& prefix, pid_t pid = 0);
 void unmount_under(const std::string& prefix, pid_t pid = 0);
 
 std::string trim(const std::string& s);
-RunOptions opts(int timeout_sec, std::map<std::string, std::string> env = {}, std::string stdin_data = "");
+RunOptions opts(int timeout_sec, std::map<std::string, std::string> env = {},
+                std::string stdin_data = "");
 std::string describe(const RunResult& r);
 
 }  // namespace berth::test::engines

@@ -20,7 +20,9 @@ namespace {
 
 const char* kImage = "berth-test/busybox:latest";
 
-bool have(const std::string& tool) { return sh("command -v " + tool + " >/dev/null").status == 0; }
+bool have(const std::string& tool) {
+  return sh("command -v " + tool + " >/dev/null").status == 0;
+}
 
 std::string read_text(const std::string& path) {
   std::ifstream f(path);
@@ -40,7 +42,8 @@ class Podman {
     // netavark's lock and state) in /run: give it a private, empty one.
     if (netns) o.tmpfs = {"/run"};
     if (rt.hide_unified || netns) holder_ = std::make_unique<NsHolder>(o);
-    struct rlimit nofile {}, nproc{};
+    struct rlimit nofile {
+    }, nproc{};
     getrlimit(RLIMIT_NOFILE, &nofile);
     getrlimit(RLIMIT_NPROC, &nproc);
     // Without CAP_SYS_RESOURCE no runtime may raise an rlimit; podman's
@@ -48,8 +51,8 @@ class Podman {
     unsigned long np = std::min<unsigned long>(nproc.rlim_max, 32768);
     std::ofstream conf(dir_ / "containers.conf");
     conf << "[containers]\n"
-         << "default_ulimits = [\"nofile=" << nofile.rlim_max << ":" << nofile.rlim_max << "\", \"nproc=" << np
-         << ":" << np << "\"]\n"
+         << "default_ulimits = [\"nofile=" << nofile.rlim_max << ":" << nofile.rlim_max
+         << "\", \"nproc=" << np << ":" << np << "\"]\n"
          << "[engine]\n"
          << "runtime = \"" << rt.name << "\"\n"
          << "cgroup_manager = \"cgroupfs\"\n"
@@ -82,8 +85,9 @@ class Podman {
   std::vector<std::string> base(bool with_runtime_flag = false) const {
     std::vector<std::string> v;
     if (holder_) v = holder_->prefix();
-    v.insert(v.end(), {"podman", "--root", dir_ / "root", "--runroot", dir_ / "runroot", "--tmpdir", dir_ / "tmp",
-                       "--storage-driver", "overlay", "--cgroup-manager", "cgroupfs", "--events-backend", "file"});
+    v.insert(v.end(), {"podman", "--root", dir_ / "root", "--runroot", dir_ / "runroot", "--tmpdir",
+                       dir_ / "tmp", "--storage-driver", "overlay", "--cgroup-manager", "cgroupfs",
+                       "--events-backend", "file"});
     if (with_runtime_flag) v.insert(v.end(), {"--runtime", rt_.path});
     return v;
   }
@@ -133,7 +137,9 @@ class Podman {
     // resource busy", with crun and berth alike): a second rm finishes it.
     (*this)({"stop", "-a", "-t", "0"}, opts(60));
     auto rm = (*this)({"rm", "-af", "-t", "0"}, opts(60));
-    for (int i = 0; i < 3 && rm.status != 0 && rm.err.find("device or resource busy") != std::string::npos; ++i) {
+    for (int i = 0;
+         i < 3 && rm.status != 0 && rm.err.find("device or resource busy") != std::string::npos;
+         ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(500));
       rm = (*this)({"rm", "-af", "-t", "0"}, opts(60));
     }
@@ -235,9 +241,9 @@ class PodmanTest : public ::testing::TestWithParam<Runtime> {
   }
 };
 
-#define MAKE_PODMAN(var, ...)       \
+#define MAKE_PODMAN(var, ...)           \
   auto var##_owner = make(__VA_ARGS__); \
-  ASSERT_TRUE(var##_owner);         \
+  ASSERT_TRUE(var##_owner);             \
   Podman& var = *var##_owner
 
 TEST_P(PodmanTest, RunRmExitStatus) {
@@ -288,7 +294,8 @@ TEST_P(PodmanTest, DetachExecLogsTopRm) {
   std::string logs;
   for (int i = 0; i < 20 && logs.find("started") == std::string::npos; ++i) {
     logs = p({"logs", "c1"}).out;
-    if (logs.find("started") == std::string::npos) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (logs.find("started") == std::string::npos)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_EQ(trim(logs), "started");
   r = p({"top", "c1"});
@@ -299,7 +306,8 @@ TEST_P(PodmanTest, DetachExecLogsTopRm) {
   r = p({"rm", "-f", "c1"});
   EXPECT_EQ(r.status, 0) << describe(r);
   EXPECT_EQ(trim(p({"ps", "-aq"}).out), "");
-  for (int i = 0; i < 50 && pid_alive(pid); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  for (int i = 0; i < 50 && pid_alive(pid); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_FALSE(pid_alive(pid)) << "container init " << pid << " survived rm -f";
 }
 
@@ -332,7 +340,8 @@ TEST_P(PodmanTest, StopEscalatesToKillAfterTimeout) {
 
 TEST_P(PodmanTest, Kill) {
   MAKE_PODMAN(p);
-  auto r = p({"run", "-d", "--name", "k", kImage, "sh", "-c", "trap 'exit 9' USR1; while :; do sleep 0.1; done"});
+  auto r = p({"run", "-d", "--name", "k", kImage, "sh", "-c",
+              "trap 'exit 9' USR1; while :; do sleep 0.1; done"});
   ASSERT_EQ(r.status, 0) << describe(r);
   r = p({"kill", "-s", "USR1", "k"});
   EXPECT_EQ(r.status, 0) << describe(r);
@@ -358,7 +367,8 @@ TEST_P(PodmanTest, PauseUnpause) {
   std::string fz = cgroup_of(pid, "freezer");
   ASSERT_FALSE(fz.empty());
   EXPECT_EQ(read_text(fz + "/freezer.state"), "FROZEN");
-  EXPECT_NE(fz.find(p.cgparent()), std::string::npos) << "container cgroup " << fz << " not under --cgroup-parent";
+  EXPECT_NE(fz.find(p.cgparent()), std::string::npos)
+      << "container cgroup " << fz << " not under --cgroup-parent";
   r = p({"unpause", "pz"});
   EXPECT_EQ(r.status, 0) << describe(r);
   EXPECT_EQ(p.inspect("pz", "{{.State.Status}}"), "running");
@@ -369,8 +379,8 @@ TEST_P(PodmanTest, PauseUnpause) {
 
 TEST_P(PodmanTest, LimitsEnforced) {
   MAKE_PODMAN(p);
-  auto r = p({"run", "-d", "--name", "lim", "--memory", "32m", "--memory-swap", "32m", "--pids-limit", "20",
-              "--cpus", "0.5", kImage, "sleep", "1000"});
+  auto r = p({"run", "-d", "--name", "lim", "--memory", "32m", "--memory-swap", "32m",
+              "--pids-limit", "20", "--cpus", "0.5", kImage, "sleep", "1000"});
   ASSERT_EQ(r.status, 0) << describe(r);
   pid_t pid = p.pid_of("lim");
   ASSERT_GT(pid, 0);
@@ -396,7 +406,8 @@ TEST_P(PodmanTest, LimitsEnforced) {
 
 TEST_P(PodmanTest, UpdateResources) {
   MAKE_PODMAN(p);
-  auto r = p({"run", "-d", "--name", "up", "--memory", "128m", "--pids-limit", "100", kImage, "sleep", "1000"});
+  auto r = p({"run", "-d", "--name", "up", "--memory", "128m", "--pids-limit", "100", kImage,
+              "sleep", "1000"});
   ASSERT_EQ(r.status, 0) << describe(r);
   pid_t pid = p.pid_of("up");
   ASSERT_GT(pid, 0);
@@ -418,15 +429,18 @@ TEST_P(PodmanTest, DefaultSeccompProfile) {
   // The filter bites: podman's default profile denies unshare() to a
   // container without CAP_SYS_ADMIN.
   r = p({"run", "--rm", kImage, "sh", "-c", "unshare -m true 2>&1; echo rc=$?"});
-  EXPECT_EQ(r.out.find("rc=0"), std::string::npos) << "unshare allowed in default profile: " << describe(r);
-  r = p({"run", "--rm", "--security-opt", "seccomp=unconfined", kImage, "grep", "^Seccomp:", "/proc/self/status"});
+  EXPECT_EQ(r.out.find("rc=0"), std::string::npos)
+      << "unshare allowed in default profile: " << describe(r);
+  r = p({"run", "--rm", "--security-opt", "seccomp=unconfined", kImage, "grep",
+         "^Seccomp:", "/proc/self/status"});
   EXPECT_NE(r.out.find("0"), std::string::npos) << describe(r);
 }
 
 TEST_P(PodmanTest, UidMap) {
   MAKE_PODMAN(p);
-  auto r = p({"run", "-d", "--name", "um", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536", kImage,
-              "sh", "-c", "cat /proc/self/uid_map; id -u; exec sleep 1000"});
+  auto r =
+      p({"run", "-d", "--name", "um", "--uidmap", "0:100000:65536", "--gidmap", "0:100000:65536",
+         kImage, "sh", "-c", "cat /proc/self/uid_map; id -u; exec sleep 1000"});
   ASSERT_EQ(r.status, 0) << describe(r);
   pid_t pid = p.pid_of("um");
   ASSERT_GT(pid, 0);
@@ -463,17 +477,20 @@ TEST_P(PodmanTest, BridgeNetworkInsideTestNetns) {
   {
     MAKE_PODMAN(p, true);
     auto r = p({"run", "--rm", "--network", "podman", "--cap-add", "NET_RAW", kImage, "sh", "-c",
-                "ip -4 -o addr show eth0; ip route; ping -c1 -W2 $(ip route | awk '/default/ {print $3}')"});
+                "ip -4 -o addr show eth0; ip route; ping -c1 -W2 $(ip route | awk '/default/ "
+                "{print $3}')"});
     EXPECT_EQ(r.status, 0) << describe(r);
     EXPECT_NE(r.out.find("inet 10.88."), std::string::npos) << describe(r);
     EXPECT_NE(r.out.find("1 packets received"), std::string::npos) << describe(r);
     // podman's bridge turned forwarding on in the test's namespace only.
-    auto in = run({"nsenter", "-t", std::to_string(p.holder_pid()), "-n", "cat", "/proc/sys/net/ipv4/ip_forward"});
+    auto in = run({"nsenter", "-t", std::to_string(p.holder_pid()), "-n", "cat",
+                   "/proc/sys/net/ipv4/ip_forward"});
     EXPECT_EQ(trim(in.out), "1");
   }
   EXPECT_EQ(read_text("/proc/sys/net/ipv4/ip_forward"), fwd_before);
   EXPECT_EQ(sh("nft list ruleset 2>/dev/null | md5sum").out, nft_before) << "host nftables changed";
-  EXPECT_EQ(sh("iptables-save 2>/dev/null | grep -v '^#' | md5sum").out, ipt_before) << "host iptables changed";
+  EXPECT_EQ(sh("iptables-save 2>/dev/null | grep -v '^#' | md5sum").out, ipt_before)
+      << "host iptables changed";
 }
 
 TEST_P(PodmanTest, Restart) {
@@ -521,8 +538,9 @@ TEST(PodmanTiming, RunRmTrueBerthVsCrun) {
     }
     mean[rt.name] = total / n;
   }
-  std::printf("\npodman run --rm IMAGE true, mean of %d: berth-oci %.3f s, crun %.3f s, berth/crun %.2f\n", n,
-              mean["berth"], mean["crun"], mean["berth"] / mean["crun"]);
+  std::printf(
+      "\npodman run --rm IMAGE true, mean of %d: berth-oci %.3f s, crun %.3f s, berth/crun %.2f\n",
+      n, mean["berth"], mean["crun"], mean["berth"] / mean["crun"]);
   RecordProperty("berth_mean_s", std::to_string(mean["berth"]));
   RecordProperty("crun_mean_s", std::to_string(mean["crun"]));
 }

@@ -30,7 +30,9 @@ std::vector<Runtime> runtimes() {
   return v;
 }
 
-std::string runtime_param_name(const Runtime& r) { return r.name; }
+std::string runtime_param_name(const Runtime& r) {
+  return r.name;
+}
 
 std::string trim(const std::string& s) {
   size_t b = s.find_first_not_of(" \t\r\n");
@@ -54,8 +56,10 @@ std::string describe(const RunResult& r) {
 NsHolder::NsHolder(const Options& o) : net_(o.net) {
   std::string script = "set -e; mount --make-rprivate /; ";
   if (o.net) script += "ip link set lo up; ";
-  if (o.hide_unified) script += "umount /sys/fs/cgroup/unified 2>/dev/null || umount -l /sys/fs/cgroup/unified; ";
-  for (auto& d : o.tmpfs) script += "mkdir -p " + d + "; mount -t tmpfs -o mode=755 tmpfs " + d + "; ";
+  if (o.hide_unified)
+    script += "umount /sys/fs/cgroup/unified 2>/dev/null || umount -l /sys/fs/cgroup/unified; ";
+  for (auto& d : o.tmpfs)
+    script += "mkdir -p " + d + "; mount -t tmpfs -o mode=755 tmpfs " + d + "; ";
   script += "echo ready; exec sleep 100000";
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) {
@@ -131,7 +135,8 @@ std::vector<std::string> cgroups_matching(const std::string& needle) {
   std::vector<std::string> out;
   for (auto& h : hierarchies()) {
     std::error_code ec;
-    for (auto it = fs::recursive_directory_iterator(h, fs::directory_options::skip_permission_denied, ec);
+    for (auto it =
+             fs::recursive_directory_iterator(h, fs::directory_options::skip_permission_denied, ec);
          it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) break;
       if (!it->is_directory()) {
@@ -153,12 +158,13 @@ void remove_cgroup_tree(const std::string& top) {
     std::error_code ec;
     if (!fs::is_directory(root, ec)) continue;
     std::vector<fs::path> dirs;
-    for (auto it = fs::recursive_directory_iterator(root, ec); it != fs::recursive_directory_iterator();
-         it.increment(ec)) {
+    for (auto it = fs::recursive_directory_iterator(root, ec);
+         it != fs::recursive_directory_iterator(); it.increment(ec)) {
       if (ec) break;
       if (it->is_directory()) dirs.push_back(it->path());
     }
-    std::sort(dirs.begin(), dirs.end(), [](auto& a, auto& b) { return a.string().size() > b.string().size(); });
+    std::sort(dirs.begin(), dirs.end(),
+              [](auto& a, auto& b) { return a.string().size() > b.string().size(); });
     for (auto& d : dirs) rmdir(d.c_str());
     rmdir(root.c_str());
   }

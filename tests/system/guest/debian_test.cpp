@@ -96,7 +96,8 @@ class DebianGuest : public ::testing::Test {
   void expect_running(const std::string& n) {
     auto r = host_.in_guest(n, "systemctl is-system-running --wait");
     if (r.out == "degraded") {
-      auto failed = host_.in_guest(n, "systemctl list-units --failed --plain --no-legend | cut -d' ' -f1");
+      auto failed =
+          host_.in_guest(n, "systemctl list-units --failed --plain --no-legend | cut -d' ' -f1");
       std::string unexpected;
       std::istringstream in(failed.out);
       for (std::string u; std::getline(in, u);)
@@ -142,10 +143,11 @@ TEST_F(DebianGuest, BootsServesSshAndStopsCleanly) {
   host_.declare(decl(n, 61,
                      "tmpfs = [\"/var/tmp\"]\n"
                      "resources = { memory = \"256M\", pids = 512, cpu = 0.5 }\n"
-                     "bind_mounts.\"/root/.ssh\" = { host_path = \"" + dotssh.path() +
+                     "bind_mounts.\"/root/.ssh\" = { host_path = \"" +
+                         dotssh.path() +
                          "\", read_only = true }\n"
-                         "bind_mounts.\"/srv/data\" = { host_path = \"" + data.path() +
-                         "\", read_only = false }\n"));
+                         "bind_mounts.\"/srv/data\" = { host_path = \"" +
+                         data.path() + "\", read_only = false }\n"));
   // It runs in a user namespace of its own (the default for a booted
   // system): host dirs bound into it are its root's when owned by its range,
   // which `berth spec` names before it starts.
@@ -224,7 +226,7 @@ TEST_F(DebianGuest, BootsServesSshAndStopsCleanly) {
   EXPECT_EQ(slurp(data / "f"), "from-guest\n");
   struct stat fst;
   ASSERT_EQ(::stat((data / "f").c_str(), &fst), 0);
-  EXPECT_EQ(fst.st_uid, base);  // its root is base+0 on the host
+  EXPECT_EQ(fst.st_uid, base);                                   // its root is base+0 on the host
   EXPECT_NE(host_.in_guest(n, "touch /root/.ssh/x").status, 0);  // read-only
   EXPECT_EQ(host_.in_guest(n, "cat /sys/fs/cgroup/memory/memory.limit_in_bytes").out,
             std::to_string(256 << 20));
@@ -331,7 +333,10 @@ TEST_F(DebianGuest, ConsoleLogin) {
   keys({"C-]", "C-]", "C-]"});
   // Detaching leaves the guest running.
   EXPECT_TRUE(eventually(
-      [&] { return run({"tmux", "-L", sock, "has-session"}).status != 0; }, 10s))
+      [&] {
+        return run({"tmux", "-L", sock, "has-session"}).status != 0;
+      },
+      10s))
       << screen();
   EXPECT_EQ(host_.status(n)["state"], "up");
 
@@ -368,9 +373,10 @@ TEST_F(DebianGuest, EphemeralForgetsWritesAndLeavesTreeAlone) {
   // its idmapped view under the run dir.
   EXPECT_FALSE(mounts_in_any_process(overlay_of_tree).empty() &&
                mounts_in_any_process(run_dir).empty());
-  auto w = host_.in_guest(n,
-                          "echo eph > /etc/berth-ephemeral-marker && mkdir -p /var/lib/x && "
-                          "echo data > /var/lib/x/f && cat /etc/berth-ephemeral-marker /var/lib/x/f");
+  auto w =
+      host_.in_guest(n,
+                     "echo eph > /etc/berth-ephemeral-marker && mkdir -p /var/lib/x && "
+                     "echo data > /var/lib/x/f && cat /etc/berth-ephemeral-marker /var/lib/x/f");
   EXPECT_EQ(w.out, "eph\ndata") << w.err;
   // Written inside, not into the tree.
   EXPECT_NE(::access((etc + "/berth-ephemeral-marker").c_str(), F_OK), 0);
@@ -386,8 +392,9 @@ TEST_F(DebianGuest, EphemeralForgetsWritesAndLeavesTreeAlone) {
 
   ASSERT_EQ(host_.berth({"start", n}).status, 0) << host_.berth({"logs", n}).out;
   expect_running(n);
-  const char* gone = "for f in /etc/berth-ephemeral-marker /var/lib/x; do "
-                     "if test -e $f; then echo present; else echo gone; fi; done";
+  const char* gone =
+      "for f in /etc/berth-ephemeral-marker /var/lib/x; do "
+      "if test -e $f; then echo present; else echo gone; fi; done";
   EXPECT_EQ(host_.in_guest(n, gone).out, "gone\ngone");
   s = host_.berth({"stop", n});
   EXPECT_EQ(s.status, 0) << s.err;
@@ -445,7 +452,9 @@ TEST_F(DebianGuest, ShellAsRootAndAsUser) {
   EXPECT_TRUE(wait_for("r", "shell-exit=7")) << screen("r");
 
   ASSERT_EQ(open("u", "berthu"), 0);
-  keys("u", "echo us-$((3*3)) $(id -un) $(id -u) $HOME $(pwd) $(grep CapEff /proc/self/status | cut -f2)");
+  keys("u",
+       "echo us-$((3*3)) $(id -un) $(id -u) $HOME $(pwd) $(grep CapEff /proc/self/status | cut "
+       "-f2)");
   EXPECT_TRUE(wait_for("u", "us-9 berthu " + uid + " /home/berthu /home/berthu 0000000000000000"))
       << screen("u");
   keys("u", "touch /etc/berth-not-root 2>/dev/null || echo denied-$((1+1))");
@@ -470,7 +479,8 @@ void expect_guest_contained(const std::map<std::string, std::string>& m) {
     if (k == "done" || k == "capeff") continue;
     EXPECT_EQ(v, "no") << "root in the guest could: " << k;
   }
-  for (auto k : {"remount:/", "remount:/usr", "remount:/proc/sys", "remount:/sys", "remount:/proc/keys"})
+  for (auto k :
+       {"remount:/", "remount:/usr", "remount:/proc/sys", "remount:/sys", "remount:/proc/keys"})
     EXPECT_EQ(m.count(k), 1u) << k;
 }
 

@@ -50,10 +50,10 @@ RunResult Host::berth(const std::vector<std::string>& args, int timeout_sec) {
 RunResult Host::on_host(const std::string& shell_command, int timeout_sec) {
   RunOptions o;
   o.timeout_sec = timeout_sec;
-  return run({"nsenter", "--net=" + ns_.path(), "unshare", "--mount", "--propagation", "private",
-              "sh", "-c",
-              "mount --bind " + (root_ / "etc/hosts") + " /etc/hosts && " + shell_command},
-             o);
+  return run(
+      {"nsenter", "--net=" + ns_.path(), "unshare", "--mount", "--propagation", "private", "sh",
+       "-c", "mount --bind " + (root_ / "etc/hosts") + " /etc/hosts && " + shell_command},
+      o);
 }
 
 nlohmann::json Host::status(const std::string& name) {

@@ -39,7 +39,8 @@ bool exists(const std::string& p) {
 // does, else what is missing.
 std::string missing_ia32() {
   const char* assume = std::getenv("BERTH_TEST_ASSUME_NO_IA32");
-  if (assume && std::string(assume) == "1") return "BERTH_TEST_ASSUME_NO_IA32=1 says IA-32 emulation is off";
+  if (assume && std::string(assume) == "1")
+    return "BERTH_TEST_ASSUME_NO_IA32=1 says IA-32 emulation is off";
   auto r = run({i386_rootfs() + "/bin/busybox", "true"});
   if (r.status == 0) return "";
   return "this kernel cannot run 32-bit x86 programs (IA-32 emulation is off): " + r.err;
@@ -202,8 +203,7 @@ TEST_F(I386, BootedBusyboxInitSeesI686) {
                                          "::once:/bin/sleep 1000\n";
   auto n = name("xboot");
   declare("[containers." + n + "]\npath = \"" + tree.path() +
-          "\"\nboot = true\nrestart = \"no\"\n" +
-          "timeout_stop = \"1s\"\n");
+          "\"\nboot = true\nrestart = \"no\"\n" + "timeout_stop = \"1s\"\n");
   auto r = berth_cmd({"start", n}, {.timeout_sec = 30});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_TRUE(eventually([&] {

@@ -35,7 +35,8 @@ struct Guest {
 const Guest kGuests[] = {
     {"busybox", "busybox", "SIGUSR1", "reboot", "poweroff"},
     {"sysvinit", "sysvinit", "SIGPWR", "/sbin/reboot", "/sbin/poweroff"},
-    {"openrc", "openrc-init", "SIGTERM", "/sbin/openrc-shutdown -r now", "/sbin/openrc-shutdown -p now"},
+    {"openrc", "openrc-init", "SIGTERM", "/sbin/openrc-shutdown -r now",
+     "/sbin/openrc-shutdown -p now"},
     {"runit", "runit", "SIGCONT", "/sbin/reboot", "/sbin/poweroff"},
 };
 
@@ -55,7 +56,9 @@ bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds tim
   return pred();
 }
 
-bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }
+bool contains(const std::string& s, const std::string& what) {
+  return s.find(what) != std::string::npos;
+}
 
 class Inits : public ::testing::TestWithParam<Guest> {
  protected:
@@ -63,8 +66,8 @@ class Inits : public ::testing::TestWithParam<Guest> {
     SKIP_UNLESS_ROOT();
     g_ = GetParam();
     if (::access((fixture(g_.kind) + "/.berth-init-recipe").c_str(), F_OK) != 0)
-      GTEST_SKIP() << "no " << g_.kind << " tree at " << fixture(g_.kind)
-                   << " (ctest fixture_init_" << g_.kind << " builds it: tests/fixtures/make-init-guest.sh)";
+      GTEST_SKIP() << "no " << g_.kind << " tree at " << fixture(g_.kind) << " (ctest fixture_init_"
+                   << g_.kind << " builds it: tests/fixtures/make-init-guest.sh)";
     if (::access(berth().c_str(), X_OK) != 0) GTEST_SKIP() << "berth binary missing: " << berth();
     // A private copy: a boot writes to its tree (logs, runit's flags).
     tree_ = std::make_unique<TempDir>("berth-test-init-tree");
@@ -82,14 +85,17 @@ class Inits : public ::testing::TestWithParam<Guest> {
   void declare(const std::string& private_users) {
     std::ofstream(root_ / "etc/berth/containers.toml")
         << "[containers." << name_ << "]\npath = \"" << tree_->path() << "\"\nboot = true\n"
-        << "private_users = \"" << private_users << "\"\ntimeout_start = \"60s\"\ntimeout_stop = \"30s\"\n";
+        << "private_users = \"" << private_users
+        << "\"\ntimeout_start = \"60s\"\ntimeout_stop = \"30s\"\n";
   }
   void TearDown() override {
     if (name_.empty()) return;
     berth_cmd({"terminate", name_});
     EXPECT_NE(::access((root_ / ("run/berth/" + name_)).c_str(), F_OK), 0);
     for (const char* ctl : {"memory", "pids", "unified"})
-      EXPECT_NE(::access((std::string("/sys/fs/cgroup/") + ctl + "/berth/" + name_).c_str(), F_OK), 0) << ctl;
+      EXPECT_NE(::access((std::string("/sys/fs/cgroup/") + ctl + "/berth/" + name_).c_str(), F_OK),
+                0)
+          << ctl;
     EXPECT_TRUE(host_mounts_matching(tree_->path()).empty());
   }
 
@@ -120,15 +126,18 @@ class Inits : public ::testing::TestWithParam<Guest> {
   }
   // Waits for a new init (a reboot) that is up again.
   bool rebooted_from(int pid) {
-    return eventually([&] {
-      int p = init_pid();
-      return p > 0 && p != pid && state() == "up";
-    }, 90s);
+    return eventually(
+        [&] {
+          int p = init_pid();
+          return p > 0 && p != pid && state() == "up";
+        },
+        90s);
   }
   // Its boot has finished once the console getty runs (runit, for one,
   // acts on a halt or reboot only from its stage 2 on).
   bool booted() {
-    return eventually([&] { return in_guest("pidof getty agetty >/dev/null && echo yes") == "yes"; }, 120s);
+    return eventually(
+        [&] { return in_guest("pidof getty agetty >/dev/null && echo yes") == "yes"; }, 120s);
   }
   // Logs in on the console through `berth login` under tmux, runs a
   // command, logs out and detaches.
@@ -139,7 +148,8 @@ class Inits : public ::testing::TestWithParam<Guest> {
       ~TmuxServer() { run({"tmux", "-L", sock, "kill-server"}); }
     } server{sock};
     std::string cmd = berth() + " --root " + root_.path() + " login " + name_;
-    ASSERT_EQ(run({"tmux", "-L", sock, "new-session", "-d", "-x", "160", "-y", "40", cmd}).status, 0);
+    ASSERT_EQ(run({"tmux", "-L", sock, "new-session", "-d", "-x", "160", "-y", "40", cmd}).status,
+              0);
     auto screen = [&] { return run({"tmux", "-L", sock, "capture-pane", "-p", "-S", "-200"}).out; };
     auto keys = [&](std::vector<std::string> k) {
       std::vector<std::string> argv = {"tmux", "-L", sock, "send-keys"};
@@ -150,11 +160,14 @@ class Inits : public ::testing::TestWithParam<Guest> {
       return eventually([&] { return contains(screen(), text); }, 30s);
     };
     // The getty may still be starting: Enter until it prompts.
-    ASSERT_TRUE(eventually([&] {
-      keys({"Enter"});
-      std::this_thread::sleep_for(400ms);
-      return contains(screen(), "login:");
-    }, 60s)) << screen() << logs();
+    ASSERT_TRUE(eventually(
+        [&] {
+          keys({"Enter"});
+          std::this_thread::sleep_for(400ms);
+          return contains(screen(), "login:");
+        },
+        60s))
+        << screen() << logs();
     keys({"root", "Enter"});
     ASSERT_TRUE(wait_for("assword:")) << screen();
     keys({"berth", "Enter"});
@@ -162,7 +175,11 @@ class Inits : public ::testing::TestWithParam<Guest> {
     EXPECT_TRUE(wait_for("console-says-42")) << screen();
     keys({"exit", "Enter"});
     keys({"C-]", "C-]", "C-]"});
-    EXPECT_TRUE(eventually([&] { return run({"tmux", "-L", sock, "has-session"}).status != 0; }, 10s))
+    EXPECT_TRUE(eventually(
+        [&] {
+          return run({"tmux", "-L", sock, "has-session"}).status != 0;
+        },
+        10s))
         << screen();
   }
 
@@ -253,7 +270,9 @@ TEST_P(Inits, ConsoleLogin) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Guests, Inits, ::testing::ValuesIn(kGuests),
-                         [](const ::testing::TestParamInfo<Guest>& i) { return std::string(i.param.kind); });
+                         [](const ::testing::TestParamInfo<Guest>& i) {
+                           return std::string(i.param.kind);
+                         });
 
 }  // namespace
 }  // namespace berth::test

@@ -32,7 +32,8 @@ class HostChecks : public ::testing::Test {
   std::vector<std::string> errors(const std::string& extra) {
     LoadOptions o;
     o.check_host = true;
-    std::string text = "[containers.x]\npath = \"" + tree_.path() + "\"\ncommand = [\"/bin/busybox\", \"true\"]\n" + extra;
+    std::string text = "[containers.x]\npath = \"" + tree_.path() +
+                       "\"\ncommand = [\"/bin/busybox\", \"true\"]\n" + extra;
     auto r = load_documents({{"c.toml", text}}, o);
     std::vector<std::string> out;
     for (auto& e : r.errors) out.push_back(e.str());
@@ -43,10 +44,14 @@ class HostChecks : public ::testing::Test {
 
 TEST_F(HostChecks, IoWeightTheHostCannotApplyIsOneLineNamingTheKey) {
   set_32bit_probe([] { return true; });
-  set_io_weight_probe([]() -> Result<void> { return make_error("this host cannot apply block I/O weights (probe)"); });
+  set_io_weight_probe([]() -> Result<void> {
+    return make_error("this host cannot apply block I/O weights (probe)");
+  });
   auto e = errors("[containers.x.resources]\nio_weight = 500\n");
   ASSERT_EQ(e.size(), 1u);
-  EXPECT_EQ(e[0], "c.toml:5: containers.x.resources.io_weight: this host cannot apply block I/O weights (probe)");
+  EXPECT_EQ(e[0],
+            "c.toml:5: containers.x.resources.io_weight: this host cannot apply block I/O weights "
+            "(probe)");
   EXPECT_TRUE(errors("").empty()) << "no io_weight, no question";
 
   set_io_weight_probe([]() -> Result<void> { return ok(); });

@@ -30,7 +30,9 @@ class Tree {
   }
   std::string operator/(const std::string& rel) const { return dir_ / rel; }
   const std::string& root() const { return dir_.path(); }
-  void link(const std::string& target, const std::string& at) { ::symlink(target.c_str(), (dir_ / at).c_str()); }
+  void link(const std::string& target, const std::string& at) {
+    ::symlink(target.c_str(), (dir_ / at).c_str());
+  }
 
  private:
   test::TempDir dir_{"berth-test-init"};
@@ -44,7 +46,9 @@ InitInfo detect(const Tree& t) {
 
 TEST(InitDetection, SystemdThroughAnAbsoluteSymlinkResolvedInTheTree) {
   Tree t;
-  put(t / "lib/systemd/systemd", "\x7f" "ELF not really");
+  put(t / "lib/systemd/systemd",
+      "\x7f"
+      "ELF not really");
   t.link("/lib/systemd/systemd", "sbin/init");
   auto i = detect(t);
   EXPECT_EQ(i.kind, InitKind::Systemd);
@@ -59,13 +63,19 @@ TEST(InitDetection, BusyboxByNameAndByContent) {
   EXPECT_EQ(detect(t).path, "/bin/busybox");
 
   Tree u;  // a copy of busybox under another name
-  put(u / "sbin/init", std::string("\x7f" "ELF\0\0", 6) + "BusyBox v1.35.0 (Debian)");
+  put(u / "sbin/init", std::string("\x7f"
+                                   "ELF\0\0",
+                                   6) +
+                           "BusyBox v1.35.0 (Debian)");
   EXPECT_EQ(detect(u).kind, InitKind::Busybox);
 }
 
 TEST(InitDetection, SysvinitByContent) {
   Tree t;
-  put(t / "sbin/init", std::string("\x7f" "ELF\0", 5) + "INIT_VERSION=sysvinit-3.06");
+  put(t / "sbin/init", std::string("\x7f"
+                                   "ELF\0",
+                                   5) +
+                           "INIT_VERSION=sysvinit-3.06");
   auto i = detect(t);
   EXPECT_EQ(i.kind, InitKind::Sysvinit);
   EXPECT_EQ(i.path, "/sbin/init");
@@ -109,7 +119,8 @@ TEST(InitDetection, RealBusyboxOfTheTestRootfs) {
   // The busybox-static binary itself says "BusyBox v" (the test rootfs links
   // each applet to it).
   auto root = test::test_rootfs();
-  if (::access((root + "/bin/busybox").c_str(), F_OK) != 0) GTEST_SKIP() << "no test rootfs at " << root;
+  if (::access((root + "/bin/busybox").c_str(), F_OK) != 0)
+    GTEST_SKIP() << "no test rootfs at " << root;
   auto r = detect_init(root, "/bin/sh");
   ASSERT_TRUE(r.ok()) << r.error().message;
   EXPECT_EQ(r->kind, InitKind::Busybox);
@@ -147,9 +158,9 @@ TEST(InitSignals, NamesBothWays) {
 Container parse_one(const std::string& extra, std::vector<std::string>* errors = nullptr) {
   LoadOptions o;
   o.check_host = false;
-  auto r = load_documents({{"/etc/berth/containers.toml",
-                            "[containers.g]\npath = \"/srv/g\"\nboot = true\n" + extra}},
-                          o);
+  auto r = load_documents(
+      {{"/etc/berth/containers.toml", "[containers.g]\npath = \"/srv/g\"\nboot = true\n" + extra}},
+      o);
   if (errors)
     for (auto& e : r.errors) errors->push_back(e.str());
   else
@@ -193,10 +204,11 @@ TEST(InitKeys, BadValuesSayWhatWasExpected) {
 TEST(InitKeys, ReadyAndRebootSignalOnlyForBoot) {
   LoadOptions o;
   o.check_host = false;
-  auto r = load_documents({{"/etc/berth/containers.toml",
-                            "[containers.c]\npath = \"/srv/c\"\ncommand = [\"/bin/sh\"]\n"
-                            "ready = \"notify\"\nreboot_signal = \"SIGINT\"\nhalt_signal = \"SIGINT\"\n"}},
-                          o);
+  auto r = load_documents(
+      {{"/etc/berth/containers.toml",
+        "[containers.c]\npath = \"/srv/c\"\ncommand = [\"/bin/sh\"]\n"
+        "ready = \"notify\"\nreboot_signal = \"SIGINT\"\nhalt_signal = \"SIGINT\"\n"}},
+      o);
   std::vector<std::string> e;
   for (auto& d : r.errors) e.push_back(d.str());
   ASSERT_EQ(e.size(), 2u) << r.error_text();

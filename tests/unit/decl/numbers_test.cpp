@@ -40,8 +40,11 @@ TEST(Numbers, HugeValuesInADeclarationAreOneErrorEach) {
   o.check_host = false;
   auto r = load_documents({{"/etc/berth/containers.toml",
                             "[containers.a]\nshare_host = true\ncommand = [\"/bin/true\"]\n"
-                            "resources.memory = \"" + std::string(400, '9') + "\"\n"
-                            "timeout_stop = \"" + std::string(400, '9') + "s\"\n"}},
+                            "resources.memory = \"" +
+                                std::string(400, '9') +
+                                "\"\n"
+                                "timeout_stop = \"" +
+                                std::string(400, '9') + "s\"\n"}},
                           o);
   ASSERT_EQ(r.errors.size(), 2u) << r.error_text();
   EXPECT_EQ(r.errors[0].line, 4);
@@ -54,8 +57,9 @@ TEST(Numbers, TomlSyntaxErrorIsAValueNotAnException) {
   // The declaration of issue 11's crash, parsed in-process.
   LoadOptions o;
   o.check_host = false;
-  auto r = load_documents(
-      {{"/etc/berth/containers.toml", "[containers.a]\nshare_host = true\ncommand = [\"/bin/true\"\n\n"}}, o);
+  auto r = load_documents({{"/etc/berth/containers.toml",
+                            "[containers.a]\nshare_host = true\ncommand = [\"/bin/true\"\n\n"}},
+                          o);
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].line, 4);  // toml++ places it at the end of the file
   EXPECT_EQ(r.errors[0].message.rfind("invalid TOML: ", 0), 0u) << r.errors[0].message;

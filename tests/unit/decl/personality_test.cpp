@@ -161,9 +161,11 @@ TEST_F(PersonalityProbe, A32BitTreeOnAKernelWithoutIa32EmulationIsOneLine) {
   s.process->args = {"/bin/uname", "-m"};
   auto r = detect_personality(s);
   ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.error().message, "this kernel cannot run 32-bit x86 programs (IA-32 emulation is off)");
+  EXPECT_EQ(r.error().message,
+            "this kernel cannot run 32-bit x86 programs (IA-32 emulation is off)");
   EXPECT_TRUE(tree_needs_missing_32bit(dir_.path(), "/bin/uname", {}));
-  EXPECT_TRUE(tree_needs_missing_32bit(dir_.path(), "/usr/bin/script", {})) << "a script's interpreter is 32-bit";
+  EXPECT_TRUE(tree_needs_missing_32bit(dir_.path(), "/usr/bin/script", {}))
+      << "a script's interpreter is 32-bit";
   // A 64-bit program, or one that is not there, needs nothing from the kernel.
   oci::Spec t = oci::default_spec(false);
   t.root.path = dir_.path();
@@ -199,7 +201,9 @@ TEST(PersonalityKernel, RealProbeAgreesWithTheKernelsSettings) {
     struct utsname u;
     ::uname(&u);
     std::ifstream cfg(std::string("/boot/config-") + u.release);
-    if (!cfg) GTEST_SKIP() << "no /boot/config-" << u.release << " to tell whether IA-32 emulation is on by default";
+    if (!cfg)
+      GTEST_SKIP() << "no /boot/config-" << u.release
+                   << " to tell whether IA-32 emulation is on by default";
     std::string text((std::istreambuf_iterator<char>(cfg)), std::istreambuf_iterator<char>());
     if (text.find("CONFIG_IA32_EMULATION_DEFAULT_DISABLED=y") != std::string::npos) {
       EXPECT_FALSE(kernel_runs_32bit());

@@ -174,7 +174,8 @@ hostname = "db.example"
   ASSERT_TRUE(r.ok()) << r.error().message;
   ASSERT_NE(r->linux->find_namespace("user"), nullptr);
   EXPECT_EQ(r->linux->uid_mappings[0].host_id, 1u << 20);
-  for (auto& cap : default_capabilities()) EXPECT_TRUE(has(r->process->capabilities->bounding, cap)) << cap;
+  for (auto& cap : default_capabilities())
+    EXPECT_TRUE(has(r->process->capabilities->bounding, cap)) << cap;
   EXPECT_EQ(host_takeover_reason(c), "");
   EXPECT_EQ(r->root.path, "/var/lib/machines/debian");
   EXPECT_EQ(r->process->args, std::vector<std::string>{"/sbin/init"});
@@ -459,7 +460,8 @@ TEST(Capabilities, ByKind) {
   auto boot_net = caps("[containers.a]\npath = \"/t\"\nboot = true\nprivate_network = true\n");
   EXPECT_TRUE(has(boot_net, "CAP_NET_ADMIN"));  // a system manages its own network namespace
   EXPECT_TRUE(has(boot_net, "CAP_SYS_ADMIN"));  // systemd needs it (in its user namespace)
-  auto tun = caps("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nenable_tun = true\n");
+  auto tun =
+      caps("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nenable_tun = true\n");
   EXPECT_TRUE(has(tun, "CAP_NET_ADMIN"));  // TUNSETIFF
   auto extra = caps(
       "[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nadditional_capabilities = "
@@ -480,9 +482,10 @@ TEST(Capabilities, HostTakeover) {
   EXPECT_EQ(why("[settings]\nprivate_users = \"no\"\n[containers.a]\npath = \"/t\"\nboot = "
                 "true\nprivate_users = \"pick\"\n"),
             "");
-  EXPECT_EQ(why("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nadditional_capabilities "
-                "= [\"CAP_SYS_ADMIN\"]\n"),
-            "additional_capabilities gives CAP_SYS_ADMIN without a user namespace");
+  EXPECT_EQ(
+      why("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nadditional_capabilities "
+          "= [\"CAP_SYS_ADMIN\"]\n"),
+      "additional_capabilities gives CAP_SYS_ADMIN without a user namespace");
   // In a user namespace of its own, CAP_SYS_ADMIN is that namespace's.
   EXPECT_EQ(why("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nprivate_users = "
                 "\"pick\"\nadditional_capabilities = [\"CAP_SYS_ADMIN\"]\n"),
@@ -494,7 +497,8 @@ TEST(Capabilities, HostTakeover) {
             PrivateUsers::Mode::No);
   auto w = host_takeover_warning(
       parse_one("[containers.b]\npath = \"/t\"\nboot = true\nprivate_users = \"no\"\n"));
-  EXPECT_TRUE(w.starts_with("warning: containers.b: root in this container can take over the host ("))
+  EXPECT_TRUE(
+      w.starts_with("warning: containers.b: root in this container can take over the host ("))
       << w;
 }
 

@@ -73,7 +73,8 @@ TEST(HostsBlock, KeepsTextAfterTheBlockAndNoTrailingNewline) {
 // Found by fuzz_hosts: a BEGIN whose END was cut off is the user's text; a
 // second set took it (and the lines after it) into the block.
 TEST(HostsBlock, ABeginWithoutItsEndStaysTheUsers) {
-  const std::string cut = "127.0.0.1 localhost\n# BEGIN berth\n10.233.0.5 db.containers\n192.168.1.1 router\n";
+  const std::string cut =
+      "127.0.0.1 localhost\n# BEGIN berth\n10.233.0.5 db.containers\n192.168.1.1 router\n";
   std::string once = hosts_block_set(cut, "web", {A("10.233.0.2")});
   EXPECT_EQ(once, cut + "# BEGIN berth\n10.233.0.2 web.containers\n# END berth\n");
   EXPECT_EQ(hosts_block_set(once, "web", {A("10.233.0.2")}), once);

@@ -56,7 +56,8 @@ TEST(Spec, InvalidJsonIsReported) {
 // Found by fuzz_oci: nlohmann reports 1e999 as out_of_range, not as a
 // parse_error, and it escaped parse_spec_text (berth-oci aborted).
 TEST(Spec, NumberOverflowIsInvalidJsonNotAnAbort) {
-  auto r = parse_spec_text("{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": 1111e1111111}}}");
+  auto r = parse_spec_text(
+      "{\"ociVersion\": \"1.0.2\", \"process\": {\"user\": {\"uid\": 1111e1111111}}}");
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.error().message.find("number overflow"), std::string::npos) << r.error().message;
 }
