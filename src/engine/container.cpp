@@ -650,15 +650,22 @@ struct CreateGuard {
   pid_t builder = -1;
   bool armed = true;
   ~CreateGuard() {
+    // With a builder, the init is killed first and the builder left to reap
+    // its mounter (which the init's death kills): a killed builder would
+    // leave the mounter to our subreaper (the monitor) as a zombie in the
+    // init's pid namespace, and the init's exit waits for every process of
+    // that namespace to be reaped, so waiting for the init would never end.
+    // The builder's channel is closed by now, so a builder still waiting
+    // for Go ends by itself; one that has not sent the init's pid is killed.
+    if (armed && pid > 0) ::kill(pid, SIGKILL);
     if (builder > 0) {
-      if (armed) ::kill(builder, SIGKILL);
+      if (armed && pid <= 0) ::kill(builder, SIGKILL);
       int st;
       while (::waitpid(builder, &st, 0) < 0 && errno == EINTR) {
       }
     }
     if (!armed) return;
     if (pid > 0) {
-      ::kill(pid, SIGKILL);
       int st;
       while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
       }

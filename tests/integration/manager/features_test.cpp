@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -605,6 +606,40 @@ TEST_F(Features, PrivateUsersPickShareHost) {
   EXPECT_EQ(in(n, "/bin/busybox stat -c %u / /usr /usr/bin /etc/passwd"), "0\n0\n0\n0\n");
   EXPECT_EQ(in(n, "echo x > /root/f && /bin/busybox stat -c %u /root/f"), "0\n");
   EXPECT_EQ(berth({"stop", n}).status, 0);
+}
+
+// The berth root in a 0700 directory: the user-namespaced init cannot reach
+// its tree (a documented limitation). The start fails at once with the
+// kernel's reason, and nothing stays behind. It used to hang for the
+// monitor's 90 s: the create's cleanup killed the tree builder first, its
+// mounter then became the monitor's zombie inside the init's pid namespace,
+// and the init's exit waited for that zombie while the monitor waited for
+// the init.
+TEST_F(Features, AFailedUserNamespacedStartEndsAtOnceAndLeavesNoProcess) {
+  auto n = name("fpf");
+  declare(busybox_decl(n, kTermLoop, "private_users = \"pick\""));
+  ASSERT_EQ(::chmod(root_.path().c_str(), 0700), 0);
+  auto s = berth({"start", n}, {.timeout_sec = 60});
+  EXPECT_NE(s.status, 0);
+  EXPECT_NE(s.status, 137) << "berth start hung";
+  EXPECT_NE(s.err.find("Permission denied"), std::string::npos) << s.err;
+  EXPECT_EQ(s.err.find("no word from the monitor"), std::string::npos) << s.err;
+  // No process of the container's is left: the monitor and everything it
+  // started have ended (a process names the root in its command line or
+  // lives in its tree).
+  auto holders = [&] {
+    std::string found;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+      auto pid = e.path().filename().string();
+      if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+      auto cmd = slurp(e.path() / "cmdline");
+      if (cmd.find(root_.path()) != std::string::npos) found += pid + " ";
+    }
+    return found;
+  };
+  EXPECT_TRUE(eventually([&] { return holders().empty(); })) << holders();
+  EXPECT_NE(status(n)["state"], "up");
+  ::chmod(root_.path().c_str(), 0755);
 }
 
 }  // namespace
