@@ -48,6 +48,7 @@ ip link set lo up
 [ -d /run/systemd ] && mount -t tmpfs -o mode=755 berth-bench /run/systemd
 
 work=$(mktemp -d /tmp/berth-bench-boot-XXXXXX)
+chmod 755 "$work"  # a user-namespaced init reaches its tree through it
 root=$work/root
 name=bootbench
 cleanup() {

@@ -41,6 +41,7 @@ fi
 # --- inside the private network + mount namespace ---
 ip link set lo up 2>/dev/null || true
 work=$(mktemp -d /tmp/berth-bench-lxc-XXXXXX)
+chmod 755 "$work"  # the user-namespaced init reaches its tree through it
 root=$work/root
 lxcpath=$work/lxc
 name=lxcbench

@@ -274,6 +274,13 @@ Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
   return s;
 }
 
+// The generated files of a share_host root are the same at almost every
+// start: rewritten (and fsynced) only when their content changes.
+static Result<void> write_if_changed(const std::string& path, const std::string& text) {
+  if (auto cur = read_file(path); cur && *cur == text) return ok();
+  return write_file_atomic(path, text);
+}
+
 Result<void> prepare_share_host_root(const Container& c, const Paths& paths,
                                      const std::string& host_root) {
   std::string root = paths.container_rootfs(c.name);
@@ -323,16 +330,16 @@ Result<void> prepare_share_host_root(const Container& c, const Paths& paths,
   if (!path_exists(etc + "group"))
     TRY(write_file_atomic(etc + "group", "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n"));
   const std::string& host = c.effective_hostname();
-  TRY(write_file_atomic(etc + "hostname", host + "\n"));
+  TRY(write_if_changed(etc + "hostname", host + "\n"));
   // The container's own name resolves to its address when it has one.
   std::string self = c.local_address ? c.local_address->address : "127.0.1.1";
   std::string hosts = fmt::format(
       "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n{}\t{}\n", self, host);
   if (c.local_address6) hosts += fmt::format("{}\t{}\n", c.local_address6->address, host);
-  TRY(write_file_atomic(etc + "hosts", hosts));
-  TRY(write_file_atomic(etc + "nsswitch.conf",
-                        "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
-                        "networks: files\nprotocols: files\nservices: files\n"));
+  TRY(write_if_changed(etc + "hosts", hosts));
+  TRY(write_if_changed(etc + "nsswitch.conf",
+                       "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
+                       "networks: files\nprotocols: files\nservices: files\n"));
   std::string resolv;
   if (auto hr = read_file(join_path(host_root, "etc/resolv.conf")); hr) {
     std::istringstream in(*hr);
@@ -354,7 +361,7 @@ Result<void> prepare_share_host_root(const Container& c, const Paths& paths,
           "# berth: the host's loopback nameservers were left out: a private network cannot reach "
           "them\n";
   }
-  TRY(write_file_atomic(etc + "resolv.conf", resolv));
+  TRY(write_if_changed(etc + "resolv.conf", resolv));
   if (c.boot) TRY(prepare_shared_boot_etc(etc));
   std::string os_release = etc + "os-release";
   struct stat st;

@@ -706,7 +706,7 @@ Result<void> validate_for_create(const oci::Spec& spec) {
 }
 
 std::string seccomp_cache_dir(const Store& store) {
-  return store.root() + "/.cache/seccomp";
+  return store.cache() + "/seccomp";
 }
 
 }  // namespace

@@ -161,6 +161,19 @@ Result<void> ensure_sealed_exe(char** argv) {
   return errno_error("exec the sealed runtime copy");
 }
 
+Result<UniqueFd> open_protected_self() {
+  std::string self = g_origin.empty() ? self_path() : g_origin;
+  if (UniqueFd ov = open_through_overlay(self)) return ov;
+  UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
+  if (!exe) return errno_error("open /proc/self/exe");
+  if (is_protected(exe.get())) return exe;
+  return sealed_copy(exe.get(), "berth");
+}
+
+void exec_protected(int fd, char** argv) {
+  exec_fd(fd, argv, g_origin.empty() ? self_path() : g_origin);
+}
+
 Result<UniqueFd> open_protected_sibling(const std::string& name) {
   std::string self = g_origin.empty() ? self_path() : g_origin;
   auto slash = self.rfind('/');

@@ -16,6 +16,15 @@ namespace berth::engine {
 // otherwise execs the protected one with the same argv and environment.
 Result<void> ensure_sealed_exe(char** argv);
 
+// This process's own binary, opened the protected way, for a child that
+// starts another command of it (the monitor) with exec_protected: one exec
+// instead of an exec and ensure_sealed_exe's re-exec.
+Result<UniqueFd> open_protected_self();
+// execveat(fd) of a binary from open_protected_self with argv, the
+// environment and the marker that ensure_sealed_exe reads. Returns only if
+// the exec failed.
+void exec_protected(int fd, char** argv);
+
 // Opens the file `name` in the directory of the host binary this process was
 // started from (e.g. berth-init next to berth) the same protected way: through
 // a detached read-only overlayfs mount of that directory, as it is when that

@@ -34,8 +34,12 @@ struct State {
 
 class Store {
  public:
-  explicit Store(std::string root) : root_(std::move(root)) {}
+  explicit Store(std::string root) : root_(std::move(root)), cache_(root_ + "/.cache") {}
+  // cache: where derived data that outlives one container is kept (compiled
+  // seccomp filters); the manager shares one among all its containers.
+  Store(std::string root, std::string cache) : root_(std::move(root)), cache_(std::move(cache)) {}
   const std::string& root() const { return root_; }
+  const std::string& cache() const { return cache_; }
   std::string dir(const std::string& id) const { return root_ + "/" + id; }
   std::string fifo(const std::string& id) const { return dir(id) + "/exec.fifo"; }
   std::string config(const std::string& id) const { return dir(id) + "/config.json"; }
@@ -47,6 +51,7 @@ class Store {
 
  private:
   std::string root_;
+  std::string cache_;
 };
 
 Result<void> validate_id(const std::string& id);

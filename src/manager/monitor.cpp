@@ -315,9 +315,23 @@ class Monitor {
     return ok();
   }
 
+  // Ready once the process is exec'd (a command, or an init that says
+  // nothing). An init is checked before the first wait too: engine::start
+  // returns once it has exec'd, and the wait would only add its timeout. A
+  // command gets that first wait (5 ms) to fail at once, which then is a
+  // failed start rather than a start and an exit.
+  void check_execd() {
+    if (!waiting_exec_ || init_ <= 0) return;
+    if (auto e = stub_init_ ? command_execd(init_) : has_execd(init_); e && *e) {
+      waiting_exec_ = false;
+      mark_ready();
+    }
+  }
+
   int loop() {
     for (;;) {
       if (done_) return exit_code_;
+      if (c_.boot) check_execd();
       double now = mono();
       double next = now + 0.5;
       if (waiting_exec_) next = now + 0.005;
@@ -344,12 +358,7 @@ class Monitor {
       if (pfds[2].revents) read_notify();
       if (pfds[3].revents) drain_output();
       if (console_) console_->handle(pfds);
-      if (waiting_exec_ && init_ > 0) {
-        if (auto e = stub_init_ ? command_execd(init_) : has_execd(init_); e && *e) {
-          waiting_exec_ = false;
-          mark_ready();
-        }
-      }
+      check_execd();
       now = mono();
       if (!ready_ && !stopping_ && now >= ready_deadline_) {
         fail_start(fmt::format("not ready after {}", fmt_dur(c_.timeout_start)));

@@ -3,9 +3,11 @@
 // monitor is gone), status, run, logs.
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +22,7 @@
 #include "decl/init.h"
 #include "decl/spec.h"
 #include "engine/container.h"
+#include "engine/sealed_exe.h"
 #include "manager/console.h"
 #include "manager/init_control.h"
 #include "manager/manager.h"
@@ -34,6 +37,18 @@ namespace {
 // Waits until pid (not our child) is gone or a zombie.
 bool wait_gone(pid_t pid, int timeout_ms) {
   auto start = engine::process_start_time(pid);
+  if (!start) return true;
+  // A pidfd polls readable the moment the process ends (Linux 5.3+); it is
+  // the same process if its start time is still the one read before.
+  UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+  if (pidfd) {
+    if (engine::process_start_time(pid) != start) return true;
+    struct pollfd p = {pidfd.get(), POLLIN, 0};
+    int n;
+    while ((n = ::poll(&p, 1, timeout_ms)) < 0 && errno == EINTR) {
+    }
+    return n > 0;
+  }
   for (int waited = 0; waited <= timeout_ms; waited += 10) {
     auto st = engine::process_start_time(pid);
     if (!st || st != start) return true;
@@ -125,7 +140,7 @@ std::vector<std::string> runtime_names(const decl::Paths& paths) {
   if (!d) return out;
   while (auto* e = ::readdir(d)) {
     std::string n = e->d_name;
-    if (n == "." || n == "..") continue;
+    if (n.starts_with(".")) continue;  // ., .. and .cache (RunDir::cache)
     if (e->d_type == DT_DIR) out.push_back(n);
   }
   ::closedir(d);
@@ -151,6 +166,16 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
   int p[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
   UniqueFd r(p[0]), w(p[1]);
+  // The monitor enters the container (it clones the init): it runs from the
+  // protected binary (engine/sealed_exe.h), opened here and exec'd at once
+  // rather than exec'd and then re-exec'd by the monitor itself.
+  auto protected_exe = self_exe == "/proc/self/exe" ? engine::open_protected_self()
+                                                    : Result<UniqueFd>(make_error("not self"));
+  // Made before the fork: apply starts monitors from several threads.
+  std::string argv_s[] = {"berth", "--root", paths.root, "monitor", c.name, "--ready-fd", "3"};
+  char* argv[8];
+  for (int i = 0; i < 7; i++) argv[i] = argv_s[i].data();
+  argv[7] = nullptr;
   pid_t child = ::fork();
   if (child < 0) return errno_error("fork");
   if (child == 0) {
@@ -166,10 +191,14 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
       ::dup2(logfd, 1);
       ::dup2(logfd, 2);
     }
-    for (int fd = 4; fd < 1024; ++fd) ::close(fd);
-    std::string root = paths.root;
-    execl(self_exe.c_str(), "berth", "--root", root.c_str(), "monitor", c.name.c_str(),
-          "--ready-fd", "3", static_cast<char*>(nullptr));
+    int exe_fd = protected_exe ? protected_exe->get() : -1;
+    // Nothing else of ours reaches the monitor (close-on-exec for all of
+    // them: exe_fd is exec'd below).
+    if (::syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+      for (int fd = 4; fd < 1024; ++fd)
+        if (fd != exe_fd) ::close(fd);
+    if (exe_fd >= 0) engine::exec_protected(exe_fd, argv);
+    ::execv(self_exe.c_str(), argv);
     dprintf(2, "berth: exec %s: %s\n", self_exe.c_str(), strerror(errno));
     _exit(127);
   }

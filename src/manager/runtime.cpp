@@ -92,7 +92,9 @@ Result<void> write_status(const RunDir& rd, const MonitorStatus& s) {
                       {"last_exit", s.last_exit},
                       {"init", s.init},
                       {"ready_on", s.ready_on}};
-  return write_file_atomic(rd.status(), j.dump() + "\n");
+  // Runtime state under <run> is atomic but not fsynced: it does not outlive
+  // a reboot, and the fsyncs cost milliseconds on every start and stop.
+  return write_file_atomic(rd.status(), j.dump() + "\n", 0644, false);
 }
 
 std::optional<MonitorStatus> read_status(const RunDir& rd) {
@@ -141,7 +143,7 @@ Result<void> save_snapshot(const RunDir& rd, const decl::Container& c) {
   auto text = TRY_CTX(read_file(c.file), "snapshot the declaration");
   ::unlink((rd.snapshot() + ".toml").c_str());
   ::unlink((rd.snapshot() + ".json").c_str());
-  return write_file_atomic(rd.snapshot() + ext_of(c.file), text, 0600);
+  return write_file_atomic(rd.snapshot() + ext_of(c.file), text, 0600, false);
 }
 
 std::optional<decl::Container> load_snapshot(const RunDir& rd, const std::string& name,

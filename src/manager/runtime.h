@@ -29,7 +29,10 @@ struct RunDir {
   std::string notify_sock() const { return notify_dir() + "/notify.sock"; }
   std::string snapshot() const { return dir + "/declaration"; }  // + ".toml" / ".json"
   std::string oci() const { return dir + "/oci"; }
-  engine::Store store() const { return engine::Store(oci()); }
+  // The engine's cache (compiled seccomp filters) is <run>/.cache, shared by
+  // every container, so that a start does not compile the same profile again.
+  std::string cache() const { return dir.substr(0, dir.rfind('/')) + "/.cache"; }
+  engine::Store store() const { return engine::Store(oci(), cache()); }
 };
 
 // An exclusive flock on <run>/NAME/lock that survives the file being removed

@@ -1,5 +1,6 @@
 #include "net/nft.h"
 
+#include <dlfcn.h>
 #include <nftables/libnftables.h>
 
 #include <cctype>
@@ -11,27 +12,72 @@ namespace berth::net {
 
 namespace {
 
+// libnftables and what it pulls in (libnftnl, libmnl, libjansson, libgmp,
+// libxtables) are loaded when a rule is first written, not at every start
+// of berth: most containers have no port forward or NAT, and loading and
+// relocating six shared libraries cost milliseconds of each exec.
+struct Nftables {
+  decltype(&nft_ctx_new) ctx_new = nullptr;
+  decltype(&nft_ctx_free) ctx_free = nullptr;
+  decltype(&nft_ctx_output_set_flags) output_set_flags = nullptr;
+  decltype(&nft_ctx_buffer_output) buffer_output = nullptr;
+  decltype(&nft_ctx_buffer_error) buffer_error = nullptr;
+  decltype(&nft_ctx_get_output_buffer) get_output_buffer = nullptr;
+  decltype(&nft_ctx_get_error_buffer) get_error_buffer = nullptr;
+  decltype(&nft_run_cmd_from_buffer) run_cmd_from_buffer = nullptr;
+  std::string error;
+};
+
+const Nftables& nftables() {
+  static const Nftables lib = [] {
+    Nftables l;
+    void* h = ::dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+      const char* e = ::dlerror();
+      l.error = fmt::format("cannot load libnftables.so.1 ({}; Debian's libnftables1 package)",
+                            e ? e : "not found");
+      return l;
+    }
+    auto sym = [&](auto& fn, const char* name) {
+      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(h, name));
+      if (!fn && l.error.empty()) l.error = fmt::format("libnftables.so.1 has no {}", name);
+    };
+    sym(l.ctx_new, "nft_ctx_new");
+    sym(l.ctx_free, "nft_ctx_free");
+    sym(l.output_set_flags, "nft_ctx_output_set_flags");
+    sym(l.buffer_output, "nft_ctx_buffer_output");
+    sym(l.buffer_error, "nft_ctx_buffer_error");
+    sym(l.get_output_buffer, "nft_ctx_get_output_buffer");
+    sym(l.get_error_buffer, "nft_ctx_get_error_buffer");
+    sym(l.run_cmd_from_buffer, "nft_run_cmd_from_buffer");
+    return l;
+  }();
+  return lib;
+}
+
 // One libnftables context per call, created on the worker thread so its
 // netlink socket is opened inside the target namespace.
 Result<std::string> run_nft(int netns_fd, std::string_view script, unsigned output_flags) {
+  const Nftables& nft = nftables();
+  if (!nft.error.empty()) return make_error("nft: {}", nft.error);
   std::string out;
   auto r = run_in_netns(netns_fd, [&]() -> Result<void> {
-    nft_ctx* ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+    nft_ctx* ctx = nft.ctx_new(NFT_CTX_DEFAULT);
     if (!ctx) return make_error("nft_ctx_new failed");
-    nft_ctx_output_set_flags(ctx, output_flags);
-    nft_ctx_buffer_output(ctx);
-    nft_ctx_buffer_error(ctx);
+    nft.output_set_flags(ctx, output_flags);
+    nft.buffer_output(ctx);
+    nft.buffer_error(ctx);
     std::string buf(script);
-    int rc = nft_run_cmd_from_buffer(ctx, buf.c_str());
+    int rc = nft.run_cmd_from_buffer(ctx, buf.c_str());
     Result<void> res;
     if (rc != 0) {
-      std::string err = nft_ctx_get_error_buffer(ctx);
+      std::string err = nft.get_error_buffer(ctx);
       while (!err.empty() && (err.back() == '\n' || err.back() == ' ')) err.pop_back();
       res = make_error("nft: {}", err.empty() ? "command failed" : err);
     } else {
-      out = nft_ctx_get_output_buffer(ctx);
+      out = nft.get_output_buffer(ctx);
     }
-    nft_ctx_free(ctx);
+    nft.ctx_free(ctx);
     return res;
   });
   if (!r) return std::move(r).error();
