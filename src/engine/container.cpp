@@ -1249,7 +1249,19 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     if (!own_pidns) return errno_error("open /proc/self/ns/pid");
     if (::setns(pidns.get(), CLONE_NEWPID) < 0) return errno_error("join pid namespace");
   }
-  pid_t pid = ::fork();
+  // As the init: the process joins its v1 cgroups itself and is cloned
+  // into its v2 one (a join made by another process waits for an RCU grace
+  // period on v1); the runtime moves it when that cannot be done.
+  UniqueFd v2dir;
+  bool self_join = false;
+  if (cg) {
+    auto layout = TRY(cgroup::detect());
+    auto it = layout.unified.empty() ? cg->paths().end() : cg->paths().find(layout.unified);
+    if (it != cg->paths().end())
+      v2dir.reset(::open(it->second.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    self_join = layout.mode != cgroup::Mode::Unified || v2dir;
+  }
+  pid_t pid = self_join ? clone_into(0, v2dir.get()) : ::fork();
   if (pid != 0 && own_pidns) {  // joining one's own active pid namespace cannot fail
     int fork_errno = errno;
     (void)::setns(own_pidns.get(), CLONE_NEWPID);
@@ -1264,6 +1276,7 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     bool early = sc && filter_early(proc, *sc);
     auto setup = [&]() -> Result<void> {
       TRY(child_chan.expect(Msg::Go));
+      if (self_join) TRY(join_v1_cgroups_self(*cg));
       for (auto& [n, fd] : joins)
         if (::setns(fd.get(), n->flag) < 0) return errno_error("join {} namespace", n->type);
       joins.clear();
@@ -1300,8 +1313,19 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     ::waitpid(pid, &stt, 0);
     return e;
   };
-  if (cg) {
+  if (cg && !self_join) {
     if (auto r = cg->add_process(pid); !r) return fail(std::move(r).error());
+  }
+  if (cg && self_join && v2dir) {
+    // clone3 fell back to clone: the v2 cgroup the usual way.
+    auto layout = cgroup::detect();
+    auto procs = read_file(fmt::format("/proc/{}/cgroup", pid));
+    if (layout && (!procs || procs->find("0::" + cg->relative() + "\n") == std::string::npos)) {
+      if (auto r = write_existing(cg->paths().at(layout->unified) + "/cgroup.procs",
+                                  std::to_string(pid));
+          !r)
+        return fail(std::move(r).error().wrap("join v2 cgroup"));
+    }
   }
   if (auto r = parent_chan.send(Msg::Go); !r) return fail(std::move(r).error());
   for (;;) {
