@@ -206,15 +206,19 @@ Result<void> boot(const decl::Paths& paths, const decl::Declarations& decls,
       if (ready) wave.push_back(n);
     }
     if (wave.empty()) return make_error("`after` forms a cycle among: {}", fmt::join(todo, ", "));
+    // `failed` is read for the whole wave before its first thread starts:
+    // the threads insert into it (under `mu`), and a std::set read while
+    // another thread inserts is a data race whatever the keys.
+    std::vector<bool> dep_failed(wave.size(), false);
+    for (size_t i = 0; i < wave.size(); i++)
+      for (auto& dep : decls.containers.at(wave[i]).after)
+        if (failed.count(dep)) dep_failed[i] = true;
     std::mutex mu;
     std::vector<std::thread> threads;
-    for (auto& n : wave) {
-      // `failed` only changes under `mu` while this wave runs: read it before.
-      bool dep_failed = false;
-      for (auto& dep : decls.containers.at(n).after) dep_failed |= failed.count(dep) > 0;
-      threads.emplace_back([&, n, dep_failed] {
+    for (size_t i = 0; i < wave.size(); i++) {
+      threads.emplace_back([&, n = wave[i], after_failed = bool(dep_failed[i])] {
         Result<void> r = ok();
-        if (dep_failed) {
+        if (after_failed) {
           r = make_error("not started: a container it comes after failed");
         } else {
           auto s = start(paths, decls.containers.at(n), self_exe);
