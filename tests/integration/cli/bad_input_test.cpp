@@ -164,6 +164,21 @@ TEST(BerthCheckCrash, UnterminatedArrayIsOneLineNotAnAbort) {
   EXPECT_TRUE(std::regex_match(r.err, std::regex(f + ":4: invalid TOML: .+\n"))) << r.err;
 }
 
+// The shipped berth needs no shared library for netlink or nftables at
+// exec: libnl is linked in, and libnftables (with libnftnl, libmnl,
+// libjansson, libgmp and libxtables) is loaded when a rule is first written
+// (net/nft.cpp), so a start does not pay for loading them.
+TEST(BerthLinkage, NoNetlinkOrNftablesLibraryAtExec) {
+  if (!fs::exists(berth())) GTEST_SKIP() << "berth binary not built at " << berth();
+  auto r = run({"readelf", "-d", berth()});
+  if (r.status == 127) GTEST_SKIP() << "readelf (binutils) is not installed";
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_NE(r.out.find("(NEEDED)"), std::string::npos) << r.out;
+  for (const char* lib :
+       {"libnl", "libnftables", "libnftnl", "libmnl", "libjansson", "libgmp", "libxtables"})
+    EXPECT_EQ(r.out.find(std::string("[") + lib), std::string::npos) << lib << "\n" << r.out;
+}
+
 // ---- berth-oci ----
 
 struct BadArgs {

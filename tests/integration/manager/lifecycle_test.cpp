@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -124,6 +125,35 @@ TEST_F(Manager, OneShotCommandThatEndsAtOnceStarts) {
   auto rf = berth({"start", f});
   EXPECT_NE(rf.status, 0);
   EXPECT_NE(rf.err.find("status 3"), std::string::npos) << rf.err;
+}
+
+// The compiled default profile is kept in <run>/.cache for every container
+// of the root: a stop does not take it away and the next start reads it
+// instead of compiling again (the file is not rewritten). `list` does not
+// take the cache for a container.
+TEST_F(Manager, CompiledSeccompProfileOutlivesAStop) {
+  auto n = name("bsc");
+  declare(shared_decl(n, "trap 'exit 0' TERM; while :; do sleep 0.1; done"));
+  ASSERT_EQ(berth({"start", n}).status, 0);
+  std::string dir = root_ / "run/berth/.cache/seccomp";
+  auto files = [&] {
+    std::vector<std::pair<std::string, int64_t>> out;
+    if (!std::filesystem::is_directory(dir)) return out;
+    for (auto& e : std::filesystem::directory_iterator(dir))
+      out.emplace_back(e.path().filename().string(),
+                       e.last_write_time().time_since_epoch().count());
+    return out;
+  };
+  auto first = files();
+  ASSERT_EQ(first.size(), 1u);
+  EXPECT_TRUE(first[0].first.ends_with(".bpf")) << first[0].first;
+  EXPECT_EQ(berth({"stop", n}).status, 0);
+  ASSERT_EQ(berth({"start", n}).status, 0);
+  EXPECT_EQ(files(), first);
+  auto l = nlohmann::json::parse(berth({"list", "--json"}).out);
+  ASSERT_EQ(l.size(), 1u) << l.dump();
+  EXPECT_EQ(l[0]["name"], n);
+  EXPECT_EQ(berth({"stop", n}).status, 0);
 }
 
 // The default seccomp profile applies to the init and to `berth run`, as
