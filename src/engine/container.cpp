@@ -422,8 +422,14 @@ Result<void> init_setup(InitPlan& plan, Channel& chan, std::string& exe) {
     if (::unshare(CLONE_NEWNS) < 0) return errno_error("unshare mount namespace");
     // pivot_root refuses a locked new root; a bind of the tree made here is
     // not locked itself, and every mount in it still is.
-    if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0)
+    if (::mount(plan.rootfs.c_str(), plan.rootfs.c_str(), nullptr, MS_BIND | MS_REC, nullptr) < 0) {
+      if (errno == EACCES)
+        return errno_error(
+            "bind rootfs {} (the container's root, in its user namespace, must be able to reach "
+            "it: every directory above it must be searchable by others, o+x)",
+            plan.rootfs);
       return errno_error("bind rootfs {}", plan.rootfs);
+    }
   } else {
     RootfsContext ctx;
     ctx.shared_mountns = !own_mount;

@@ -623,6 +623,7 @@ TEST_F(Features, AFailedUserNamespacedStartEndsAtOnceAndLeavesNoProcess) {
   EXPECT_NE(s.status, 0);
   EXPECT_NE(s.status, 137) << "berth start hung";
   EXPECT_NE(s.err.find("Permission denied"), std::string::npos) << s.err;
+  EXPECT_NE(s.err.find("searchable by others"), std::string::npos) << s.err;
   EXPECT_EQ(s.err.find("no word from the monitor"), std::string::npos) << s.err;
   // No process of the container's is left: the monitor and everything it
   // started have ended (a process names the root in its command line or
