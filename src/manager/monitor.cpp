@@ -635,6 +635,12 @@ class Monitor {
     }
     log_.note(
         fmt::format("monitor exiting ({})", st_.last_exit.empty() ? "stopped" : st_.last_exit));
+    // What `status` says of a container that is down: how its last run ended.
+    if (!st_.last_exit.empty()) {
+      std::string dir = paths_.container_state(name_);
+      if (auto m = mkdir_p(dir, 0755); m)
+        (void)write_file_atomic(last_exit_file(paths_, name_), st_.last_exit + "\n", 0644, false);
+    }
     (void)remove_tree(rd_.oci());
     remove_root_dirs(rd_);
     ctl_.reset();

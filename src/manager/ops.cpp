@@ -339,6 +339,10 @@ Status status(const decl::Paths& paths, const std::string& name, const decl::Con
     if (st) out.restarts = st->restarts;
   } else {
     out.state = d ? "down" : "gone";
+    if (auto le = read_file(last_exit_file(paths, name)); le) {
+      out.last_exit = *le;
+      while (!out.last_exit.empty() && out.last_exit.back() == '\n') out.last_exit.pop_back();
+    }
   }
   if (epid) {
     out.pid = *epid;

@@ -48,6 +48,12 @@ class Lock {
   UniqueFd fd_;
 };
 
+// <state>/NAME/last-exit: how the container's last run ended, written by its
+// monitor as it exits, for `status` of a container that is down.
+inline std::string last_exit_file(const decl::Paths& p, const std::string& name) {
+  return p.container_state(name) + "/last-exit";
+}
+
 // The monitor's record in status.json.
 struct MonitorStatus {
   std::string state;  // starting, running, stopping, restarting
