@@ -116,6 +116,17 @@ Result<void> join_v1_cgroups_self(const cgroup::Cgroup& cg) {
   return ok();
 }
 
+// After clone_into with a v2 cgroup dir: where clone3 fell back to clone,
+// puts pid in its v2 cgroup the usual way.
+Result<void> join_v2_if_clone_fell_back(const cgroup::Cgroup& cg, pid_t pid) {
+  auto layout = TRY(cgroup::detect());
+  auto procs = read_file(fmt::format("/proc/{}/cgroup", pid));
+  if (procs && procs->find("0::" + cg.relative() + "\n") != std::string::npos) return ok();
+  TRY_CTX(write_existing(cg.paths().at(layout.unified) + "/cgroup.procs", std::to_string(pid)),
+          "join v2 cgroup");
+  return ok();
+}
+
 // fork-like clone into new namespaces, straight into the v2 cgroup when
 // cgroup_fd >= 0. Returns -1 with errno on failure.
 pid_t clone_into(int flags, int cgroup_fd) {
@@ -938,15 +949,7 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   // Without self-join (a user namespace: the init may not write host
   // cgroup files) or when clone3 could not place it, the runtime moves it.
   if (cg && !plan.self_join) TRY(cg->add_process(pid));
-  if (cg && plan.self_join && v2dir) {
-    auto layout = TRY(cgroup::detect());
-    auto procs = read_file(fmt::format("/proc/{}/cgroup", pid));
-    if (!procs || procs->find("0::" + cg->relative() + "\n") == std::string::npos) {
-      // clone3 fell back to clone: put it in the v2 cgroup the usual way.
-      TRY_CTX(write_existing(cg->paths().at(layout.unified) + "/cgroup.procs", std::to_string(pid)),
-              "join v2 cgroup");
-    }
-  }
+  if (cg && plan.self_join && v2dir) TRY(join_v2_if_clone_fell_back(*cg, pid));
   if (spec.process->oom_score_adj)
     TRY_CTX(write_existing(fmt::format("/proc/{}/oom_score_adj", pid),
                            std::to_string(*spec.process->oom_score_adj)),
@@ -1323,15 +1326,7 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
     if (auto r = cg->add_process(pid); !r) return fail(std::move(r).error());
   }
   if (cg && self_join && v2dir) {
-    // clone3 fell back to clone: the v2 cgroup the usual way.
-    auto layout = cgroup::detect();
-    auto procs = read_file(fmt::format("/proc/{}/cgroup", pid));
-    if (layout && (!procs || procs->find("0::" + cg->relative() + "\n") == std::string::npos)) {
-      if (auto r = write_existing(cg->paths().at(layout->unified) + "/cgroup.procs",
-                                  std::to_string(pid));
-          !r)
-        return fail(std::move(r).error().wrap("join v2 cgroup"));
-    }
+    if (auto r = join_v2_if_clone_fell_back(*cg, pid); !r) return fail(std::move(r).error());
   }
   if (auto r = parent_chan.send(Msg::Go); !r) return fail(std::move(r).error());
   for (;;) {
