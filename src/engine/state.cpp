@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "base/files.h"
+#include "base/json.h"
 #include "base/log.h"
 #include "cgroup/cgroup.h"
 #include "oci/spec.h"
@@ -52,8 +53,8 @@ Result<State> Store::load(const std::string& id) const {
   try {
     auto j = nlohmann::json::parse(*text);
     s.id = j.at("id");
-    s.pid = j.at("pid");
-    s.start_time = j.at("start_time");
+    s.pid = json_integer_at<pid_t>(j, "pid");
+    s.start_time = json_integer_at<uint64_t>(j, "start_time");
     s.bundle = j.at("bundle");
     s.rootfs = j.at("rootfs");
     s.created = j.at("created");

@@ -19,6 +19,7 @@
 #include <fmt/ranges.h>
 
 #include "base/files.h"
+#include "base/json.h"
 #include "decl/init.h"
 #include "decl/spec.h"
 #include "engine/container.h"
@@ -119,7 +120,8 @@ std::string human_bytes(uint64_t b) {
 }
 
 std::string human_secs(double s) {
-  long t = static_cast<long>(s);
+  if (!(s >= 0)) s = 0;  // a clock set back since the start (or a NaN)
+  long t = s < 1e15 ? static_cast<long>(s) : static_cast<long>(1e15);
   if (t < 60) return fmt::format("{}s", t);
   if (t < 3600) return fmt::format("{}min {}s", t / 60, t % 60);
   return fmt::format("{}h {}min", t / 3600, (t % 3600) / 60);
@@ -349,11 +351,9 @@ Status status(const decl::Paths& paths, const std::string& name, const decl::Con
     if (st && st->started_at > 0) out.uptime_sec = now_epoch() - st->started_at;
     if (auto stats = engine::stats(rd.store(), name)) {
       try {
-        auto& m = (*stats)["memory"]["usage"];
-        if (m.is_object() && m.contains("usage"))
-          out.memory_bytes = m["usage"].get<uint64_t>();
-        else if (m.is_number())
-          out.memory_bytes = m.get<uint64_t>();
+        const nlohmann::json* m = &(*stats)["memory"]["usage"];
+        if (m->is_object() && m->contains("usage")) m = &(*m)["usage"];
+        if (auto bytes = json_integer<uint64_t>(*m)) out.memory_bytes = *bytes;
       } catch (const std::exception&) {
       }
     }

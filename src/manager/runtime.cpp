@@ -14,6 +14,7 @@
 #include <cstring>
 
 #include "base/files.h"
+#include "base/json.h"
 #include "cgroup/cgroup.h"
 #include "engine/state.h"
 #include "net/ip.h"
@@ -104,11 +105,15 @@ std::optional<MonitorStatus> read_status(const RunDir& rd) {
     auto j = nlohmann::json::parse(*text);
     MonitorStatus s;
     s.state = j.value("state", "");
-    s.monitor_pid = j.value("monitor_pid", 0);
-    s.monitor_start = j.value("monitor_start", uint64_t{0});
-    s.pid = j.value("pid", 0);
+    s.monitor_pid = json_integer_field<pid_t>(j, "monitor_pid", 0);
+    s.monitor_start = json_integer_field<uint64_t>(j, "monitor_start", 0);
+    s.pid = json_integer_field<pid_t>(j, "pid", 0);
     s.started_at = j.value("started_at", 0.0);
-    s.restarts = j.value("restarts", 0);
+    // Epoch seconds: a number far outside them is a corrupt file (and would
+    // overflow where an uptime is turned into whole seconds).
+    if (!(s.started_at >= 0 && s.started_at < 1e11))
+      throw std::invalid_argument("started_at: out of range");
+    s.restarts = json_integer_field<int>(j, "restarts", 0);
     s.last_exit = j.value("last_exit", "");
     s.init = j.value("init", "");
     s.ready_on = j.value("ready_on", "");

@@ -8,6 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/json.h"
+
 namespace berth::net {
 
 namespace {
@@ -227,7 +229,7 @@ Result<void> remove_nat_rules(int netns_fd, std::string_view container) {
     if (family != "ip" && family != "ip6") continue;
     if (r.value("comment", "") == comment)
       script += fmt::format("delete rule {} {} {} handle {}\n", family, kNftTable,
-                            r.value("chain", ""), r.value("handle", 0));
+                            r.value("chain", ""), json_integer_field<int64_t>(r, "handle", 0));
     else
       remaining[family]++;
   }

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "base/files.h"
+#include "base/json.h"
 #include "base/parse.h"
 #include "cli/oci/cli.h"
 #include "engine/container.h"
@@ -147,7 +148,7 @@ void register_resources(CLI::App& app, Registry& r) {
         }
         uint64_t oom = 0;
         if (auto m = data->find("memory"); m != data->end() && m->is_object())
-          oom = m->value("oom_kill", uint64_t{0});
+          oom = json_integer_field<uint64_t>(*m, "oom_kill", 0);
         if (!ev_stats && oom > last_oom && !first)
           std::cout << nlohmann::json({{"type", "oom"}, {"id", ev_id}}).dump() << std::endl;
         last_oom = oom;
