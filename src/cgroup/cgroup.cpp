@@ -262,18 +262,18 @@ std::string Cgroup::dir_for(const std::string& controller) const {
   return "";
 }
 
-Result<void> Cgroup::add_process(pid_t pid) {
+Result<void> Cgroup::add_process(pid_t pid) const {
   std::string s = std::to_string(pid);
   for (auto& [m, dir] : paths_)
     TRY_CTX(write_existing(dir + "/cgroup.procs", s), "add process {} to cgroup {}", pid, dir);
   return ok();
 }
 
-Result<void> Cgroup::join_self() {
+Result<void> Cgroup::join_self_v1() const {
   for (auto& [m, dir] : paths_) {
+    if (!v2_mount_.empty() && m == v2_mount_) continue;
     // "0" is the writer itself; v1's per-thread file avoids the lock.
-    std::string f = dir + (m == v2_mount_ ? "/cgroup.procs" : "/tasks");
-    TRY_CTX(write_existing(f, "0"), "join cgroup {}", dir);
+    TRY_CTX(write_existing(dir + "/tasks", "0"), "join cgroup {}", dir);
   }
   return ok();
 }

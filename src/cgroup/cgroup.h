@@ -62,13 +62,17 @@ class Cgroup {
   // device, /dev/null, zero, full, random, urandom, tty, console, ptmx and
   // /dev/pts/*). With update=true devices change only if r.devices is not empty.
   Result<void> apply(const oci::Resources& r, bool update = false);
-  Result<void> add_process(pid_t pid);
-  // Moves the calling process in (call it while single-threaded, e.g. in the
-  // container's init before exec: v1 moves only the calling thread). Several
-  // times cheaper than add_process(pid) from outside: for a thread moving
-  // itself the kernel skips its global threadgroup lock and the RCU grace
-  // period that comes with it (this host: ~0.4 ms instead of ~2-7 ms).
-  Result<void> join_self();
+  Result<void> add_process(pid_t pid) const;
+  // Moves the calling thread into this cgroup's v1 hierarchies (call it
+  // while single-threaded, e.g. in the container's init before exec; the v2
+  // one is joined at birth by clone3(CLONE_INTO_CGROUP)). Several times
+  // cheaper than add_process(pid) from outside: for a thread moving itself
+  // through v1's per-thread `tasks` file the kernel skips its global
+  // threadgroup lock and the RCU grace period that comes with it (this host:
+  // ~0.4 ms instead of ~2-7 ms).
+  Result<void> join_self_v1() const;
+  // Whether any v1 hierarchy holds this cgroup.
+  bool has_v1() const { return paths_.size() > (v2_mount_.empty() ? 0u : 1u); }
   Result<std::vector<pid_t>> pids() const;
   Result<void> freeze();
   Result<void> thaw();
@@ -98,6 +102,7 @@ class Cgroup {
   const std::string& unified_dir() const { return v2_; }
 
  private:
+  class Writer;  // linux.resources, controller by controller (resources.cpp)
   std::string relative_;
   std::map<std::string, std::string> paths_;
   std::map<std::string, std::string> v1_;    // controller (or name=x) -> directory

@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "base/signal.h"
 #include "base/unique_fd.h"
 #include "decl/personality.h"
 
@@ -53,21 +54,6 @@ InitKind kind_by_content(int fd) {
     if (buf.find(m.text) != std::string::npos) return m.kind;
   return InitKind::Unknown;
 }
-
-struct NamedSignal {
-  const char* name;
-  int sig;
-};
-constexpr NamedSignal kSignals[] = {
-    {"HUP", SIGHUP},   {"INT", SIGINT},       {"QUIT", SIGQUIT}, {"ILL", SIGILL},
-    {"TRAP", SIGTRAP}, {"ABRT", SIGABRT},     {"BUS", SIGBUS},   {"FPE", SIGFPE},
-    {"KILL", SIGKILL}, {"USR1", SIGUSR1},     {"SEGV", SIGSEGV}, {"USR2", SIGUSR2},
-    {"PIPE", SIGPIPE}, {"ALRM", SIGALRM},     {"TERM", SIGTERM}, {"STKFLT", SIGSTKFLT},
-    {"CHLD", SIGCHLD}, {"CONT", SIGCONT},     {"STOP", SIGSTOP}, {"TSTP", SIGTSTP},
-    {"TTIN", SIGTTIN}, {"TTOU", SIGTTOU},     {"URG", SIGURG},   {"XCPU", SIGXCPU},
-    {"XFSZ", SIGXFSZ}, {"VTALRM", SIGVTALRM}, {"PROF", SIGPROF}, {"WINCH", SIGWINCH},
-    {"IO", SIGIO},     {"PWR", SIGPWR},       {"SYS", SIGSYS},
-};
 
 }  // namespace
 
@@ -164,44 +150,11 @@ bool waits_for_notify(const Container& c, InitKind k) {
 }
 
 std::optional<int> parse_signal(std::string_view text) {
-  std::string s;
-  for (char ch : text) s += static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-  if (s.empty()) return std::nullopt;
-  if (std::isdigit(static_cast<unsigned char>(s[0]))) {
-    if (s.size() > 2 || s.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
-    int v = std::stoi(s);
-    if (v < 1 || v > SIGRTMAX) return std::nullopt;
-    return v;
-  }
-  if (s.starts_with("SIG")) s = s.substr(3);
-  for (auto& ns : kSignals)
-    if (s == ns.name) return ns.sig;
-  for (const char* base : {"RTMIN", "RTMAX"}) {
-    std::string_view b = base;
-    if (!s.starts_with(b)) continue;
-    std::string rest = s.substr(b.size());
-    int off = 0;
-    if (!rest.empty()) {
-      char sign = rest[0];
-      std::string digits = rest.substr(1);
-      if ((sign != '+' && sign != '-') || digits.empty() || digits.size() > 2 ||
-          digits.find_first_not_of("0123456789") != std::string::npos)
-        return std::nullopt;
-      off = std::stoi(digits) * (sign == '+' ? 1 : -1);
-    }
-    int v = (b == "RTMIN" ? SIGRTMIN : SIGRTMAX) + off;
-    if (v < SIGRTMIN || v > SIGRTMAX) return std::nullopt;
-    return v;
-  }
-  return std::nullopt;
+  return parse_signal_name(text);
 }
 
 std::string signal_name(int sig) {
-  for (auto& ns : kSignals)
-    if (ns.sig == sig) return fmt::format("SIG{}", ns.name);
-  if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-    return sig == SIGRTMIN ? "SIGRTMIN" : fmt::format("SIGRTMIN+{}", sig - SIGRTMIN);
-  return fmt::format("signal {}", sig);
+  return berth::signal_name(sig);
 }
 
 }  // namespace berth::decl

@@ -1,6 +1,7 @@
 // Value syntaxes shared by the parser and its callers: sizes, durations,
 // addresses, capability names.
 #include <arpa/inet.h>
+#include <sys/capability.h>
 
 #include <algorithm>
 #include <cctype>
@@ -138,47 +139,20 @@ std::string_view restart_name(Restart r) {
 }
 
 const std::vector<std::string>& known_capabilities() {
-  static const std::vector<std::string> caps = {"CAP_CHOWN",
-                                                "CAP_DAC_OVERRIDE",
-                                                "CAP_DAC_READ_SEARCH",
-                                                "CAP_FOWNER",
-                                                "CAP_FSETID",
-                                                "CAP_KILL",
-                                                "CAP_SETGID",
-                                                "CAP_SETUID",
-                                                "CAP_SETPCAP",
-                                                "CAP_LINUX_IMMUTABLE",
-                                                "CAP_NET_BIND_SERVICE",
-                                                "CAP_NET_BROADCAST",
-                                                "CAP_NET_ADMIN",
-                                                "CAP_NET_RAW",
-                                                "CAP_IPC_LOCK",
-                                                "CAP_IPC_OWNER",
-                                                "CAP_SYS_MODULE",
-                                                "CAP_SYS_RAWIO",
-                                                "CAP_SYS_CHROOT",
-                                                "CAP_SYS_PTRACE",
-                                                "CAP_SYS_PACCT",
-                                                "CAP_SYS_ADMIN",
-                                                "CAP_SYS_BOOT",
-                                                "CAP_SYS_NICE",
-                                                "CAP_SYS_RESOURCE",
-                                                "CAP_SYS_TIME",
-                                                "CAP_SYS_TTY_CONFIG",
-                                                "CAP_MKNOD",
-                                                "CAP_LEASE",
-                                                "CAP_AUDIT_WRITE",
-                                                "CAP_AUDIT_CONTROL",
-                                                "CAP_SETFCAP",
-                                                "CAP_MAC_OVERRIDE",
-                                                "CAP_MAC_ADMIN",
-                                                "CAP_SYSLOG",
-                                                "CAP_WAKE_ALARM",
-                                                "CAP_BLOCK_SUSPEND",
-                                                "CAP_AUDIT_READ",
-                                                "CAP_PERFMON",
-                                                "CAP_BPF",
-                                                "CAP_CHECKPOINT_RESTORE"};
+  // The names libcap knows, as the engine takes them (cap_from_name), in
+  // the kernel's order: CAP_CHOWN ... CAP_LAST_CAP of the build's headers.
+  static const std::vector<std::string> caps = [] {
+    std::vector<std::string> out;
+    for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++) {
+      char* name = cap_to_name(v);
+      if (!name) continue;
+      std::string n = name;
+      cap_free(name);
+      for (auto& ch : n) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      if (n.starts_with("CAP_")) out.push_back(n);  // not a bare number libcap has no name for
+    }
+    return out;
+  }();
   return caps;
 }
 

@@ -2,8 +2,8 @@
 // inside the rootfs, never through a symlink out of it), devices, console,
 // pivot_root, masked and readonly paths. Built by the init inside its new
 // mount namespace, or, for a user-namespaced container, by the host's root
-// in a mount namespace the host's user namespace owns (see build_tree in
-// container.cpp), so that the kernel locks it in the init's copy.
+// in a mount namespace the host's user namespace owns (see builder_main in
+// init.h), so that the kernel locks it in the init's copy.
 #pragma once
 
 #include <map>

@@ -1,7 +1,6 @@
-// Consoles and interactive sessions of running containers: the console pty a
-// boot container's monitor holds (logged, and relayed to one attached client
-// at a time), and the verbs on top of it and of the engine's exec: login,
-// root-login/shell, show-host-key.
+// The console of a running container: the pty a boot container's monitor
+// holds (logged, and relayed to one attached client at a time) and `berth
+// login` on top of it. Shells through the engine's exec are in shell.h.
 #pragma once
 
 #include <poll.h>
@@ -93,28 +92,5 @@ Result<pid_t> running_init(const decl::Paths& paths, const std::string& name);
 // terminal, until stdin ends and the console has been quiet for a second).
 // Returns the exit code for the CLI.
 Result<int> login(const decl::Paths& paths, const std::string& name);
-
-// `berth root-login NAME` (user "") and `berth shell NAME USER`: a login
-// shell of USER (from the container's /etc/passwd and /etc/group) in every
-// namespace and the cgroup of the running container, on a pty of its own as
-// a session leader; returns its exit status (128+signal when killed).
-Result<int> shell(const decl::Paths& paths, const std::string& name, const std::string& user);
-
-// A user as the container's own /etc/passwd and /etc/group define it.
-struct ContainerUser {
-  std::string name;
-  uint32_t uid = 0, gid = 0;
-  std::vector<uint32_t> groups;  // supplementary, without gid
-  std::string home, shell;
-};
-// Parses passwd and group texts (exposed for unit tests).
-Result<ContainerUser> find_user(std::string_view passwd, std::string_view group,
-                                const std::string& user);
-
-// `berth show-host-key NAME`: the first of /etc/ssh/ssh_host_{ed25519,ecdsa,
-// rsa}_key.pub in the container's root (the running container's view when
-// it runs, its declared root otherwise). decl: its declaration, if any.
-Result<std::string> host_key(const decl::Paths& paths, const std::string& name,
-                             const decl::Container* decl);
 
 }  // namespace berth::manager

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "base/parse.h"
 #include "base/unique_fd.h"
 #include "decl/personality.h"
 
@@ -54,13 +55,9 @@ bool halted_busybox_waits(pid_t pid) {
   }
   auto sc = read_file(fmt::format("/proc/{}/syscall", pid));
   if (!sc) return false;
-  long nr = -1;
-  try {
-    nr = std::stol(*sc);
-  } catch (const std::exception&) {
-    return false;
-  }
-  return nr == SYS_nanosleep || nr == SYS_clock_nanosleep;
+  // "NR arg1 ... sp pc", or "running" / "-1 sp pc" (no syscall).
+  auto nr = parse_int<long>(std::string_view(*sc).substr(0, sc->find_first_of(" \n")));
+  return nr && (*nr == SYS_nanosleep || *nr == SYS_clock_nanosleep);
 }
 
 }  // namespace berth::manager

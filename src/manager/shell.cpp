@@ -1,7 +1,5 @@
-// `berth root-login` / `berth shell`: a login shell in a running container
-// through the engine's exec, on a pty of its own; and `berth show-host-key`.
-// Files of the container are read below its root with RESOLVE_IN_ROOT, so a
-// symlink in the container can never point these verbs at a host file.
+#include "manager/shell.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>

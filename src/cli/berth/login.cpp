@@ -5,6 +5,7 @@
 #include "cli/berth/commands.h"
 #include "cli/berth/util.h"
 #include "manager/console.h"
+#include "manager/shell.h"
 
 namespace berth::cli {
 

@@ -1,6 +1,8 @@
 // Numbers too large for a double or an int in sizes, durations and prefixes
 // are rejected, not thrown (std::stod threw std::out_of_range, which
 // `berth check` could not catch across libtomlplusplus) and not wrapped.
+#include <sys/capability.h>
+
 #include <gtest/gtest.h>
 
 #include "decl/decl.h"
@@ -90,6 +92,18 @@ TEST(Numbers, JsonWithAByteOrderMarkParses) {
                           o);
   ASSERT_TRUE(r.errors.empty()) << r.error_text();
   ASSERT_EQ(r.decls.containers.size(), 1u);
+}
+
+TEST(Capabilities, TheNamesAreLibcapsInTheKernelsOrder) {
+  const auto& caps = known_capabilities();
+  ASSERT_EQ(caps.size(), static_cast<size_t>(CAP_LAST_CAP) + 1);
+  EXPECT_EQ(caps.front(), "CAP_CHOWN");
+  EXPECT_EQ(caps[CAP_SYS_ADMIN], "CAP_SYS_ADMIN");
+  EXPECT_EQ(caps[CAP_NET_BIND_SERVICE], "CAP_NET_BIND_SERVICE");
+  for (auto& c : caps) {
+    cap_value_t v;
+    EXPECT_EQ(cap_from_name(c.c_str(), &v), 0) << c;  // what the engine will look up
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "manager/console.h"
+#include "manager/shell.h"
 #include "manager/tty.h"
 
 namespace berth::manager {
