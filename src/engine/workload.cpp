@@ -15,8 +15,6 @@
 #include "base/files.h"
 #include "engine/process.h"
 
-extern char** environ;
-
 namespace berth::engine {
 namespace {
 
