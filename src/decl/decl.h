@@ -234,5 +234,8 @@ std::string_view restart_name(Restart r);
 
 // Capability names berth knows (CAP_CHOWN ... CAP_CHECKPOINT_RESTORE).
 const std::vector<std::string>& known_capabilities();
+// The number of a capability name (CAP_SYS_ADMIN, or any case libcap
+// takes), if libcap knows it.
+std::optional<int> capability_number(const std::string& name);
 
 }  // namespace berth::decl

@@ -62,6 +62,59 @@ Result<void> prepare_shared_boot_etc(const std::string& etc) {
   return ok();
 }
 
+// The declared limits (resources = {...}) as OCI resources.
+void add_limits(const Container& c, oci::Resources& r) {
+  if (c.resources.memory) {
+    oci::Memory m;
+    m.limit = static_cast<int64_t>(*c.resources.memory);
+    r.memory = m;
+  }
+  if (c.resources.cpu) {
+    oci::Cpu cpu;
+    cpu.period = 100000;
+    cpu.quota = std::max<int64_t>(1000, std::llround(*c.resources.cpu * 100000));
+    r.cpu = cpu;
+  }
+  if (c.resources.pids) r.pids_limit = *c.resources.pids;
+  if (c.resources.io_weight) {
+    oci::BlockIO b;
+    b.weight = *c.resources.io_weight;
+    r.block_io = b;
+  }
+}
+
+constexpr const char* kNotifyInContainer = "/run/host/notify";
+
+// The host's part of the spec (SpecContext: notify_dir,
+// grantable_capabilities, default_seccomp).
+void add_host_part(oci::Spec& s, const Container& c, const SpecContext& ctx) {
+  if (!ctx.notify_dir.empty()) {
+    bool has_run = std::any_of(s.mounts.begin(), s.mounts.end(),
+                               [](const oci::Mount& m) { return m.destination == "/run"; });
+    bool tree_has_run = path_exists(s.root.path + "/run");
+    if (!has_run && tree_has_run)
+      s.mounts.push_back({"/run", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755"}, {}, {}});
+    if (has_run || tree_has_run) {
+      s.mounts.push_back({kNotifyInContainer, "bind", ctx.notify_dir, {"rbind", "rw"}, {}, {}});
+      s.process->env.push_back(std::string("NOTIFY_SOCKET=") + kNotifyInContainer + "/notify.sock");
+    }
+  }
+  if (ctx.grantable_capabilities && s.process->capabilities) {
+    uint64_t grantable = *ctx.grantable_capabilities;
+    auto keep = [grantable](std::vector<std::string>& v) {
+      std::erase_if(v, [grantable](const std::string& name) {
+        auto n = capability_number(name);
+        return n && (*n >= 64 || !(grantable >> *n & 1));
+      });
+    };
+    auto& caps = *s.process->capabilities;
+    for (auto* set :
+         {&caps.bounding, &caps.effective, &caps.inheritable, &caps.permitted, &caps.ambient})
+      keep(*set);
+  }
+  if (c.seccomp && ctx.default_seccomp && !s.linux->seccomp) s.linux->seccomp = ctx.default_seccomp;
+}
+
 }  // namespace
 
 const std::vector<std::string>& shared_host_dirs() {
@@ -249,28 +302,12 @@ Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
   }
   if (c.enable_tun) add_device("/dev/net/tun", "c", 10, 200, 0666, "rwm");
 
-  // Resources.
-  if (c.resources.memory) {
-    oci::Memory m;
-    m.limit = static_cast<int64_t>(*c.resources.memory);
-    r.memory = m;
-  }
-  if (c.resources.cpu) {
-    oci::Cpu cpu;
-    cpu.period = 100000;
-    cpu.quota = std::max<int64_t>(1000, std::llround(*c.resources.cpu * 100000));
-    r.cpu = cpu;
-  }
-  if (c.resources.pids) r.pids_limit = *c.resources.pids;
-  if (c.resources.io_weight) {
-    oci::BlockIO b;
-    b.weight = *c.resources.io_weight;
-    r.block_io = b;
-  }
+  add_limits(c, r);
   l.resources = r;
   l.cgroups_path = "/berth/" + c.name;
   // A 32-bit tree runs as i686, as on its own machine (or not at all).
   TRY_CTX(detect_personality(s), "containers.{}.path", c.name);
+  add_host_part(s, c, ctx);
   return s;
 }
 

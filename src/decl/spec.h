@@ -24,6 +24,20 @@ struct SpecContext {
   std::optional<uint32_t> picked_uid_base;
   // Where the host's /usr & co. are looked up (tests use a fake host).
   std::string host_root = "/";
+
+  // The host's part of the spec that runs (manager::launch_spec fills it
+  // from the host; left empty, the spec has none of it):
+  // - the host directory of the container's notify socket: bound at
+  //   /run/host/notify, NOTIFY_SOCKET names it inside (when the tree has
+  //   /run; a /run tmpfs is added for it so nothing is made in the tree);
+  std::string notify_dir;
+  // - the capabilities the host can grant (its bounding set, bit N for
+  //   capability N): the others are left out rather than fail the start;
+  //   unset: every one;
+  std::optional<uint64_t> grantable_capabilities;
+  // - the profile a container with seccomp = true and no profile of its
+  //   own gets.
+  std::optional<oci::Seccomp> default_seccomp;
 };
 
 // The directories a share_host container takes read-only from the host, when
@@ -50,9 +64,11 @@ std::string host_takeover_reason(const Container& c);
 // The one warning line check, plan and start print for it ("" when none).
 std::string host_takeover_warning(const Container& c);
 
-// Builds the spec: rootfs, args, env (container=berth), hostname, mounts,
-// capabilities, namespaces, devices, resources, cgroupsPath /berth/NAME.
-// It only reads the host (device numbers, which shared dirs exist).
+// Compiles the declaration and the host's part of ctx into the complete spec
+// the container runs with: rootfs, args, env (container=berth), hostname,
+// mounts, capabilities, namespaces, devices, resources, cgroupsPath
+// /berth/NAME, the notify socket, the default seccomp profile. It only reads
+// the host (device numbers, which shared dirs exist, the tree's /run).
 Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx);
 
 // Creates <state>/containers/NAME/rootfs for a share_host container: mount

@@ -156,6 +156,14 @@ const std::vector<std::string>& known_capabilities() {
   return caps;
 }
 
+std::optional<int> capability_number(const std::string& name) {
+  std::string lower = name;
+  for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  cap_value_t cap;
+  if (cap_from_name(lower.c_str(), &cap) < 0) return std::nullopt;
+  return static_cast<int>(cap);
+}
+
 std::string Diagnostic::str() const {
   std::string out;
   if (line <= 0)

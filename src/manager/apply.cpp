@@ -1,6 +1,10 @@
 // Making the host match the declarations: plan (what and why), apply (start,
 // stop, restart, or update resources live), boot (autostart in `after`
 // order), and the systemd unit template.
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <mutex>
 #include <set>
@@ -8,8 +12,11 @@
 
 #include <fmt/format.h>
 
+#include "base/files.h"
 #include "decl/spec.h"
 #include "engine/container.h"
+#include "manager/console.h"
+#include "manager/launch_spec.h"
 #include "manager/manager.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
@@ -79,22 +86,82 @@ decl::Container without_live_settings(decl::Container c, const decl::Container& 
   return c;
 }
 
+// A spec as JSON for comparison: without linux.resources (updated live, and
+// the declaration says whether they changed) and without the path of a
+// network namespace the monitor made (/proc/PID/fd/N of that monitor).
+nlohmann::json comparable(nlohmann::json j) {
+  if (!j.contains("linux") || !j["linux"].is_object()) return j;
+  auto& l = j["linux"];
+  l.erase("resources");
+  if (l.contains("namespaces") && l["namespaces"].is_array())
+    for (auto& ns : l["namespaces"])
+      if (ns.is_object() && ns.value("path", "").starts_with("/proc/"))
+        ns["path"] = "(made by the monitor)";
+  return j;
+}
+
+// Where the spec a running container was started with differs from the one
+// its declaration compiles to now ("process.env", "mounts", ...), or nothing
+// when it was started by a berth that kept no spec.
+std::vector<std::string> spec_changes(const decl::Paths& paths, const decl::Container& c,
+                                      const decl::Declarations& decls) {
+  auto text = read_file(RunDir(paths, c.name).spec());
+  if (!text) return {};
+  auto running = nlohmann::json::parse(*text, nullptr, false);
+  if (running.is_discarded()) return {"a spec file berth cannot read"};
+  LaunchInputs in;
+  in.terminal = wants_console(c);
+  auto base = uid_base_of(paths, c, decls, /*record=*/false);
+  if (!base) return {"a uid range that cannot be picked (" + base.error().message + ")"};
+  in.uid_base = *base;
+  if (c.private_network) in.netns_path = "/proc/self/fd/0";  // normalized by comparable()
+  auto now = launch_spec(paths, c, in);
+  if (!now) return {"a declaration that no longer compiles (" + now.error().message + ")"};
+  std::vector<std::string> where;
+  for (auto& op : nlohmann::json::diff(comparable(running), comparable(oci::to_json(*now)))) {
+    // "/process/env/3" -> "process.env"; "/mounts/12", "/mounts/-" -> "mounts".
+    std::string path = op.value("path", ""), key;
+    for (size_t pos = 1, parts = 0; pos <= path.size() && parts < 2; parts++) {
+      size_t end = path.find('/', pos);
+      std::string part = path.substr(pos, end == std::string::npos ? end : end - pos);
+      if (part.empty() || part == "-" || std::isdigit(static_cast<unsigned char>(part[0]))) break;
+      key += (key.empty() ? "" : ".") + part;
+      if (end == std::string::npos) break;
+      pos = end + 1;
+    }
+    if (key.empty()) key = "the spec";
+    if (std::find(where.begin(), where.end(), key) == where.end()) where.push_back(key);
+  }
+  return where;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string s;
+  for (auto& k : v) s += (s.empty() ? "" : ", ") + k;
+  return s;
+}
+
 }  // namespace
 
-// What a running container needs to match c: nothing, a live update, or a restart.
+// What a running container needs to match c: nothing, a live update, or a
+// restart. The declaration it was started from (for what the monitor does:
+// network, restart policy, timeouts), then the complete spec it runs (what
+// the engine does) are compared with today's.
 static std::optional<Action> plan_running(const decl::Paths& paths, const decl::Container& c,
-                                          const decl::Settings& settings) {
+                                          const decl::Declarations& decls) {
   const std::string& n = c.name;
-  // Resolved with today's settings: a [settings] change alone restarts nothing.
-  auto snap = load_snapshot(RunDir(paths, n), n, settings);
+  // Resolved with today's settings: a [settings] change shows in the spec, not here.
+  auto snap = load_snapshot(RunDir(paths, n), n, decls.settings);
   if (!snap) return std::nullopt;
-  if (decl::same_declaration(*snap, c)) return std::nullopt;
-  if (decl::same_declaration(without_live_settings(*snap, c), c)) {
-    if (snap->resources != c.resources)
-      return Action{Action::Kind::Update, n, "resources changed (applied live, no restart)"};
-    return std::nullopt;
-  }
-  return Action{Action::Kind::Restart, n, "declaration changed (" + changed_keys(*snap, c) + ")"};
+  if (!decl::same_declaration(without_live_settings(*snap, c), c))
+    return Action{Action::Kind::Restart, n, "declaration changed (" + changed_keys(*snap, c) + ")"};
+  // The same declaration can compile to another spec (a [settings] change,
+  // the host's part, a newer berth).
+  if (auto spec = spec_changes(paths, c, decls); !spec.empty())
+    return Action{Action::Kind::Restart, n, "its spec changed (" + joined(spec) + ")"};
+  if (snap->resources != c.resources)
+    return Action{Action::Kind::Update, n, "resources changed (applied live, no restart)"};
+  return std::nullopt;
 }
 
 std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& decls) {
@@ -109,7 +176,7 @@ std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& dec
       if (c.autostart) out.push_back({Action::Kind::Start, n, "autostart, not running"});
       continue;
     }
-    if (auto a = plan_running(paths, c, decls.settings)) out.push_back(*a);
+    if (auto a = plan_running(paths, c, decls)) out.push_back(*a);
   }
   return out;
 }
@@ -129,7 +196,7 @@ Result<void> update(const decl::Paths& paths, const decl::Declarations& decls,
                 name.c_str());
     return ok();
   }
-  auto a = plan_running(paths, it->second, decls.settings);
+  auto a = plan_running(paths, it->second, decls);
   if (!a) {
     std::printf("nothing to do: %s runs its current declaration\n", name.c_str());
     return ok();
@@ -264,6 +331,22 @@ std::string systemd_unit_text(const std::string& berth_exe, const std::string& r
       "[Install]\n"
       "WantedBy=multi-user.target\n",
       berth_exe, root_opt);
+}
+
+Result<std::string> write_systemd_unit(const std::string& root, const std::string& dir) {
+  std::string where = dir;
+  if (where.empty()) {
+    std::string r = root;
+    while (r.size() > 1 && r.back() == '/') r.pop_back();
+    where = (r == "/" ? "" : r) + "/etc/systemd/system";
+  }
+  char exe[4096];
+  ssize_t n = ::readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+  std::string self = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "/usr/bin/berth";
+  std::string file = where + "/berth-container@.service";
+  TRY(mkdir_p(where, 0755));
+  TRY(write_file_atomic(file, systemd_unit_text(self, root)));
+  return file;
 }
 
 }  // namespace berth::manager

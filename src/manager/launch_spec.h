@@ -1,6 +1,7 @@
-// The spec a container runs with: decl::to_spec plus what the monitor adds
-// (the notify socket, capabilities the host withholds, the default seccomp
-// profile). The monitor runs it and `berth spec NAME` prints it.
+// The spec a container runs with: decl::to_spec of its declaration and the
+// host's part (the notify socket, the capabilities the host can grant, the
+// default seccomp profile). The monitor runs it, `berth spec NAME` prints it,
+// and plan/apply compare it with the one a running container got.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +11,7 @@
 #include "base/result.h"
 #include "decl/decl.h"
 #include "decl/paths.h"
+#include "decl/spec.h"
 #include "oci/spec.h"
 
 namespace berth::manager {
@@ -19,6 +21,10 @@ struct LaunchInputs {
   bool terminal = false;             // a console pty (boot containers)
   std::string netns_path;            // the network namespace the monitor made
 };
+
+// The host's part of c's compile, read from this process and host.
+Result<decl::SpecContext> host_context(const decl::Paths& paths, const decl::Container& c,
+                                       const LaunchInputs& in);
 
 // Everything but what prepare_root does at start in the monitor's own mount
 // namespace (the idmapped or ephemeral view of the tree as root.path).

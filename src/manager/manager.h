@@ -114,5 +114,13 @@ Result<void> boot(const decl::Paths& paths, const decl::Declarations& decls,
 
 // The systemd unit template that runs `berth monitor NAME --foreground`.
 std::string systemd_unit_text(const std::string& berth_exe, const std::string& root);
+// `generate systemd`: writes that unit (for this binary) as
+// DIR/berth-container@.service, DIR by default ROOT/etc/systemd/system;
+// returns the file's path.
+Result<std::string> write_systemd_unit(const std::string& root, const std::string& dir);
+
+// berth runs the verbs whose processes enter containers (monitor, run,
+// shell, root-login) from a sealed copy of itself (engine/sealed_exe.h).
+Result<void> ensure_sealed_exe(char** argv);
 
 }  // namespace berth::manager

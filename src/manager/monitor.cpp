@@ -27,6 +27,7 @@
 #include "manager/init_control.h"
 #include "manager/launch_spec.h"
 #include "manager/manager.h"
+#include "manager/monitor_parts.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
 #include "net/container_network.h"
@@ -35,8 +36,6 @@
 namespace berth::manager {
 
 namespace {
-
-constexpr uint64_t kLogRotateBytes = 1 << 20;
 
 int g_sigpipe = -1;
 void on_signal(int sig) {
@@ -50,113 +49,6 @@ double mono() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
-std::string describe_exit(int ws) {
-  if (WIFEXITED(ws)) return fmt::format("exited with status {}", WEXITSTATUS(ws));
-  if (WIFSIGNALED(ws))
-    return fmt::format("killed by signal {} ({})", WTERMSIG(ws), strsignal(WTERMSIG(ws)));
-  return "ended";
-}
-
-// The container's output and the monitor's own messages, bounded: at 1 MiB
-// the file becomes NAME.log.1 (replacing the previous one).
-class LogWriter {
- public:
-  explicit LogWriter(std::string path) : path_(std::move(path)) { open(); }
-  void write(std::string_view data) {
-    if (!fd_) open();
-    if (!fd_) return;
-    (void)write_all(fd_.get(), data);
-    size_ += data.size();
-    if (!data.empty()) line_start_ = data.back() == '\n';
-    if (size_ >= kLogRotateBytes) {
-      ::rename(path_.c_str(), (path_ + ".1").c_str());
-      open();
-    }
-  }
-  void note(const std::string& msg) {
-    time_t t = ::time(nullptr);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    char ts[32];
-    strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    // A console prompt ends without a newline; the note starts a line of its own.
-    write(fmt::format("{}{} berth: {}\n", line_start_ ? "" : "\n", ts, msg));
-  }
-
- private:
-  void open() {
-    fd_.reset(::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
-    struct stat st;
-    size_ = fd_ && ::fstat(fd_.get(), &st) == 0 ? static_cast<uint64_t>(st.st_size) : 0;
-  }
-  std::string path_;
-  UniqueFd fd_;
-  uint64_t size_ = 0;
-  bool line_start_ = true;
-};
-
-Result<UniqueFd> bind_unix(const std::string& path, int type) {
-  UniqueFd fd(::socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  if (!fd) return errno_error("socket");
-  struct sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) return make_error("socket path too long: {}", path);
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  ::unlink(path.c_str());
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) < 0)
-    return errno_error("bind {}", path);
-  if (type == SOCK_STREAM && ::listen(fd.get(), 16) < 0) return errno_error("listen {}", path);
-  return fd;
-}
-
-void sd_notify_systemd(const std::string& msg) {
-  const char* env = ::getenv("NOTIFY_SOCKET");
-  if (!env || !*env) return;
-  std::string path = env;
-  UniqueFd fd(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
-  if (!fd) return;
-  struct sockaddr_un addr = {};
-  addr.sun_family = AF_UNIX;
-  if (path.size() >= sizeof(addr.sun_path)) return;
-  std::memcpy(addr.sun_path, path.c_str(), path.size());
-  if (path[0] == '@') addr.sun_path[0] = '\0';
-  socklen_t len = static_cast<socklen_t>(offsetof(sockaddr_un, sun_path) + path.size());
-  (void)::sendto(fd.get(), msg.data(), msg.size(), MSG_NOSIGNAL, reinterpret_cast<sockaddr*>(&addr),
-                 len);
-}
-
-// True once pid runs another program than the monitor (its command was exec'd).
-std::optional<bool> has_execd(pid_t pid) {
-  struct stat self, other;
-  if (::stat("/proc/self/exe", &self) < 0) return std::nullopt;
-  if (::stat(fmt::format("/proc/{}/exe", pid).c_str(), &other) < 0) return std::nullopt;
-  return self.st_dev != other.st_dev || self.st_ino != other.st_ino;
-}
-
-// With a stub init: true once the init runs the stub and a child of it runs
-// another program (the command was exec'd). The stub's own fork runs the
-// stub until its exec.
-std::optional<bool> command_execd(pid_t init) {
-  auto e = has_execd(init);
-  if (!e || !*e) return e;
-  struct stat stub, other;
-  if (::stat(fmt::format("/proc/{}/exe", init).c_str(), &stub) < 0) return std::nullopt;
-  auto kids = read_file(fmt::format("/proc/{0}/task/{0}/children", init));
-  if (!kids) return std::nullopt;
-  size_t pos = 0;
-  while (pos < kids->size()) {
-    size_t end = kids->find(' ', pos);
-    if (end == std::string::npos) end = kids->size();
-    std::string kid = kids->substr(pos, end - pos);
-    pos = end + 1;
-    if (kid.empty() || kid == "\n") continue;
-    if (::stat(fmt::format("/proc/{}/exe", kid).c_str(), &other) == 0 &&
-        (other.st_dev != stub.st_dev || other.st_ino != stub.st_ino))
-      return true;
-  }
-  return false;
 }
 
 class Monitor {
@@ -279,6 +171,7 @@ class Monitor {
     in.terminal = console_ != nullptr;
     if (netns_) in.netns_path = fmt::format("/proc/{}/fd/{}", ::getpid(), netns_.get());
     auto spec = TRY(launch_spec(paths_, c_, in));
+    TRY(write_file_atomic(rd_.spec(), oci::to_json(spec).dump(), 0600, false));
     if (c_.boot) detect_init();
     if (auto note = TRY(prepare_root(rd_, c_, spec, uid_base_)); !note.empty()) log_.note(note);
     engine::CreateOptions co;
@@ -650,6 +543,7 @@ class Monitor {
     ::rmdir(rd_.notify_dir().c_str());
     ::unlink((rd_.snapshot() + ".toml").c_str());
     ::unlink((rd_.snapshot() + ".json").c_str());
+    ::unlink(rd_.spec().c_str());
     ::unlink(rd_.status().c_str());
     for (auto& w : waiters_) (void)write_all(w.get(), "ok\n");
     waiters_.clear();

@@ -67,6 +67,7 @@ void remove_runtime_files(const RunDir& rd) {
   ::rmdir(rd.notify_dir().c_str());
   ::unlink((rd.snapshot() + ".toml").c_str());
   ::unlink((rd.snapshot() + ".json").c_str());
+  ::unlink(rd.spec().c_str());
   ::unlink(rd.status().c_str());
 }
 
@@ -433,6 +434,10 @@ Result<void> print_logs(const decl::Paths& paths, const std::string& name, bool 
     }
     ::usleep(200000);
   }
+}
+
+Result<void> ensure_sealed_exe(char** argv) {
+  return engine::ensure_sealed_exe(argv);
 }
 
 }  // namespace berth::manager

@@ -28,6 +28,8 @@ struct RunDir {
   std::string notify_dir() const { return dir + "/notify"; }
   std::string notify_sock() const { return notify_dir() + "/notify.sock"; }
   std::string snapshot() const { return dir + "/declaration"; }  // + ".toml" / ".json"
+  // The spec it was started with (launch_spec, before prepare_root), for plan.
+  std::string spec() const { return dir + "/spec.json"; }
   std::string oci() const { return dir + "/oci"; }
   // The engine's cache (compiled seccomp filters) is <run>/.cache, shared by
   // every container, so that a start does not compile the same profile again.

@@ -7,13 +7,13 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/berth/commands.h"
-#include "engine/sealed_exe.h"
+#include "manager/manager.h"
 
 namespace {
 
 // The verbs whose processes enter containers (the monitor clones the init;
 // run, shell and root-login join a running one) run from a protected binary
-// (CVE-2019-5736, see engine/sealed_exe.h).
+// (CVE-2019-5736, see manager::ensure_sealed_exe).
 bool enters_containers(int argc, char** argv) {
   for (int i = 1; i < argc; i++) {
     std::string_view a = argv[i];
@@ -66,7 +66,7 @@ int run_main(int argc, char** argv) {
   berth::cli::register_show_host_key(app, ctx);
 
   if (enters_containers(argc, argv)) {
-    if (auto s = berth::engine::ensure_sealed_exe(argv); !s) {
+    if (auto s = berth::manager::ensure_sealed_exe(argv); !s) {
       std::fprintf(stderr, "berth: %s\n", s.error().message.c_str());
       return 1;
     }

@@ -3,8 +3,8 @@
 #include <cstdio>
 
 #include "cli/berth/commands.h"
-#include "cli/berth/created.h"
 #include "cli/berth/util.h"
+#include "manager/created.h"
 #include "manager/manager.h"
 
 namespace berth::cli {
@@ -24,7 +24,7 @@ void register_update(CLI::App& app, Context& ctx) {
       ->type_name("FILE");
   cmd->callback([&ctx, name, config_file] {
     if (!config_file->empty()) {
-      if (auto r = replace_created_settings(ctx, *name, *config_file); !r) {
+      if (auto r = manager::replace_created_settings(ctx.paths(), *name, *config_file); !r) {
         std::fprintf(stderr, "berth: update %s: %s\n", name->c_str(), r.error().message.c_str());
         ctx.exit_code = 1;
         return;

@@ -220,6 +220,40 @@ TEST_P(Inits, BootsRunsAndStopsWithItsHaltSignal) {
   EXPECT_FALSE(contains(log, "signal 9")) << log;
 }
 
+// A [settings] change alone changes no declaration but the spec a booted
+// guest runs with (private_users of booted containers): plan and apply see
+// it there and restart it, now in a user namespace. The comparison does not
+// depend on the init, so one guest is enough.
+TEST_P(Inits, ASettingsChangeRestartsThroughTheSpec) {
+  if (std::string(g_.kind) != "busybox")
+    GTEST_SKIP() << "one guest (busybox) covers it: the spec comparison is the same for every init";
+  auto write = [&](bool settings) {
+    std::ofstream(root_ / "etc/berth/containers.toml")
+        << (settings ? "[settings]\nprivate_users = \"no\"\n" : "") << "[containers." << name_
+        << "]\npath = \"" << tree_->path()
+        << "\"\nboot = true\nautostart = true\ntimeout_stop = \"30s\"\n";
+  };
+  write(true);
+  auto first = berth_cmd({"apply"});
+  ASSERT_EQ(first.status, 0) << first.err << logs();
+  EXPECT_TRUE(status()["uid_base"].is_null()) << status().dump();
+  EXPECT_EQ(berth_cmd({"plan"}).out, "nothing to do: the host matches the declarations\n");
+  int pid = init_pid();
+  write(false);  // booted containers get "pick" again
+  auto plan = berth_cmd({"plan"});
+  ASSERT_EQ(plan.status, 0) << plan.err;
+  EXPECT_TRUE(contains(plan.out, "restart " + name_ + ": its spec changed (")) << plan.out;
+  EXPECT_TRUE(contains(plan.out, "linux.uidMappings")) << plan.out;
+  auto ap = berth_cmd({"apply"});
+  ASSERT_EQ(ap.status, 0) << ap.err << logs();
+  EXPECT_EQ(ap.out, plan.out);
+  EXPECT_FALSE(pid_alive(pid));
+  EXPECT_EQ(state(), "up");
+  EXPECT_TRUE(status()["uid_base"].is_number()) << status().dump();
+  EXPECT_EQ(berth_cmd({"plan"}).out, "nothing to do: the host matches the declarations\n");
+  EXPECT_EQ(berth_cmd({"stop", name_}).status, 0);
+}
+
 TEST_P(Inits, RebootAndPoweroffFromInsideAndBerthReboot) {
   declare("no");  // and without a user namespace
   start_and_check();

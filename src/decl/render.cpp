@@ -1,0 +1,136 @@
+// Declarations written back as TOML (see render.h).
+#include "decl/render.h"
+
+#include <algorithm>
+#include <cctype>
+
+#include <fmt/format.h>
+
+#include "base/files.h"
+#include "decl/util.h"
+
+namespace berth::decl {
+
+std::string toml_string(const std::string& s) {
+  std::string o = "\"";
+  for (unsigned char c : s) {
+    switch (c) {
+      case '"':
+      case '\\':
+        o += '\\';
+        o += static_cast<char>(c);
+        break;
+      case '\n':
+        o += "\\n";
+        break;
+      case '\t':
+        o += "\\t";
+        break;
+      case '\r':
+        o += "\\r";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7f)
+          o += fmt::format("\\u{:04x}", c);
+        else
+          o += static_cast<char>(c);
+    }
+  }
+  return o + "\"";
+}
+
+std::string toml_key(const std::string& k) {
+  bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
+  });
+  return bare ? k : toml_string(k);
+}
+
+std::string toml_string_array(const std::vector<std::string>& v) {
+  std::string a = "[";
+  for (size_t i = 0; i < v.size(); ++i) a += (i ? ", " : "") + toml_string(v[i]);
+  return a + "]";
+}
+
+Result<std::string> toml_value(const Node& n, const std::string& key) {
+  using K = Node::Kind;
+  switch (n.kind) {
+    case K::String:
+      return toml_string(n.text);
+    case K::Integer:
+      return std::to_string(n.integer);
+    case K::Float: {
+      std::string f = fmt::format("{}", n.real);
+      if (f.find_first_of(".eEn") == std::string::npos) f += ".0";
+      return f;
+    }
+    case K::Bool:
+      return std::string(n.boolean ? "true" : "false");
+    case K::Array: {
+      std::string o = "[";
+      for (size_t i = 0; i < n.array.size(); ++i)
+        o += (i ? ", " : "") + TRY(toml_value(n.array[i], fmt::format("{}[{}]", key, i)));
+      return o + "]";
+    }
+    case K::Table: {
+      std::string o = "{ ";
+      for (size_t i = 0; i < n.table.size(); ++i)
+        o += (i ? ", " : "") + toml_key(n.table[i].first) + " = " +
+             TRY(toml_value(n.table[i].second, join_key(key, n.table[i].first)));
+      return o + " }";
+    }
+    case K::Other:
+      break;
+  }
+  return make_error("line {}: {}: {} is not a value berth accepts", n.line, key,
+                    n.text.empty() ? "this" : n.text);
+}
+
+Result<KeyValues> settings_file(const std::string& file) {
+  auto text = TRY_CTX(read_file(file), "--config-file");
+  Node root;
+  SyntaxError err;
+  bool parsed =
+      file.ends_with(".json") ? json_to_tree(text, root, err) : toml_to_tree(text, file, root, err);
+  if (!parsed) return make_error("{}:{}: {}", file, err.line, err.message);
+  if (root.kind != Node::Kind::Table) return make_error("{}: expected a table of settings", file);
+  KeyValues out;
+  for (auto& [k, v] : root.table) {
+    if (k == "containers")
+      return make_error(
+          "{}:{}: expected the settings of one container (command = ..., ...), not a "
+          "[containers.NAME] table",
+          file, v.line);
+    auto val = toml_value(v, k);
+    if (!val) return make_error("{}:{}", file, val.error().message);
+    out.emplace_back(k, *val);
+  }
+  return out;
+}
+
+void set_key(KeyValues& kv, const std::string& key, std::string value) {
+  for (auto& [k, v] : kv)
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  kv.emplace_back(key, std::move(value));
+}
+
+bool has_key(const KeyValues& kv, const std::string& key) {
+  return std::any_of(kv.begin(), kv.end(), [&](auto& p) { return p.first == key; });
+}
+
+void erase_key(KeyValues& kv, const std::string& key) {
+  std::erase_if(kv, [&](auto& p) { return p.first == key; });
+}
+
+std::string render_container(const std::string& name, const KeyValues& kv) {
+  std::string t = fmt::format(
+      "# Written by `berth create {}`; `berth destroy {}` removes it.\n[containers.{}]\n", name,
+      name, toml_string(name));
+  for (auto& [k, v] : kv) t += toml_key(k) + " = " + v + "\n";
+  return t;
+}
+
+}  // namespace berth::decl

@@ -1,0 +1,50 @@
+// The monitor's pieces that hold none of its state: the bounded log, its
+// sockets, systemd's notify protocol, and how it sees that a container's
+// process has exec'd.
+#pragma once
+
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+
+namespace berth::manager {
+
+// "exited with status N", "killed by signal N (NAME)".
+std::string describe_exit(int wait_status);
+
+// The container's output and the monitor's own messages, bounded: at 1 MiB
+// the file becomes NAME.log.1 (replacing the previous one).
+class LogWriter {
+ public:
+  explicit LogWriter(std::string path);
+  void write(std::string_view data);
+  // A line "TIME berth: MSG" of the monitor's own.
+  void note(const std::string& msg);
+
+ private:
+  void open();
+  std::string path_;
+  UniqueFd fd_;
+  uint64_t size_ = 0;
+  bool line_start_ = true;
+};
+
+// A non-blocking unix socket bound at path (listening, for SOCK_STREAM).
+Result<UniqueFd> bind_unix(const std::string& path, int type);
+
+// Sends msg to $NOTIFY_SOCKET (the monitor run as a Type=notify unit).
+void sd_notify_systemd(const std::string& msg);
+
+// True once pid runs another program than the monitor (its command was exec'd).
+std::optional<bool> has_execd(pid_t pid);
+// With a stub init: true once the init runs the stub and a child of it runs
+// another program (the command was exec'd). The stub's own fork runs the
+// stub until its exec.
+std::optional<bool> command_execd(pid_t init);
+
+}  // namespace berth::manager
