@@ -51,9 +51,7 @@ engine::CreateOptions create_options(const Globals& g, const CreateFlags& f) {
   return o;
 }
 
-}  // namespace
-
-void register_lifecycle(CLI::App& app, Registry& r) {
+void register_create(CLI::App& app, Registry& r) {
   auto* create =
       app.add_subcommand("create", "create a container (blocked before exec until start)");
   static CreateFlags cf;
@@ -64,7 +62,9 @@ void register_lifecycle(CLI::App& app, Registry& r) {
       return 0;
     };
   });
+}
 
+void register_start(CLI::App& app, Registry& r) {
   auto* start = app.add_subcommand("start", "start a created container");
   static std::string start_id;
   start->add_option("container-id", start_id)->required();
@@ -74,7 +74,9 @@ void register_lifecycle(CLI::App& app, Registry& r) {
       return 0;
     };
   });
+}
 
+void register_run(CLI::App& app, Registry& r) {
   auto* run = app.add_subcommand("run", "create and start a container, and wait for it");
   static CreateFlags rf;
   static bool detach = false, keep = false;
@@ -108,7 +110,9 @@ void register_lifecycle(CLI::App& app, Registry& r) {
       return code;
     };
   });
+}
 
+void register_state(CLI::App& app, Registry& r) {
   auto* state = app.add_subcommand("state", "print the state of a container as JSON");
   static std::string state_id;
   state->add_option("container-id", state_id)->required();
@@ -120,7 +124,9 @@ void register_lifecycle(CLI::App& app, Registry& r) {
       return 0;
     };
   });
+}
 
+void register_kill(CLI::App& app, Registry& r) {
   auto* kill = app.add_subcommand("kill", "send a signal to the container's init (default TERM)");
   static std::string kill_id, kill_sig = "TERM";
   static bool kill_all = false;
@@ -134,7 +140,9 @@ void register_lifecycle(CLI::App& app, Registry& r) {
       return 0;
     };
   });
+}
 
+void register_delete(CLI::App& app, Registry& r) {
   auto* del = app.add_subcommand("delete", "delete a stopped (or, with --force, any) container");
   static std::string del_id;
   static bool del_force = false;
@@ -146,7 +154,9 @@ void register_lifecycle(CLI::App& app, Registry& r) {
       return 0;
     };
   });
+}
 
+void register_list(CLI::App& app, Registry& r) {
   auto* list = app.add_subcommand("list", "list containers");
   static std::string list_format = "table";
   static bool list_quiet = false;
@@ -179,7 +189,9 @@ void register_lifecycle(CLI::App& app, Registry& r) {
       return 0;
     };
   });
+}
 
+void register_ps(CLI::App& app, Registry& r) {
   auto* ps = app.add_subcommand("ps", "list the processes in a container");
   static std::string ps_id, ps_format = "table";
   ps->add_option("-f,--format", ps_format)->check(CLI::IsMember({"table", "json"}));
@@ -203,6 +215,19 @@ void register_lifecycle(CLI::App& app, Registry& r) {
       return 0;
     };
   });
+}
+
+}  // namespace
+
+void register_lifecycle(CLI::App& app, Registry& r) {
+  register_create(app, r);
+  register_start(app, r);
+  register_run(app, r);
+  register_state(app, r);
+  register_kill(app, r);
+  register_delete(app, r);
+  register_list(app, r);
+  register_ps(app, r);
 }
 
 }  // namespace berth::oci_cli
