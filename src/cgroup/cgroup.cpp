@@ -61,7 +61,8 @@ std::string v2_controller_name(const std::string& v1) {
 }
 
 Result<void> enable_v2_controllers(const std::string& mount, const std::string& dir,
-                                   const std::vector<std::string>& ctrls, bool best_effort) {
+                                   const std::vector<std::string>& ctrls, bool best_effort,
+                                   Files& files) {
   if (ctrls.empty() || dir.size() <= mount.size()) return ok();
   // Ancestors from the mount point down to dir's parent.
   std::vector<std::string> chain{mount};
@@ -70,7 +71,7 @@ Result<void> enable_v2_controllers(const std::string& mount, const std::string& 
   while ((pos = rest.find('/', pos + 1)) != std::string::npos)
     chain.push_back(mount + rest.substr(0, pos));
   for (auto& a : chain) {
-    auto cur = TRY(read_value(a + "/cgroup.subtree_control"));
+    auto cur = TRY(files.read(a + "/cgroup.subtree_control"));
     std::set<std::string> on;
     std::istringstream in(cur);
     for (std::string c; in >> c;) on.insert(c);
@@ -82,10 +83,10 @@ Result<void> enable_v2_controllers(const std::string& mount, const std::string& 
         missing.push_back(c);
       }
     if (add.empty()) continue;
-    auto r = write_existing(a + "/cgroup.subtree_control", add);
+    auto r = files.write(a + "/cgroup.subtree_control", add);
     if (r) continue;
     if (!best_effort) return std::move(r).error().wrap("enable controllers");
-    for (auto& c : missing) (void)write_existing(a + "/cgroup.subtree_control", "+" + c);
+    for (auto& c : missing) (void)files.write(a + "/cgroup.subtree_control", "+" + c);
   }
   return ok();
 }
@@ -102,6 +103,25 @@ Result<void> init_cpuset(const std::string& dir) {
 }
 
 }  // namespace internal
+
+namespace {
+
+class RealFiles final : public Files {
+ public:
+  Result<void> write(const std::string& path, const std::string& value) override {
+    return write_existing(path, value);
+  }
+  Result<std::string> read(const std::string& path) override { return internal::read_value(path); }
+  bool exists(const std::string& path) override { return path_exists(path); }
+};
+
+constinit RealFiles g_real_files;
+
+}  // namespace
+
+Files& real_files() {
+  return g_real_files;
+}
 
 using internal::read_value;
 

@@ -38,6 +38,19 @@ Result<Layout> detect();
 // Parses mountinfo text; exposed for unit tests.
 Layout parse_layout(const std::string& mountinfo, const std::string& unified_controllers);
 
+// The cgroup files linux.resources is written to: the real ones, or a
+// unit test's recording fake (which files get which values, no cgroup tree).
+class Files {
+ public:
+  virtual ~Files() = default;
+  // An existing file (cgroup files are never created by a write).
+  virtual Result<void> write(const std::string& path, const std::string& value) = 0;
+  // A one-value file, trimmed.
+  virtual Result<std::string> read(const std::string& path) = 0;
+  virtual bool exists(const std::string& path) = 0;
+};
+Files& real_files();
+
 class Cgroup {
  public:
   // cgroups_path as the runtime spec says: absolute paths are relative to each
@@ -61,7 +74,7 @@ class Cgroup {
   // rules apply in order, then runc's default allow list (mknod of any
   // device, /dev/null, zero, full, random, urandom, tty, console, ptmx and
   // /dev/pts/*). With update=true devices change only if r.devices is not empty.
-  Result<void> apply(const oci::Resources& r, bool update = false);
+  Result<void> apply(const oci::Resources& r, bool update = false, Files& files = real_files());
   Result<void> add_process(pid_t pid) const;
   // Moves the calling thread into this cgroup's v1 hierarchies (call it
   // while single-threaded, e.g. in the container's init before exec; the v2

@@ -25,7 +25,8 @@ std::string v2_controller_name(const std::string& v1);
 // down to dir's parent, so that dir gets their files. best_effort ignores
 // refusals (the caller's own cgroup may hold processes).
 Result<void> enable_v2_controllers(const std::string& mount, const std::string& dir,
-                                   const std::vector<std::string>& ctrls, bool best_effort);
+                                   const std::vector<std::string>& ctrls, bool best_effort,
+                                   Files& files = real_files());
 
 // /proc/<pid>/cgroup: hierarchy key -> path. The key is the controller list
 // as written there ("cpu,cpuacct", "name=systemd"), "" for the v2 line.

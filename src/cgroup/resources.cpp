@@ -38,15 +38,6 @@ namespace {
 
 constexpr const char* kRes = "linux.resources";
 
-// Writes value to dir/file; a failure names the OCI field and the file.
-Result<void> put(const std::string& dir, const std::string& file, const std::string& value,
-                 const std::string& field) {
-  auto r = write_existing(dir + "/" + file, value);
-  if (r) return ok();
-  int e = r.error().code;
-  return Error{e, fmt::format("{}: write {}: {}", field, file, std::strerror(e))};
-}
-
 std::string field(const std::string& path) {
   return std::string(kRes) + "." + path;
 }
@@ -100,7 +91,7 @@ std::vector<Throttle> throttles_of(const oci::BlockIO& b) {
 // v1 or v2 wherever the host has it (Cgroup::dir_for).
 class Cgroup::Writer {
  public:
-  Writer(Cgroup& cg, bool update) : cg_(cg), update_(update) {}
+  Writer(Cgroup& cg, bool update, Files& files) : cg_(cg), update_(update), files_(files) {}
   Result<void> cpuset(const oci::Cpu& c);
   Result<void> devices(const std::vector<oci::DeviceRule>& spec_rules);
   Result<void> memory(const oci::Memory& m);
@@ -112,6 +103,16 @@ class Cgroup::Writer {
   Result<void> unified(const std::map<std::string, std::string>& files);
 
  private:
+  // Writes value to dir/file; a failure names the OCI field and the file.
+  Result<void> put(const std::string& dir, const std::string& file, const std::string& value,
+                   const std::string& field) {
+    auto r = files_.write(dir + "/" + file, value);
+    if (r) return ok();
+    int e = r.error().code;
+    return Error{e, fmt::format("{}: write {}: {}", field, file, std::strerror(e))};
+  }
+  Result<std::string> read(const std::string& path) const { return files_.read(path); }
+  bool exists(const std::string& path) const { return files_.exists(path); }
   // Whether the controller's directory d is the v2 one (v1 does not have it).
   bool on_v2(const std::string& d, const std::string& v1name) const {
     return !d.empty() && d == cg_.v2_ && !cg_.v1_.count(v1name);
@@ -126,6 +127,7 @@ class Cgroup::Writer {
 
   Cgroup& cg_;
   bool update_;
+  Files& files_;
 };
 
 // Enables a controller the v2 tree serves (lazily: in hybrid mode this is
@@ -133,9 +135,9 @@ class Cgroup::Writer {
 Result<void> Cgroup::Writer::need_v2(const std::string& c) const {
   const auto& ctrls = cg_.v2_controllers_;
   if (cg_.v2_.empty() || std::find(ctrls.begin(), ctrls.end(), c) == ctrls.end()) return ok();
-  auto have = internal::read_value(cg_.v2_ + "/cgroup.controllers");
+  auto have = read(cg_.v2_ + "/cgroup.controllers");
   if (have && (" " + *have + " ").find(" " + c + " ") != std::string::npos) return ok();
-  return internal::enable_v2_controllers(cg_.v2_mount_, cg_.v2_, {c}, false);
+  return internal::enable_v2_controllers(cg_.v2_mount_, cg_.v2_, {c}, false, files_);
 }
 
 // On v1 nothing can join a cpuset cgroup without cpus and mems: first.
@@ -202,9 +204,8 @@ Result<void> Cgroup::Writer::memory(const oci::Memory& m) {
   bool v2 = on_v2(d, "memory");
   if (v2) TRY_CTX(need_v2("memory"), "{}", field(first));
   if (update_ && m.check_before_update.value_or(false) && m.limit && *m.limit > 0) {
-    auto usage =
-        TRY_CTX(internal::read_value(d + (v2 ? "/memory.current" : "/memory.usage_in_bytes")), "{}",
-                field("memory.checkBeforeUpdate"));
+    auto usage = TRY_CTX(read(d + (v2 ? "/memory.current" : "/memory.usage_in_bytes")), "{}",
+                         field("memory.checkBeforeUpdate"));
     if (to_u64(usage) > static_cast<uint64_t>(*m.limit))
       return make_error("{}: {} is below the current usage {} (checkBeforeUpdate)",
                         field("memory.limit"), *m.limit, usage);
@@ -218,7 +219,7 @@ Result<void> Cgroup::Writer::memory_v1(const std::string& d, const oci::Memory& 
   const int64_t limit = m.limit.value_or(0);
   bool has_swap = m.swap.has_value() && *m.swap != 0;  // 0 is "unset" to runc and crun
   int64_t swap = m.swap.value_or(0);
-  const bool have_memsw = path_exists(d + "/memory.memsw.limit_in_bytes");
+  const bool have_memsw = exists(d + "/memory.memsw.limit_in_bytes");
   // Unlimited memory with swap left out means unlimited swap too.
   if (has_limit && limit == -1 && !has_swap && have_memsw) {
     has_swap = true;
@@ -234,7 +235,7 @@ Result<void> Cgroup::Writer::memory_v1(const std::string& d, const oci::Memory& 
   // writes depends on whether the limits grow or shrink.
   bool swap_first = false;
   if (has_limit && has_swap) {
-    auto cur = internal::read_value(d + "/memory.limit_in_bytes");
+    auto cur = read(d + "/memory.limit_in_bytes");
     swap_first = swap == -1 || (cur && to_u64(*cur) < static_cast<uint64_t>(swap));
   }
   if (has_swap && swap_first)
@@ -263,17 +264,16 @@ Result<void> Cgroup::Writer::memory_v2(const std::string& d, const oci::Memory& 
     if (m.limit) {
       limit = *m.limit;
     } else if (update_) {
-      auto cur = TRY_CTX(internal::read_value(d + "/memory.max"), "{}", field("memory.swap"));
+      auto cur = TRY_CTX(read(d + "/memory.max"), "{}", field("memory.swap"));
       limit = cur == "max" ? -1 : std::strtoll(cur.c_str(), nullptr, 10);
     }
     auto v = internal::v2_swap_max(*m.swap, limit);
     if (!v) return std::move(v).error().wrap(field("memory.swap"));
-    if (!path_exists(d + "/memory.swap.max") && *v != "max")
+    if (!exists(d + "/memory.swap.max") && *v != "max")
       return make_error("{}: swap accounting is off on this host (no memory.swap.max)",
                         field("memory.swap"));
-    if (path_exists(d + "/memory.swap.max"))
-      TRY(put(d, "memory.swap.max", *v, field("memory.swap")));
-  } else if (m.limit && *m.limit == -1 && path_exists(d + "/memory.swap.max")) {
+    if (exists(d + "/memory.swap.max")) TRY(put(d, "memory.swap.max", *v, field("memory.swap")));
+  } else if (m.limit && *m.limit == -1 && exists(d + "/memory.swap.max")) {
     TRY(put(d, "memory.swap.max", "max", field("memory.swap")));
   }
   if (m.limit) TRY(put(d, "memory.max", v2_num(*m.limit), field("memory.limit")));
@@ -309,7 +309,7 @@ Result<void> Cgroup::Writer::cpu_v1(const std::string& d, const oci::Cpu& c) {
   if (c.shares) {
     TRY(put(d, "cpu.shares", std::to_string(*c.shares), field("cpu.shares")));
     // The kernel clamps out-of-range shares silently.
-    auto got = internal::read_value(d + "/cpu.shares");
+    auto got = read(d + "/cpu.shares");
     if (got && *got != std::to_string(*c.shares))
       return make_error("{}: {} is outside the range the kernel accepts (it set {})",
                         field("cpu.shares"), *c.shares, *got);
@@ -348,7 +348,7 @@ Result<void> Cgroup::Writer::cpu_v2(const std::string& d, const oci::Cpu& c) {
     if (c.quota) {
       q = v2_num(*c.quota);
     } else {  // keep the quota that is there
-      auto cur = TRY_CTX(internal::read_value(d + "/cpu.max"), "{}", field("cpu.period"));
+      auto cur = TRY_CTX(read(d + "/cpu.max"), "{}", field("cpu.period"));
       q = cur.substr(0, cur.find(' '));
     }
     if (c.period) q += " " + std::to_string(*c.period);
@@ -379,8 +379,8 @@ Result<void> Cgroup::Writer::block_io(const oci::BlockIO& b) {
 
 Result<void> Cgroup::Writer::block_io_v1(const std::string& d, const oci::BlockIO& b) {
   // BFQ's files where the kernel has them (CFQ is gone since 5.0).
-  bool bfq = path_exists(d + "/blkio.bfq.weight");
-  bool weighs = bfq || path_exists(d + "/blkio.weight");
+  bool bfq = exists(d + "/blkio.bfq.weight");
+  bool weighs = bfq || exists(d + "/blkio.weight");
   bool wants_weight = b.weight || b.leaf_weight ||
                       std::any_of(b.weight_device.begin(), b.weight_device.end(),
                                   [](auto& w) { return w.weight || w.leaf_weight; });
@@ -414,10 +414,10 @@ Result<void> Cgroup::Writer::block_io_v1(const std::string& d, const oci::BlockI
 }
 
 Result<void> Cgroup::Writer::block_io_v2(const std::string& d, const oci::BlockIO& b) {
-  bool bfq = path_exists(d + "/io.bfq.weight");
+  bool bfq = exists(d + "/io.bfq.weight");
   bool wants_weight = b.weight || std::any_of(b.weight_device.begin(), b.weight_device.end(),
                                               [](auto& w) { return w.weight.has_value(); });
-  if (wants_weight && !bfq && !path_exists(d + "/io.weight"))
+  if (wants_weight && !bfq && !exists(d + "/io.weight"))
     return make_error(
         "{}: this host cannot apply block I/O weights (its io controller has neither "
         "io.weight nor io.bfq.weight: no iocost, no disk uses the BFQ scheduler)",
@@ -467,7 +467,7 @@ Result<void> Cgroup::Writer::hugetlb(const std::vector<oci::HugepageLimit>& limi
     std::string limit_file = base + (v2 ? ".max" : ".limit_in_bytes");
     std::string rsvd_file = base + (v2 ? ".rsvd.max" : ".rsvd.limit_in_bytes");
     TRY(put(d, limit_file, lim, f + ".limit"));
-    if (path_exists(d + "/" + rsvd_file)) TRY(put(d, rsvd_file, lim, f + ".limit"));
+    if (exists(d + "/" + rsvd_file)) TRY(put(d, rsvd_file, lim, f + ".limit"));
   }
   return ok();
 }
@@ -504,14 +504,14 @@ Result<void> Cgroup::Writer::unified(const std::map<std::string, std::string>& f
       return make_error("{}: not a cgroup file name", f);
     std::string ctrl = k.substr(0, k.find('.'));
     if (ctrl != "cgroup") TRY_CTX(need_v2(ctrl), "{}", f);
-    if (!path_exists(cg_.v2_ + "/" + k))
+    if (!exists(cg_.v2_ + "/" + k))
       return make_error("{}: no such file in the v2 cgroup (is the {} controller there?)", f, ctrl);
     TRY(put(cg_.v2_, k, v, f));
   }
   return ok();
 }
 
-Result<void> Cgroup::apply(const oci::Resources& in, bool update) {
+Result<void> Cgroup::apply(const oci::Resources& in, bool update, Files& files) {
   // 0 means "not set" for these, as in runc and crun (the kernel would
   // refuse most of them or read them as "nothing allowed").
   oci::Resources r = in;
@@ -526,7 +526,7 @@ Result<void> Cgroup::apply(const oci::Resources& in, bool update) {
     if (r.cpu->realtime_runtime == 0) r.cpu->realtime_runtime.reset();
     if (r.cpu->realtime_period == 0u) r.cpu->realtime_period.reset();
   }
-  Writer w(*this, update);
+  Writer w(*this, update, files);
   if (r.cpu) TRY(w.cpuset(*r.cpu));
   if (!update || !r.devices.empty()) TRY(w.devices(r.devices));
   if (r.memory) TRY(w.memory(*r.memory));

@@ -101,54 +101,47 @@ Result<void> set_rlimits(const std::vector<oci::Rlimit>& rlimits) {
   return ok();
 }
 
-Result<void> drop_bounding(const oci::Capabilities& caps) {
+Result<void> drop_bounding(const oci::Capabilities& caps, Sys& sys) {
   auto keep = TRY(cap_list(caps.bounding));
   for (int c = 0; c <= last_cap(); c++) {
     if (std::find(keep.begin(), keep.end(), c) != keep.end()) continue;
-    if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 && errno != EINVAL)
+    if (sys.prctl(PR_CAPBSET_DROP, static_cast<unsigned long>(c)) < 0 && errno != EINVAL)
       return errno_error("drop capability {} from the bounding set", c);
   }
   return ok();
 }
 
-Result<void> switch_user(const oci::User& user) {
-  if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) return errno_error("PR_SET_KEEPCAPS");
+Result<void> switch_user(const oci::User& user, Sys& sys) {
+  if (sys.prctl(PR_SET_KEEPCAPS, 1) < 0) return errno_error("PR_SET_KEEPCAPS");
   std::vector<gid_t> groups(user.additional_gids.begin(), user.additional_gids.end());
   // setgroups is refused in a user namespace whose setgroups file says deny.
-  if (::setgroups(groups.size(), groups.data()) < 0 && !(errno == EPERM && groups.empty()))
+  if (sys.setgroups(groups.size(), groups.data()) < 0 && !(errno == EPERM && groups.empty()))
     return errno_error("setgroups");
-  if (::setresgid(user.gid, user.gid, user.gid) < 0) return errno_error("setgid {}", user.gid);
-  if (::setresuid(user.uid, user.uid, user.uid) < 0) return errno_error("setuid {}", user.uid);
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0) return errno_error("PR_SET_KEEPCAPS");
-  if (user.umask) ::umask(*user.umask);
+  if (sys.setresgid(user.gid, user.gid, user.gid) < 0) return errno_error("setgid {}", user.gid);
+  if (sys.setresuid(user.uid, user.uid, user.uid) < 0) return errno_error("setuid {}", user.uid);
+  if (sys.prctl(PR_SET_KEEPCAPS, 0) < 0) return errno_error("PR_SET_KEEPCAPS");
+  if (user.umask) sys.umask(*user.umask);
   return ok();
 }
 
-Result<void> apply_capabilities(const oci::Capabilities& caps) {
+Result<void> apply_capabilities(const oci::Capabilities& caps, Sys& sys) {
   auto eff = TRY(cap_list(caps.effective));
   auto perm = TRY(cap_list(caps.permitted));
   auto inh = TRY(cap_list(caps.inheritable));
   auto amb = TRY(cap_list(caps.ambient));
-  cap_t c = cap_init();
-  if (!c) return errno_error("cap_init");
-  bool failed =
-      (!eff.empty() &&
-       cap_set_flag(c, CAP_EFFECTIVE, static_cast<int>(eff.size()), eff.data(), CAP_SET) < 0) ||
-      (!perm.empty() &&
-       cap_set_flag(c, CAP_PERMITTED, static_cast<int>(perm.size()), perm.data(), CAP_SET) < 0) ||
-      (!inh.empty() &&
-       cap_set_flag(c, CAP_INHERITABLE, static_cast<int>(inh.size()), inh.data(), CAP_SET) < 0);
-  if (failed) {
-    cap_free(c);
-    return errno_error("cap_set_flag");
-  }
-  int r = cap_set_proc(c);
-  int e = errno;
-  cap_free(c);
-  if (r < 0) return code_error(e, "set capabilities");
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  auto set = [&](const std::vector<cap_value_t>& list, __u32 __user_cap_data_struct::*set) {
+    for (auto c : list) data[c / 32].*set |= 1u << (c % 32);
+  };
+  set(eff, &__user_cap_data_struct::effective);
+  set(perm, &__user_cap_data_struct::permitted);
+  set(inh, &__user_cap_data_struct::inheritable);
+  if (sys.capset(&hdr, data) < 0) return errno_error("set capabilities");
+  sys.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL);
   for (auto a : amb) {
-    if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, a, 0, 0) == 0) continue;
+    if (sys.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, static_cast<unsigned long>(a)) == 0)
+      continue;
     // The kernel raises an ambient capability only if it is both permitted
     // and inheritable; `crun spec` and `runc spec` list ambient ones with an
     // empty inheritable set, and both runtimes skip what the kernel refuses.

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "base/result.h"
+#include "engine/sys.h"
 #include "oci/spec.h"
 
 namespace berth::engine {
@@ -14,11 +15,11 @@ namespace berth::engine {
 Result<int> capability_from_name(const std::string& name);
 Result<void> set_rlimits(const std::vector<oci::Rlimit>& rlimits);
 // Drops the bounding set to caps->bounding (before the uid change).
-Result<void> drop_bounding(const oci::Capabilities& caps);
+Result<void> drop_bounding(const oci::Capabilities& caps, Sys& sys = real_sys());
 // setgroups/setresgid/setresuid keeping capabilities across the change.
-Result<void> switch_user(const oci::User& user);
-// Sets effective, permitted, inheritable and ambient sets.
-Result<void> apply_capabilities(const oci::Capabilities& caps);
+Result<void> switch_user(const oci::User& user, Sys& sys = real_sys());
+// Sets effective, permitted, inheritable (capset) and ambient sets.
+Result<void> apply_capabilities(const oci::Capabilities& caps, Sys& sys = real_sys());
 // Resolves args[0] with the PATH in env (or the default PATH) inside the
 // current root; error "executable file not found in $PATH" like runc.
 Result<std::string> find_executable(const std::string& arg0, const std::vector<std::string>& env);

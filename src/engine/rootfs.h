@@ -12,6 +12,7 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "engine/sys.h"
 #include "oci/spec.h"
 
 namespace berth::cgroup {
@@ -46,22 +47,24 @@ std::optional<uint32_t> host_id(const std::vector<oci::IdMapping>& maps, uint32_
 // Whether mounts[i] asks for an idmapped bind ("idmap"/"ridmap" or mappings).
 bool wants_idmap(const oci::Mount& m);
 // In the runtime: a detached copy of m.source idmapped with the user
-// namespace userns_fd, ready for move_mount(2) in the container.
-Result<UniqueFd> make_idmapped_tree(const oci::Mount& m, const std::string& bundle, int userns_fd);
+// namespace userns_fd, ready for move_mount(2) in the container (idmap.h).
+Result<UniqueFd> make_idmapped_tree(const oci::Mount& m, const std::string& bundle, int userns_fd,
+                                    Sys& sys = real_sys());
 
 // Opens path (absolute, as seen inside the container) below root_fd with
 // RESOLVE_IN_ROOT, so symlinks cannot lead out of the rootfs. Missing
 // components are created as directories (and the last one as a file when
 // make_file). Returns an O_PATH descriptor.
 enum class Create { No, Dir, File };
-Result<UniqueFd> open_in_root(int root_fd, const std::string& path, Create create);
+Result<UniqueFd> open_in_root(int root_fd, const std::string& path, Create create,
+                              Sys& sys = real_sys());
 
 // Before pivot_root: propagation, rootfs bind, mounts, devices.
-Result<void> setup_mounts(const RootfsContext& ctx);
+Result<void> setup_mounts(const RootfsContext& ctx, Sys& sys = real_sys());
 // pivot_root into the rootfs, or MS_MOVE + chroot (--no-pivot), or only
 // chroot (no mount namespace of the container's own).
 enum class Enter { PivotRoot, MoveRoot, Chroot };
-Result<void> enter_rootfs(const std::string& rootfs, Enter how);
+Result<void> enter_rootfs(const std::string& rootfs, Enter how, Sys& sys = real_sys());
 // After a container without a mount namespace of its own is gone: detaches
 // every mount at or below rootfs in the current mount namespace.
 void detach_mounts_below(const std::string& rootfs);
@@ -70,8 +73,8 @@ void detach_mounts_below(const std::string& rootfs);
 // user namespace's mount namespace, where the kernel locks the flags of
 // every mount: masks are read-only too, and the root is nodev (its devices
 // are the binds under /dev), so that no flag of any of them can be changed.
-Result<void> finish_rootfs(const oci::Spec& spec, int root_fd, bool locked);
+Result<void> finish_rootfs(const oci::Spec& spec, int root_fd, bool locked, Sys& sys = real_sys());
 // linux.rootfsPropagation on "/", after pivot_root.
-Result<void> set_rootfs_propagation(const oci::Spec& spec);
+Result<void> set_rootfs_propagation(const oci::Spec& spec, Sys& sys = real_sys());
 
 }  // namespace berth::engine

@@ -18,9 +18,9 @@
 namespace berth::engine {
 namespace {
 
-Result<void> verify_cwd() {
+Result<void> verify_cwd(Sys& sys) {
   char buf[PATH_MAX];
-  if (!::getcwd(buf, sizeof buf)) return errno_error("getcwd");
+  if (!sys.getcwd(buf, sizeof buf)) return errno_error("getcwd");
   if (buf[0] != '/')
     return make_error("current working directory is outside of the container: {}", buf);
   return ok();
@@ -29,19 +29,15 @@ Result<void> verify_cwd() {
 // Loads the filter while CAP_SYS_ADMIN is still permitted (an early filter
 // without no_new_privs, after a change to a non-root uid cleared the
 // effective set).
-Result<void> load_filter_early(const seccomp::Program& prog, UniqueFd* listener) {
-  cap_t caps = cap_get_proc();
-  if (caps) {
-    cap_value_t admin = CAP_SYS_ADMIN;
-    cap_flag_value_t permitted = CAP_CLEAR;
-    cap_get_flag(caps, admin, CAP_PERMITTED, &permitted);
-    if (permitted == CAP_SET) {
-      cap_set_flag(caps, CAP_EFFECTIVE, 1, &admin, CAP_SET);
-      (void)cap_set_proc(caps);
-    }
-    cap_free(caps);
+Result<void> load_filter_early(Sys& sys, const seccomp::Program& prog, UniqueFd* listener) {
+  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
+  const unsigned word = CAP_SYS_ADMIN / 32, bit = 1u << (CAP_SYS_ADMIN % 32);
+  if (sys.capget(&hdr, data) == 0 && (data[word].permitted & bit)) {
+    data[word].effective |= bit;
+    (void)sys.capset(&hdr, data);
   }
-  int r = seccomp::install(prog);
+  int r = sys.seccomp_install(prog);
   if (r < 0) return code_error(-r, "load seccomp filter");
   if (r > 0) listener->reset(r);
   return ok();
@@ -61,7 +57,7 @@ bool filter_early(const oci::Process& p, const seccomp::Program& prog) {
 }
 
 Result<void> finalize_process(const oci::Process& p, const seccomp::Program* seccomp,
-                              bool seccomp_early, UniqueFd* listener) {
+                              bool seccomp_early, UniqueFd* listener, Sys& sys) {
   if (p.oom_score_adj)
     (void)write_existing("/proc/self/oom_score_adj", std::to_string(*p.oom_score_adj));
   if (p.io_priority) TRY(set_io_priority(*p.io_priority));
@@ -69,15 +65,15 @@ Result<void> finalize_process(const oci::Process& p, const seccomp::Program* sec
   TRY(set_rlimits(p.rlimits));
   // As runc: into cwd as root if it can, else (root squashed on NFS, ...)
   // as the user.
-  bool in_cwd = ::chdir(p.cwd.c_str()) == 0;
-  if (p.capabilities) TRY(drop_bounding(*p.capabilities));
-  TRY(switch_user(p.user));
-  if (!in_cwd && ::chdir(p.cwd.c_str()) < 0)
+  bool in_cwd = sys.chdir(p.cwd.c_str()) == 0;
+  if (p.capabilities) TRY(drop_bounding(*p.capabilities, sys));
+  TRY(switch_user(p.user, sys));
+  if (!in_cwd && sys.chdir(p.cwd.c_str()) < 0)
     return errno_error("chdir to cwd (\"{}\") set in config.json", p.cwd);
-  TRY(verify_cwd());
-  if (seccomp && seccomp_early) TRY(load_filter_early(*seccomp, listener));
-  if (p.capabilities) TRY(apply_capabilities(*p.capabilities));
-  if (p.no_new_privileges && ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+  TRY(verify_cwd(sys));
+  if (seccomp && seccomp_early) TRY(load_filter_early(sys, *seccomp, listener));
+  if (p.capabilities) TRY(apply_capabilities(*p.capabilities, sys));
+  if (p.no_new_privileges && sys.prctl(PR_SET_NO_NEW_PRIVS, 1) < 0)
     return errno_error("set no_new_privs");
   return ok();
 }
@@ -99,7 +95,7 @@ void prepare_fds_for_exec(int preserve, std::vector<int> keep) {
 }
 
 void exec_workload(const std::string& exe, const oci::Process& proc,
-                   const seccomp::Program* late_filter, const StubInit& stub) {
+                   const seccomp::Program* late_filter, const StubInit& stub, Sys& sys) {
   // The workload starts with default signal dispositions and nothing blocked,
   // whatever its caller (a monitor, a shell with SIGPIPE ignored) had.
   for (int sig = 1; sig < NSIG; sig++)
@@ -113,7 +109,7 @@ void exec_workload(const std::string& exe, const oci::Process& proc,
   for (auto& e : proc.env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
   if (late_filter) {
-    int r = seccomp::install(*late_filter);
+    int r = sys.seccomp_install(*late_filter);
     if (r < 0) {
       dprintf(2, "load seccomp filter: %s\n", strerror(-r));
       _exit(1);
@@ -123,11 +119,11 @@ void exec_workload(const std::string& exe, const oci::Process& proc,
     std::vector<char*> args = {const_cast<char*>(stub.name.c_str()), const_cast<char*>("-e"),
                                const_cast<char*>(exe.c_str()), const_cast<char*>("--")};
     args.insert(args.end(), argv.begin(), argv.end());
-    ::syscall(SYS_execveat, stub.fd, "", args.data(), envp.data(), AT_EMPTY_PATH);
+    sys.execveat(stub.fd, "", args.data(), envp.data(), AT_EMPTY_PATH);
     dprintf(2, "exec %s: %s\n", stub.name.c_str(), strerror(errno));
     _exit(127);
   }
-  ::execve(exe.c_str(), argv.data(), envp.data());
+  sys.execve(exe.c_str(), argv.data(), envp.data());
   dprintf(2, "exec %s: %s\n", exe.c_str(), strerror(errno));
   _exit(127);
 }

@@ -10,6 +10,7 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "engine/sys.h"
 #include "oci/spec.h"
 #include "seccomp/seccomp.h"
 
@@ -27,7 +28,7 @@ bool filter_early(const oci::Process& p, const seccomp::Program& prog);
 // after the identity change and the working directory, before the final
 // capabilities; its notify listener, if any, goes to *listener.
 Result<void> finalize_process(const oci::Process& p, const seccomp::Program* seccomp,
-                              bool seccomp_early, UniqueFd* listener);
+                              bool seccomp_early, UniqueFd* listener, Sys& sys = real_sys());
 
 // Closes every fd >= 3 + preserve except `keep` (which are close-on-exec),
 // and clears close-on-exec on the preserved ones: nothing the caller had
@@ -44,6 +45,7 @@ struct StubInit {
 // syscall the runtime itself makes), then execve of exe with proc's args and
 // env -- or of the stub init with {name, "-e", exe, "--", args...}.
 [[noreturn]] void exec_workload(const std::string& exe, const oci::Process& proc,
-                                const seccomp::Program* late_filter, const StubInit& stub = {});
+                                const seccomp::Program* late_filter, const StubInit& stub = {},
+                                Sys& sys = real_sys());
 
 }  // namespace berth::engine

@@ -2,12 +2,10 @@
 // overlay of an ephemeral container and the idmapped tree of one with a
 // user namespace (see private_root.h).
 #include <fcntl.h>
-#include <linux/mount.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include "base/files.h"
 #include "base/unique_fd.h"
 #include "decl/spec.h"
+#include "engine/idmap.h"
 #include "engine/mount_options.h"
 #include "manager/private_root.h"
 
@@ -107,25 +106,16 @@ Result<UniqueFd> make_userns(uint32_t base) {
 // asked, recursively when it can). An error means the kernel or the
 // filesystem cannot do it.
 Result<UniqueFd> idmapped_copy(const std::string& tree, int userns, bool readonly) {
-  for (bool recursive : {true, false}) {
-    unsigned flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0);
-    int fd = static_cast<int>(::syscall(SYS_open_tree, AT_FDCWD, tree.c_str(), flags));
-    if (fd < 0) return errno_error("open_tree {}", tree);
-    UniqueFd t(fd);
-    struct mount_attr attr = {};
-    attr.attr_set = MOUNT_ATTR_IDMAP | (readonly ? MOUNT_ATTR_RDONLY : 0);
-    attr.userns_fd = static_cast<uint64_t>(userns);
-    if (::syscall(SYS_mount_setattr, t.get(), "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0),
-                  &attr, sizeof attr) == 0)
-      return t;
-    if (!recursive) return errno_error("idmap {}", tree);
-  }
-  return make_error("idmap {}", tree);
+  engine::IdmapOptions o;
+  o.recursive = o.recursive_idmap = true;
+  o.readonly = readonly;
+  if (auto t = engine::idmapped_tree(tree, userns, o)) return t;
+  o.recursive = o.recursive_idmap = false;
+  return engine::idmapped_tree(tree, userns, o);
 }
 
 Result<void> move_to(int tree, const std::string& where) {
-  if (::syscall(SYS_move_mount, tree, "", AT_FDCWD, where.c_str(), MOVE_MOUNT_F_EMPTY_PATH) < 0)
-    return errno_error("mount the idmapped tree on {}", where);
+  TRY_CTX(engine::attach_tree(tree, AT_FDCWD, where), "mount the idmapped tree on {}", where);
   return ok();
 }
 
