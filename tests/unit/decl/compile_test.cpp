@@ -11,29 +11,16 @@
 #include "decl/render.h"
 #include "decl/spec.h"
 #include "support/testenv.h"
+#include "unit/decl/spec_helpers.h"
 
 namespace berth::decl {
 namespace {
 
 namespace fs = std::filesystem;
 
-Container parse_one(const std::string& toml) {
-  LoadOptions o;
-  o.check_host = false;
-  auto r = load_documents({{"c.toml", toml}}, o);
-  EXPECT_TRUE(r.ok()) << r.error_text();
-  return r.decls.containers.begin()->second;
-}
-
-bool has(const std::vector<std::string>& v, const std::string& x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
-
-const oci::Mount* find_mount(const oci::Spec& s, const std::string& dest) {
-  for (auto& m : s.mounts)
-    if (m.destination == dest) return &m;
-  return nullptr;
-}
+using spec_testing::find_mount;
+using spec_testing::has;
+using spec_testing::parse_one;
 
 // A tree with or without /run, and a command container of it.
 struct Tree {

@@ -14,30 +14,16 @@
 #include "decl/paths.h"
 #include "decl/spec.h"
 #include "support/testenv.h"
+#include "unit/decl/spec_helpers.h"
 
 namespace berth::decl {
 namespace {
 
 namespace fs = std::filesystem;
 
-Container parse_one(const std::string& toml) {
-  LoadOptions o;
-  o.check_host = false;
-  auto r = load_documents({{"c.toml", toml}}, o);
-  EXPECT_TRUE(r.ok()) << r.error_text();
-  EXPECT_EQ(r.decls.containers.size(), 1u);
-  return r.decls.containers.begin()->second;
-}
-
-const oci::Mount* find_mount(const oci::Spec& s, const std::string& dest) {
-  for (auto& m : s.mounts)
-    if (m.destination == dest) return &m;
-  return nullptr;
-}
-
-bool has(const std::vector<std::string>& v, const std::string& x) {
-  return std::find(v.begin(), v.end(), x) != v.end();
-}
+using spec_testing::find_mount;
+using spec_testing::has;
+using spec_testing::parse_one;
 
 // A fake host: real /usr and /lib64, /bin, /sbin and /lib as symlinks into usr.
 class FakeHost {
