@@ -2,7 +2,6 @@
 #include "decl/render.h"
 
 #include <algorithm>
-#include <cctype>
 
 #include <fmt/format.h>
 
@@ -12,38 +11,11 @@
 namespace berth::decl {
 
 std::string toml_string(const std::string& s) {
-  std::string o = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-      case '\\':
-        o += '\\';
-        o += static_cast<char>(c);
-        break;
-      case '\n':
-        o += "\\n";
-        break;
-      case '\t':
-        o += "\\t";
-        break;
-      case '\r':
-        o += "\\r";
-        break;
-      default:
-        if (c < 0x20 || c == 0x7f)
-          o += fmt::format("\\u{:04x}", c);
-        else
-          o += static_cast<char>(c);
-    }
-  }
-  return o + "\"";
+  return quote(s);
 }
 
 std::string toml_key(const std::string& k) {
-  bool bare = !k.empty() && std::all_of(k.begin(), k.end(), [](char c) {
-    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-';
-  });
-  return bare ? k : toml_string(k);
+  return join_key("", k);
 }
 
 std::string toml_string_array(const std::vector<std::string>& v) {

@@ -11,7 +11,8 @@ namespace berth::decl {
 // "containers" + "web" -> "containers.web"; keys that are not bare TOML keys
 // are quoted: "bind_mounts" + "/srv" -> bind_mounts."/srv".
 std::string join_key(const std::string& prefix, const std::string& key);
-// A string as it would be written in the file: "text" with \" and \\ escaped.
+// A string as it would be written in the file: a TOML basic string, "text"
+// with \" and \\ escaped, \n \t \r, and other control characters as \uXXXX.
 std::string quote(std::string_view s);
 
 size_t edit_distance(std::string_view a, std::string_view b);

@@ -135,12 +135,6 @@ std::vector<std::string> spec_changes(const decl::Paths& paths, const decl::Cont
   return where;
 }
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string s;
-  for (auto& k : v) s += (s.empty() ? "" : ", ") + k;
-  return s;
-}
-
 }  // namespace
 
 // What a running container needs to match c: nothing, a live update, or a
@@ -158,7 +152,8 @@ static std::optional<Action> plan_running(const decl::Paths& paths, const decl::
   // The same declaration can compile to another spec (a [settings] change,
   // the host's part, a newer berth).
   if (auto spec = spec_changes(paths, c, decls); !spec.empty())
-    return Action{Action::Kind::Restart, n, "its spec changed (" + joined(spec) + ")"};
+    return Action{Action::Kind::Restart, n,
+                  fmt::format("its spec changed ({})", fmt::join(spec, ", "))};
   if (snap->resources != c.resources)
     return Action{Action::Kind::Update, n, "resources changed (applied live, no restart)"};
   return std::nullopt;

@@ -41,6 +41,12 @@ Result<UniqueFd> lock_declarations(const decl::Paths& paths) {
   return lk;
 }
 
+// One forward_ports entry.
+std::string port_entry(const std::string& proto, int host_port, int container_port) {
+  return fmt::format("{{ protocol = \"{}\", host_port = {}, container_port = {} }}", proto,
+                     host_port, container_port);
+}
+
 Result<std::string> port_toml(const std::string& spec) {
   std::string proto = "tcp", rest = spec;
   if (rest.starts_with("tcp:") || rest.starts_with("udp:")) {
@@ -53,7 +59,7 @@ Result<std::string> port_toml(const std::string& spec) {
   // The range is the declaration's to check (one message for both paths).
   if (!h || !c)
     return make_error("bad --port \"{}\": expected [tcp:|udp:]HOST_PORT[:CONTAINER_PORT]", spec);
-  return fmt::format("{{ protocol = \"{}\", host_port = {}, container_port = {} }}", proto, *h, *c);
+  return port_entry(proto, *h, *c);
 }
 
 // Every address of a container, with the key it is declared under.
@@ -270,8 +276,7 @@ Result<void> replace_created_settings(const decl::Paths& paths, const std::strin
     std::string a = "[";
     for (size_t i = 0; i < old.forward_ports.size(); ++i) {
       auto& f = old.forward_ports[i];
-      a += fmt::format("{}{{ protocol = \"{}\", host_port = {}, container_port = {} }}",
-                       i ? ", " : "", f.protocol, f.host_port, f.container_port);
+      a += (i ? ", " : "") + port_entry(f.protocol, f.host_port, f.container_port);
     }
     keep("forward_ports", a + "]");
   }

@@ -1,7 +1,6 @@
 // The spec a container runs with (see launch_spec.h).
 #include "manager/launch_spec.h"
 
-#include <linux/capability.h>
 #include <sys/prctl.h>
 
 #include "decl/spec.h"
@@ -13,13 +12,17 @@ namespace berth::manager {
 namespace {
 
 // This process's bounding set: what a container it starts can be given.
+// Read once: berth never drops from its own.
 uint64_t bounding_set() {
-  uint64_t set = 0;
-  for (int cap = 0; cap < 64; cap++) {
-    int r = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
-    if (r < 0) break;  // past the kernel's last capability
-    if (r == 1) set |= uint64_t{1} << cap;
-  }
+  static const uint64_t set = [] {
+    uint64_t bits = 0;
+    for (int cap = 0; cap < 64; cap++) {
+      int r = ::prctl(PR_CAPBSET_READ, cap, 0, 0, 0);
+      if (r < 0) break;  // past the kernel's last capability
+      if (r == 1) bits |= uint64_t{1} << cap;
+    }
+    return bits;
+  }();
   return set;
 }
 
