@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -92,6 +93,14 @@ Result<void> mkdir_p(const std::string& path, mode_t mode) {
   if (ec) return code_error(ec.value(), "mkdir {}", path);
   (void)mode;
   return ok();
+}
+
+Result<UniqueFd> lock_exclusive(const std::string& path, int open_flags) {
+  UniqueFd fd(::open(path.c_str(), open_flags | O_CLOEXEC));
+  if (!fd) return errno_error("open {}", path);
+  while (::flock(fd.get(), LOCK_EX) < 0)
+    if (errno != EINTR) return errno_error("lock {}", path);
+  return fd;
 }
 
 Result<void> remove_tree(const std::string& path) {

@@ -27,5 +27,8 @@ Result<void> mkdir_p(const std::string& path, mode_t mode = 0755);
 // Removes path and everything below it; a missing path is not an error.
 Result<void> remove_tree(const std::string& path);
 bool path_exists(const std::string& path);
+// Opens path (open_flags | O_CLOEXEC) and takes an exclusive flock on it,
+// waiting for it; the lock goes with the returned fd.
+Result<UniqueFd> lock_exclusive(const std::string& path, int open_flags);
 
 }  // namespace berth

@@ -236,7 +236,10 @@ Result<Cgroup> Cgroup::create(const Layout& layout, const std::string& cgroups_p
         return e.wrap("create cgroup");
       }
       if (created) made.push_back(cur);
-      if (cpuset && (created || i + 1 == parts.size())) {
+      // Every level, not only those we made: a parent another start has
+      // just made (the manager's /berth) may not have its cpus and mems
+      // yet, and a child copying them empty could take no task (ENOSPC).
+      if (cpuset) {
         if (auto r = internal::init_cpuset(cur); !r) {
           undo();
           return std::move(r).error().wrap(fmt::format("create cgroup {}", cur));

@@ -6,9 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
-#include <mutex>
 #include <set>
-#include <thread>
 
 #include <fmt/format.h>
 
@@ -18,6 +16,7 @@
 #include "manager/console.h"
 #include "manager/launch_spec.h"
 #include "manager/manager.h"
+#include "manager/parallel.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
 
@@ -199,107 +198,101 @@ Result<void> update(const decl::Paths& paths, const decl::Declarations& decls,
   return apply(paths, decls, {*a}, self_exe);
 }
 
-Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
-                   const std::vector<Action>& actions, const std::string& self_exe) {
-  Result<void> first = ok();
-  auto note = [&](Result<void> r, const Action& a) {
-    if (!r) {
-      std::fprintf(stderr, "berth: %s: %s\n", a.text().c_str(), r.error().message.c_str());
-      if (first) first = std::move(r);
+namespace {
+
+// One action of apply.
+Result<void> apply_one(const decl::Paths& paths, const decl::Declarations& decls, const Action& a,
+                       const std::string& self_exe) {
+  switch (a.kind) {
+    case Action::Kind::Stop:
+      return stop(paths, a.name, false);
+    case Action::Kind::Start: {
+      auto r = start(paths, decls.containers.at(a.name), self_exe);
+      if (!r) return std::move(r).error();
+      return ok();
     }
-  };
-  for (auto& a : actions) {
-    std::printf("%s\n", a.text().c_str());
-    std::fflush(stdout);
-    switch (a.kind) {
-      case Action::Kind::Stop:
-        note(stop(paths, a.name, false), a);
-        break;
-      case Action::Kind::Start: {
-        auto r = start(paths, decls.containers.at(a.name), self_exe);
-        note(r ? ok() : Result<void>(std::move(r).error()), a);
-        break;
-      }
-      case Action::Kind::Restart: {
-        auto r = stop(paths, a.name, false);
-        if (r) {
-          auto s = start(paths, decls.containers.at(a.name), self_exe);
-          r = s ? ok() : Result<void>(std::move(s).error());
-        }
-        note(std::move(r), a);
-        break;
-      }
-      case Action::Kind::Update: {
-        auto& c = decls.containers.at(a.name);
-        RunDir rd(paths, a.name);
-        auto r = [&]() -> Result<void> {
-          decl::SpecContext ctx;
-          ctx.paths = paths;
-          // The range it runs with; resources do not depend on it.
-          ctx.picked_uid_base = recorded_uid_base(paths, a.name).value_or(kPickMin);
-          auto spec = TRY(decl::to_spec(c, ctx));
-          oci::Resources res =
-              spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
-          TRY(engine::update(rd.store(), a.name, res));
-          return save_snapshot(rd, c);
-        }();
-        note(std::move(r), a);
-        break;
-      }
+    case Action::Kind::Restart: {
+      TRY(stop(paths, a.name, false));
+      auto s = start(paths, decls.containers.at(a.name), self_exe);
+      if (!s) return std::move(s).error();
+      return ok();
+    }
+    case Action::Kind::Update: {
+      auto& c = decls.containers.at(a.name);
+      RunDir rd(paths, a.name);
+      decl::SpecContext ctx;
+      ctx.paths = paths;
+      // The range it runs with; resources do not depend on it.
+      ctx.picked_uid_base = recorded_uid_base(paths, a.name).value_or(kPickMin);
+      auto spec = TRY(decl::to_spec(c, ctx));
+      oci::Resources res =
+          spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
+      TRY(engine::update(rd.store(), a.name, res));
+      return save_snapshot(rd, c);
     }
   }
+  return ok();
+}
+
+}  // namespace
+
+Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
+                   const std::vector<Action>& actions, const std::string& self_exe, int jobs) {
+  // The plan first (stdout is what `plan` prints), then the work: the stops
+  // of containers no longer declared in parallel (their addresses and ports
+  // may be what the new ones take), then starts, restarts and updates in
+  // parallel, each after the containers it comes after. Failures go to
+  // stderr as they happen.
+  for (auto& a : actions) std::printf("%s\n", a.text().c_str());
+  std::fflush(stdout);
+  Result<void> first = ok();
+  auto report = [&](const Action& a, const Result<void>& r) {
+    if (r) return;
+    std::fprintf(stderr, "berth: %s: %s\n", a.text().c_str(), r.error().message.c_str());
+    if (first) first = r;
+  };
+  auto run_phase = [&](bool stops) {
+    std::vector<Job> list;
+    std::vector<const Action*> of;
+    for (auto& a : actions) {
+      if ((a.kind == Action::Kind::Stop) != stops) continue;
+      Job j;
+      j.name = a.name;
+      if (auto it = decls.containers.find(a.name); it != decls.containers.end())
+        j.after = it->second.after;
+      j.run = [&, &a = a]() -> Result<void> { return apply_one(paths, decls, a, self_exe); };
+      list.push_back(std::move(j));
+      of.push_back(&a);
+    }
+    run_jobs(list, jobs, [&](size_t i, const Result<void>& r) { report(*of[i], r); });
+  };
+  run_phase(true);
+  run_phase(false);
   return first;
 }
 
 Result<void> boot(const decl::Paths& paths, const decl::Declarations& decls,
-                  const std::string& self_exe) {
-  std::set<std::string> todo, done;
-  for (auto& [n, c] : decls.containers)
-    if (c.autostart) todo.insert(n);
-  Result<void> first = ok();
-  std::set<std::string> failed;
-  while (!todo.empty()) {
-    // A wave: everything whose `after` containers are done (or not autostarted).
-    std::vector<std::string> wave;
-    for (auto& n : todo) {
-      bool ready = true;
-      for (auto& dep : decls.containers.at(n).after)
-        if (todo.count(dep)) ready = false;
-      if (ready) wave.push_back(n);
-    }
-    if (wave.empty()) return make_error("`after` forms a cycle among: {}", fmt::join(todo, ", "));
-    // `failed` is read for the whole wave before its first thread starts:
-    // the threads insert into it (under `mu`), and a std::set read while
-    // another thread inserts is a data race whatever the keys.
-    std::vector<bool> dep_failed(wave.size(), false);
-    for (size_t i = 0; i < wave.size(); i++)
-      for (auto& dep : decls.containers.at(wave[i]).after)
-        if (failed.count(dep)) dep_failed[i] = true;
-    std::mutex mu;
-    std::vector<std::thread> threads;
-    for (size_t i = 0; i < wave.size(); i++) {
-      threads.emplace_back([&, n = wave[i], after_failed = bool(dep_failed[i])] {
-        Result<void> r = ok();
-        if (after_failed) {
-          r = make_error("not started: a container it comes after failed");
-        } else {
-          auto s = start(paths, decls.containers.at(n), self_exe);
-          if (!s) r = std::move(s).error();
-        }
-        std::lock_guard<std::mutex> g(mu);
-        if (r) {
-          std::printf("started %s\n", n.c_str());
-        } else {
-          std::fprintf(stderr, "berth: start %s: %s\n", n.c_str(), r.error().message.c_str());
-          failed.insert(n);
-          if (first) first = std::move(r);
-        }
-        std::fflush(stdout);
-      });
-    }
-    for (auto& t : threads) t.join();
-    for (auto& n : wave) todo.erase(n);
+                  const std::string& self_exe, int jobs) {
+  std::vector<Job> list;
+  for (auto& [n, c] : decls.containers) {
+    if (!c.autostart) continue;
+    list.push_back(Job{n, c.after, [&, &c = c]() -> Result<void> {
+                         auto s = start(paths, c, self_exe);
+                         if (!s) return std::move(s).error();
+                         return ok();
+                       }});
   }
+  Result<void> first = ok();
+  run_jobs(list, jobs, [&](size_t i, const Result<void>& r) {
+    if (r) {
+      std::printf("started %s\n", list[i].name.c_str());
+    } else {
+      std::fprintf(stderr, "berth: start %s: %s\n", list[i].name.c_str(),
+                   r.error().message.c_str());
+      if (first) first = r;
+    }
+    std::fflush(stdout);
+  });
   return first;
 }
 

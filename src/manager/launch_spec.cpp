@@ -26,14 +26,25 @@ uint64_t bounding_set() {
   return set;
 }
 
+// Parsed once per process (plan compiles every running container's spec)
+// until release_launch_caches().
+std::optional<Result<oci::Seccomp>>& parsed_default_seccomp() {
+  static std::optional<Result<oci::Seccomp>> parsed;
+  return parsed;
+}
+
 Result<oci::Seccomp> default_seccomp() {
-  // Parsed once per process (plan compiles every running container's spec).
-  static const Result<oci::Seccomp> parsed = oci::parse_seccomp(seccomp::default_profile());
-  if (!parsed) return parsed.error().wrap("the default seccomp profile");
-  return *parsed;
+  auto& parsed = parsed_default_seccomp();
+  if (!parsed) parsed = oci::parse_seccomp(seccomp::default_profile());
+  if (!*parsed) return parsed->error().wrap("the default seccomp profile");
+  return **parsed;
 }
 
 }  // namespace
+
+void release_launch_caches() {
+  parsed_default_seccomp().reset();
+}
 
 Result<decl::SpecContext> host_context(const decl::Paths& paths, const decl::Container& c,
                                        const LaunchInputs& in) {

@@ -31,4 +31,8 @@ Result<decl::SpecContext> host_context(const decl::Paths& paths, const decl::Con
 Result<oci::Spec> launch_spec(const decl::Paths& paths, const decl::Container& c,
                               const LaunchInputs& in);
 
+// Frees what launch_spec keeps for the next call (the parsed default seccomp
+// profile): a monitor calls it once its container runs.
+void release_launch_caches();
+
 }  // namespace berth::manager

@@ -95,10 +95,12 @@ struct Action {
   std::string text() const;  // "restart web: declaration changed (command)"
 };
 std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& decls);
-// Carries out the actions (printing each); returns the first failure after
-// trying all.
+// Carries out the actions: prints them all (as `plan`), then stops the
+// containers no longer declared, then starts, restarts and updates the rest,
+// at most `jobs` at a time (< 1: manager::default_jobs()), each after the
+// containers in its `after`; returns the first failure after trying all.
 Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
-                   const std::vector<Action>& actions, const std::string& self_exe);
+                   const std::vector<Action>& actions, const std::string& self_exe, int jobs = 0);
 
 // `update NAME`: makes one running container match its (changed) declaration
 // as `apply` would: nothing when unchanged, resources applied live, or a
@@ -108,9 +110,9 @@ Result<void> update(const decl::Paths& paths, const decl::Declarations& decls,
                     const std::string& name, const std::string& self_exe);
 
 // Starts the autostart containers, each after those in its `after` list,
-// independent ones in parallel.
+// independent ones in parallel (at most `jobs` at a time, as apply).
 Result<void> boot(const decl::Paths& paths, const decl::Declarations& decls,
-                  const std::string& self_exe);
+                  const std::string& self_exe, int jobs = 0);
 
 // The systemd unit template that runs `berth monitor NAME --foreground`.
 std::string systemd_unit_text(const std::string& berth_exe, const std::string& root);

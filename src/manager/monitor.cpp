@@ -2,6 +2,7 @@
 // its output into a bounded log, readiness, reaping and the lifecycle
 // (poweroff, reboot, failure with restart and backoff, stop).
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -162,6 +163,13 @@ class Monitor {
   }
 
   Result<void> launch() {
+    auto r = launch_once();  // then free what it needed: supervising holds little
+    release_launch_caches();
+    ::malloc_trim(0);
+    return r;
+  }
+
+  Result<void> launch_once() {
     auto store = rd_.store();
     (void)engine::remove(store, name_, true);  // a stale one from a crashed run
     // Resources `update`/`apply` changed live hold for a reboot or restart too.

@@ -1,5 +1,6 @@
 #include "net/hosts.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <cerrno>
@@ -143,9 +144,19 @@ std::string resolve(const std::string& path) {
   return ec ? path : real.string();
 }
 
+// Monitors starting and stopping in parallel edit one hosts file: each edit
+// holds a lock on the file's directory (the file itself is replaced by a
+// rename, and may not exist yet).
+Result<UniqueFd> lock_hosts(const std::string& path) {
+  auto slash = path.rfind('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  return TRY_CTX(lock_exclusive(dir, O_RDONLY | O_DIRECTORY), "hosts file");
+}
+
 Result<void> hosts_add(const std::string& link_path, std::string_view container,
                        const std::vector<IpAddress>& addresses) {
   std::string path = resolve(link_path);
+  UniqueFd lock = TRY(lock_hosts(path));
   bool exists = false;
   mode_t mode = 0644;
   std::string content = TRY_CTX(read_or_empty(path, &exists, &mode), "hosts file");
@@ -157,6 +168,11 @@ Result<void> hosts_add(const std::string& link_path, std::string_view container,
 
 Result<void> hosts_remove(const std::string& link_path, std::string_view container) {
   std::string path = resolve(link_path);
+  auto lock = lock_hosts(path);
+  if (!lock) {
+    if (lock.error().code == ENOENT) return ok();  // no directory, no file: nothing to remove
+    return std::move(lock).error();
+  }
   bool exists = false;
   mode_t mode = 0644;
   std::string content = TRY_CTX(read_or_empty(path, &exists, &mode), "hosts file");

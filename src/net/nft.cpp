@@ -1,6 +1,7 @@
 #include "net/nft.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <nftables/libnftables.h>
 
 #include <cctype>
@@ -8,7 +9,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/files.h"
 #include "base/json.h"
+#include "net/netns.h"
 
 namespace berth::net {
 
@@ -197,15 +200,41 @@ Result<std::string> nft_list_json(int netns_fd, std::string_view command) {
   return run_nft(netns_fd, command, NFT_CTX_OUTPUT_JSON | NFT_CTX_OUTPUT_HANDLE);
 }
 
+namespace {
+
+// berth's nat tables are shared by the containers of a network namespace,
+// which monitors set up and tear down in parallel: a removal that deletes
+// the table it found empty must not drop the rules another monitor is adding.
+// Each change holds a lock on the namespace itself (its nsfs inode; the
+// namespace's own, whatever berth root or process makes the change).
+Result<UniqueFd> lock_netns(int netns_fd) {
+  std::string path = netns_fd == kCurrentNetns ? std::string("/proc/thread-self/ns/net")
+                                               : fmt::format("/proc/self/fd/{}", netns_fd);
+  return TRY_CTX(lock_exclusive(path, O_RDONLY), "nat rules");
+}
+
+Result<void> remove_nat_rules_locked(int netns_fd, std::string_view container);
+
+}  // namespace
+
 Result<void> add_nat_rules(int netns_fd, const NatRules& rules) {
   std::string script = TRY(nat_rules_script(rules));
-  TRY_CTX(remove_nat_rules(netns_fd, rules.container), "replace nat rules of {}", rules.container);
+  UniqueFd lock = TRY(lock_netns(netns_fd));
+  TRY_CTX(remove_nat_rules_locked(netns_fd, rules.container), "replace nat rules of {}",
+          rules.container);
   if (script.empty()) return ok();
   TRY_CTX(nft_run(netns_fd, script), "add nat rules of {}", rules.container);
   return ok();
 }
 
 Result<void> remove_nat_rules(int netns_fd, std::string_view container) {
+  UniqueFd lock = TRY(lock_netns(netns_fd));
+  return remove_nat_rules_locked(netns_fd, container);
+}
+
+namespace {
+
+Result<void> remove_nat_rules_locked(int netns_fd, std::string_view container) {
   std::string text =
       TRY_CTX(nft_list_json(netns_fd, "list ruleset"), "remove nat rules of {}", container);
   nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
@@ -240,6 +269,8 @@ Result<void> remove_nat_rules(int netns_fd, std::string_view container) {
   TRY_CTX(nft_run(netns_fd, script), "remove nat rules of {}", container);
   return ok();
 }
+
+}  // namespace
 
 Result<void> enable_ip_forwarding(int netns_fd, bool ipv6) {
   TRY(write_sysctl(netns_fd, "net/ipv4/ip_forward", "1"));

@@ -4,6 +4,7 @@
 // ctx.exit_code.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,10 @@ namespace berth::cli {
 struct Context {
   std::string root_option;  // --root as given ("" if not)
   int exit_code = 0;
+  // A long-running command (the monitor) sets this instead of running in
+  // its callback: main runs it once the command line's objects are freed,
+  // and returns its exit code.
+  std::function<int()> run_after_parse;
 
   // --root, else $BERTH_ROOT, else "/".
   decl::Paths paths() const { return decl::Paths::under(decl::resolve_root(root_option)); }

@@ -1,77 +1,118 @@
-// berth start/stop/restart/terminate NAME, and `berth monitor NAME` (the
+// berth start/stop/restart/terminate NAME..., and `berth monitor NAME` (the
 // per-container monitor that `start` daemonizes, or systemd runs in the
 // foreground).
 #include <cstdio>
+#include <memory>
+#include <vector>
 
 #include "cli/berth/commands.h"
 #include "cli/berth/util.h"
 #include "manager/manager.h"
+#include "manager/parallel.h"
 
 namespace berth::cli {
 
 namespace {
 
-int do_start(Context& ctx, const std::string& name) {
+using Names = std::vector<std::string>;
+
+// Starts names (all declared, or nothing is started), each after those of
+// them it comes after, independent ones in parallel.
+int do_start(Context& ctx, const Names& names, int jobs) {
   auto d = load_or_report(ctx);
   if (!d) return 1;
-  auto it = d->containers.find(name);
-  if (it == d->containers.end()) {
-    std::fprintf(stderr, "berth: start %s: no such container declared\n", name.c_str());
-    return 1;
+  std::vector<manager::Job> list;
+  for (auto& name : names) {
+    const decl::Container* c = find_or_report(*d, "start", name);
+    if (!c) return 1;
+    warn_if_privileged(*c);
+    list.push_back({name, c->after, [&ctx, c, name]() -> Result<void> {
+                      auto r = manager::start(ctx.paths(), *c);
+                      if (!r) return std::move(r).error();
+                      if (r->already_running) {
+                        std::printf("%s is already running\n", name.c_str());
+                        std::fflush(stdout);
+                      }
+                      return ok();
+                    }});
   }
-  warn_if_privileged(it->second);
-  auto r = manager::start(ctx.paths(), it->second);
-  if (!r) {
-    std::fprintf(stderr, "berth: start %s: %s\n", name.c_str(),
+  int code = 0;
+  manager::run_jobs(list, jobs, [&](size_t i, const Result<void>& r) {
+    if (r) return;
+    std::fprintf(stderr, "berth: start %s: %s\n", list[i].name.c_str(),
                  one_line(r.error().message).c_str());
-    return 1;
-  }
-  if (r->already_running) std::printf("%s is already running\n", name.c_str());
-  return 0;
+    code = 1;
+  });
+  return code;
 }
 
-int do_stop(Context& ctx, const std::string& name, bool terminate) {
-  auto r = manager::stop(ctx.paths(), name, terminate);
-  if (!r) {
-    std::fprintf(stderr, "berth: %s %s: %s\n", terminate ? "terminate" : "stop", name.c_str(),
-                 one_line(r.error().message).c_str());
-    return 1;
-  }
-  return 0;
+// Stops (or terminates) names in parallel, a container before those it comes
+// after (when the declarations load; stop works without them too).
+int do_stop(Context& ctx, const Names& names, bool terminate, int jobs) {
+  std::vector<manager::Job> list;
+  for (auto& name : names)
+    list.push_back({name, {}, [&ctx, name, terminate]() -> Result<void> {
+                      return manager::stop(ctx.paths(), name, terminate);
+                    }});
+  auto d = ctx.load();
+  if (d.ok())
+    for (auto& j : list)
+      for (auto& other : names)
+        if (auto it = d.decls.containers.find(other); it != d.decls.containers.end())
+          for (auto& dep : it->second.after)
+            if (dep == j.name) j.after.push_back(other);  // `other` stops first
+  int code = 0;
+  manager::run_jobs(list, jobs, [&](size_t i, const Result<void>& r) {
+    if (r) return;
+    std::fprintf(stderr, "berth: %s %s: %s\n", terminate ? "terminate" : "stop",
+                 list[i].name.c_str(), one_line(r.error().message).c_str());
+    code = 1;
+  });
+  return code;
+}
+
+struct Verb {
+  Names names;
+  int jobs = 0;
+};
+
+std::shared_ptr<Verb> add_names(CLI::App* cmd) {
+  auto v = std::make_shared<Verb>();
+  cmd->add_option("names", v->names, "container names (several: in parallel, in `after` order)")
+      ->required();
+  cmd->add_option("-j,--jobs", v->jobs, "at most this many at a time (default: twice the CPUs)")
+      ->check(CLI::NonNegativeNumber);
+  return v;
 }
 
 }  // namespace
 
 void register_start(CLI::App& app, Context& ctx) {
-  auto name = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
-      "start", "start a declared container; returns once it is ready (or prints why it failed)");
-  cmd->add_option("name", *name, "container name")->required();
-  cmd->callback([&ctx, name] { ctx.exit_code = do_start(ctx, *name); });
+      "start", "start declared containers; returns once they are ready (or prints why not)");
+  auto v = add_names(cmd);
+  cmd->callback([&ctx, v] { ctx.exit_code = do_start(ctx, v->names, v->jobs); });
 }
 
 void register_stop(CLI::App& app, Context& ctx) {
-  auto name = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand(
-      "stop", "ask the container's init to power off; kill everything after timeout_stop");
-  cmd->add_option("name", *name, "container name")->required();
-  cmd->callback([&ctx, name] { ctx.exit_code = do_stop(ctx, *name, false); });
+      "stop", "ask each container's init to power off; kill everything after timeout_stop");
+  auto v = add_names(cmd);
+  cmd->callback([&ctx, v] { ctx.exit_code = do_stop(ctx, v->names, false, v->jobs); });
 }
 
 void register_terminate(CLI::App& app, Context& ctx) {
-  auto name = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("terminate", "kill the container at once");
-  cmd->add_option("name", *name, "container name")->required();
-  cmd->callback([&ctx, name] { ctx.exit_code = do_stop(ctx, *name, true); });
+  auto* cmd = app.add_subcommand("terminate", "kill the containers at once");
+  auto v = add_names(cmd);
+  cmd->callback([&ctx, v] { ctx.exit_code = do_stop(ctx, v->names, true, v->jobs); });
 }
 
 void register_restart(CLI::App& app, Context& ctx) {
-  auto name = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("restart", "stop, then start the container");
-  cmd->add_option("name", *name, "container name")->required();
-  cmd->callback([&ctx, name] {
-    ctx.exit_code = do_stop(ctx, *name, false);
-    if (ctx.exit_code == 0) ctx.exit_code = do_start(ctx, *name);
+  auto* cmd = app.add_subcommand("restart", "stop, then start the containers");
+  auto v = add_names(cmd);
+  cmd->callback([&ctx, v] {
+    ctx.exit_code = do_stop(ctx, v->names, false, v->jobs);
+    if (ctx.exit_code == 0) ctx.exit_code = do_start(ctx, v->names, v->jobs);
   });
 }
 
@@ -118,7 +159,10 @@ void register_monitor(CLI::App& app, Context& ctx) {
         return;
       }
     }
-    ctx.exit_code = manager::run_monitor(ctx.paths(), o->name, mo);
+    // Run once the command line is freed (main.cpp).
+    ctx.run_after_parse = [paths = ctx.paths(), name = o->name, mo] {
+      return manager::run_monitor(paths, name, mo);
+    };
   });
 }
 

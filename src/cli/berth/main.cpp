@@ -2,6 +2,7 @@
 // file per subcommand.
 #include <cstdio>
 #include <exception>
+#include <functional>
 #include <string_view>
 
 #include <CLI/CLI.hpp>
@@ -28,56 +29,63 @@ bool enters_containers(int argc, char** argv) {
 }
 
 int run_main(int argc, char** argv) {
-  CLI::App app{"berth: declarative, lightweight system containers"};
-  app.name("berth");
   berth::cli::Context ctx;
-  app.add_option(
-         "--root", ctx.root_option,
-         "move every berth path under DIR (DIR/etc/berth, DIR/var/lib/berth, DIR/run/berth, "
-         "DIR/var/log/berth); default /")
-      ->envname("BERTH_ROOT")
-      ->type_name("DIR");
-  app.require_subcommand(1);
+  std::function<int()> later;
+  {
+    CLI::App app{"berth: declarative, lightweight system containers"};
+    app.name("berth");
+    app.add_option(
+           "--root", ctx.root_option,
+           "move every berth path under DIR (DIR/etc/berth, DIR/var/lib/berth, DIR/run/berth, "
+           "DIR/var/log/berth); default /")
+        ->envname("BERTH_ROOT")
+        ->type_name("DIR");
+    app.require_subcommand(1);
 
-  berth::cli::register_check(app, ctx);
-  berth::cli::register_start(app, ctx);
-  berth::cli::register_stop(app, ctx);
-  berth::cli::register_restart(app, ctx);
-  berth::cli::register_reboot(app, ctx);
-  berth::cli::register_terminate(app, ctx);
-  berth::cli::register_monitor(app, ctx);
-  berth::cli::register_status(app, ctx);
-  berth::cli::register_list(app, ctx);
-  berth::cli::register_show_ip(app, ctx);
-  berth::cli::register_run(app, ctx);
-  berth::cli::register_logs(app, ctx);
-  berth::cli::register_apply(app, ctx);
-  berth::cli::register_plan(app, ctx);
-  berth::cli::register_boot(app, ctx);
-  berth::cli::register_create(app, ctx);
-  berth::cli::register_destroy(app, ctx);
-  berth::cli::register_reset_state(app, ctx);
-  berth::cli::register_generate(app, ctx);
-  berth::cli::register_update(app, ctx);
-  berth::cli::register_spec(app, ctx);
-  berth::cli::register_login(app, ctx);
-  berth::cli::register_root_login(app, ctx);
-  berth::cli::register_shell(app, ctx);
-  berth::cli::register_show_host_key(app, ctx);
+    berth::cli::register_check(app, ctx);
+    berth::cli::register_start(app, ctx);
+    berth::cli::register_stop(app, ctx);
+    berth::cli::register_restart(app, ctx);
+    berth::cli::register_reboot(app, ctx);
+    berth::cli::register_terminate(app, ctx);
+    berth::cli::register_monitor(app, ctx);
+    berth::cli::register_status(app, ctx);
+    berth::cli::register_list(app, ctx);
+    berth::cli::register_show_ip(app, ctx);
+    berth::cli::register_run(app, ctx);
+    berth::cli::register_logs(app, ctx);
+    berth::cli::register_apply(app, ctx);
+    berth::cli::register_plan(app, ctx);
+    berth::cli::register_boot(app, ctx);
+    berth::cli::register_create(app, ctx);
+    berth::cli::register_destroy(app, ctx);
+    berth::cli::register_reset_state(app, ctx);
+    berth::cli::register_generate(app, ctx);
+    berth::cli::register_update(app, ctx);
+    berth::cli::register_spec(app, ctx);
+    berth::cli::register_login(app, ctx);
+    berth::cli::register_root_login(app, ctx);
+    berth::cli::register_shell(app, ctx);
+    berth::cli::register_show_host_key(app, ctx);
 
-  if (enters_containers(argc, argv)) {
-    if (auto s = berth::manager::ensure_sealed_exe(argv); !s) {
-      std::fprintf(stderr, "berth: %s\n", s.error().message.c_str());
-      return 1;
+    if (enters_containers(argc, argv)) {
+      if (auto s = berth::manager::ensure_sealed_exe(argv); !s) {
+        std::fprintf(stderr, "berth: %s\n", s.error().message.c_str());
+        return 1;
+      }
     }
+    try {
+      app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+      // Usage errors exit 2, as most tools do; --help and --version exit 0.
+      return app.exit(e) == 0 ? 0 : 2;
+    }
+    if (!ctx.run_after_parse) return ctx.exit_code;
+    later = std::move(ctx.run_after_parse);
   }
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    // Usage errors exit 2, as most tools do; --help and --version exit 0.
-    return app.exit(e) == 0 ? 0 : 2;
-  }
-  return ctx.exit_code;
+  // The command line (every subcommand, option and string of it) is gone
+  // before a monitor settles down to supervise for days.
+  return later();
 }
 
 }  // namespace

@@ -581,6 +581,33 @@ TEST(FakeTree, CpusetIsCopiedFromTheParent) {
   EXPECT_EQ(slurp(d / "c/cpuset.mems"), "0\n");  // already set: left alone
 }
 
+// Starts run in parallel: one may find the manager's /berth cpuset made by
+// another that has not yet copied the parent's cpus and mems into it. create
+// fills every level on its path, or the container's own would copy them
+// empty and take no task (ENOSPC on joining).
+TEST(FakeTree, CpusetOfAParentMadeByAnotherStartIsFilledToo) {
+  test::TempDir d("berth-test-cpuset-race");
+  Layout l;
+  l.mode = Mode::Legacy;
+  std::string m = d / "cpuset";
+  l.v1[m] = {"cpuset"};
+  ::mkdir(m.c_str(), 0755);
+  put_file(m + "/cpuset.cpus", "0-1\n");
+  put_file(m + "/cpuset.mems", "0\n");
+  // /berth as the other start left it: made, not filled yet; and our own.
+  for (auto* sub : {"/berth", "/berth/c"}) {
+    ::mkdir((m + sub).c_str(), 0755);
+    put_file(m + sub + "/cpuset.cpus", "\n");
+    put_file(m + sub + "/cpuset.mems", "\n");
+  }
+  auto cg = Cgroup::create(l, "/berth/c", "ignored");
+  ASSERT_TRUE(cg.ok()) << cg.error().message;
+  EXPECT_EQ(slurp(m + "/berth/cpuset.cpus"), "0-1");
+  EXPECT_EQ(slurp(m + "/berth/cpuset.mems"), "0");
+  EXPECT_EQ(slurp(m + "/berth/c/cpuset.cpus"), "0-1");
+  EXPECT_EQ(slurp(m + "/berth/c/cpuset.mems"), "0");
+}
+
 TEST(FakeTree, CreateMakesEveryLevelAndDestroyRemovesThem) {
   test::TempDir d("berth-test-cgcreate");
   Layout l;

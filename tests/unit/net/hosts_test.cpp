@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 #include "base/files.h"
 #include "support/testenv.h"
 
@@ -119,6 +122,46 @@ TEST(HostsFile, MissingFile) {
   ASSERT_TRUE(hosts_add(path, "web", {A("10.233.1.2")}).ok());
   EXPECT_EQ(*read_file(path), "# BEGIN berth\n10.233.1.2 web.containers\n# END berth\n");
   EXPECT_FALSE(hosts_add(dir / "no/such/dir/hosts", "web", {A("10.233.1.2")}).ok());
+}
+
+}  // namespace
+}  // namespace berth::net
+
+namespace berth::net {
+namespace {
+
+// Monitors start and stop in parallel (apply, boot, start A B C): every
+// edit of the shared hosts file must survive the others.
+TEST(HostsFile, ParallelEditsLoseNothing) {
+  test::TempDir dir("berth-test-hosts");
+  std::string path = dir / "hosts";
+  ASSERT_TRUE(write_file_atomic(path, kOriginal).ok());
+  constexpr int kN = 24;
+  std::vector<std::thread> threads;
+  std::atomic<int> failures{0};
+  for (int i = 0; i < kN; i++)
+    threads.emplace_back([&, i] {
+      std::string ip = "10.233." + std::to_string(i) + ".2";
+      for (int round = 0; round < 5; round++) {
+        if (!hosts_add(path, "c" + std::to_string(i), {A(ip.c_str())}).ok()) failures++;
+        // Odd containers go again each round, even ones stay.
+        if (i % 2 == 1 && round < 4 && !hosts_remove(path, "c" + std::to_string(i)).ok())
+          failures++;
+      }
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(failures, 0);
+  auto content = read_file(path);
+  ASSERT_TRUE(content.ok());
+  for (int i = 0; i < kN; i++)
+    EXPECT_NE(
+        content->find("10.233." + std::to_string(i) + ".2 c" + std::to_string(i) + ".containers\n"),
+        std::string::npos)
+        << i << "\n"
+        << *content;
+  EXPECT_EQ(hosts_block_entries(*content).size(), static_cast<size_t>(kN));
+  for (int i = 0; i < kN; i++) ASSERT_TRUE(hosts_remove(path, "c" + std::to_string(i)).ok());
+  EXPECT_EQ(*read_file(path), kOriginal);
 }
 
 }  // namespace
