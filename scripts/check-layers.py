@@ -19,8 +19,9 @@ ALLOWED = {
     "decl": {"base", "oci", "cgroup"},
     "manager": {"base", "oci", "cgroup", "seccomp", "engine", "net", "decl"},
     # The command lines parse, call one layer, and print.
-    "cli/oci": {"base", "oci", "seccomp", "engine"},
-    "cli/berth": {"base", "oci", "decl", "manager"},
+    "cli/oci": {"base", "oci", "seccomp", "engine", "cli/doc"},
+    "cli/berth": {"base", "oci", "decl", "manager", "cli/doc"},
+    "cli/doc": set(),
 }
 # What of the engine a command line may use: its operations, state, process
 # description, the mount options it knows (features) and the sealed binary.

@@ -80,6 +80,30 @@ Result<KeyValues> settings_file(const std::string& file) {
   return out;
 }
 
+Result<KeyValues> container_settings(const std::string& file, const std::string& name) {
+  auto text = TRY(read_file(file));
+  Node root;
+  SyntaxError err;
+  if (!toml_to_tree(text, file, root, err))
+    return make_error("{}:{}: {}", file, err.line, err.message);
+  auto only = [](const Node& n, const std::string& key) -> const Node* {
+    if (n.kind != Node::Kind::Table || n.table.size() != 1 || n.table[0].first != key)
+      return nullptr;
+    return &n.table[0].second;
+  };
+  const Node* containers = only(root, "containers");
+  const Node* mine = containers ? only(*containers, name) : nullptr;
+  if (!mine || mine->kind != Node::Kind::Table)
+    return make_error("{} holds more than [containers.{}]; edit it there", file, name);
+  KeyValues out;
+  for (auto& [k, v] : mine->table) {
+    auto val = toml_value(v, join_key(join_key("containers", name), k));
+    if (!val) return make_error("{}:{}", file, val.error().message);
+    out.emplace_back(k, *val);
+  }
+  return out;
+}
+
 void set_key(KeyValues& kv, const std::string& key, std::string value) {
   for (auto& [k, v] : kv)
     if (k == key) {

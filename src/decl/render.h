@@ -27,6 +27,10 @@ Result<std::string> toml_value(const Node& n, const std::string& key);
 // of one container's keys, as under [containers.NAME].
 Result<KeyValues> settings_file(const std::string& file);
 
+// The settings of container name in a file render_container wrote (TOML
+// holding [containers.NAME] and nothing else), for rewriting it.
+Result<KeyValues> container_settings(const std::string& file, const std::string& name);
+
 // Sets key (replacing its value where it is already set), and tests for it.
 void set_key(KeyValues& kv, const std::string& key, std::string value);
 bool has_key(const KeyValues& kv, const std::string& key);

@@ -203,7 +203,9 @@ Result<pid_t> spawn_init(InitPlan& plan, const CgroupEntry& entry, Channel& chil
   pid_t pid;
   if (plan.builder) {
     auto bchans = TRY(Channel::pair());
-    pid = ::fork();
+    // Born in the v2 cgroup (the init it clones inherits it: a clone3 with
+    // CLONE_PARENT may not set an exit signal, so it cannot be put there).
+    pid = plan.builder_join ? clone_into(0, entry.v2dir.get()) : ::fork();
     if (pid == 0) {
       parent_chan.close();
       bchans.first.close();
@@ -271,13 +273,18 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
     plan.cgroup = &*cg;
   }
 
-  // A user namespace: the init may not write the host's cgroup files, and
-  // the runtime moves it. A user namespace with a new mount namespace: the
-  // tree is built outside it, so that the kernel locks it (builder_main).
+  // A user namespace with a new mount namespace: the tree is built outside
+  // it, so that the kernel locks it (builder_main). Processes enter their
+  // cgroups themselves (v1: "0" to tasks skips the RCU grace period that
+  // moving another process costs): the init, or with a builder the builder,
+  // whose clone of the init is born in them (the init, in its user
+  // namespace, may not write the host's cgroup files). A user namespace
+  // without a builder: the runtime moves the init.
   CgroupEntry entry;
-  if (cg && !plan.ns.new_user) entry = cgroup_entry(*cg);
-  plan.self_join = entry.self_join;
   plan.builder = plan.ns.new_user && (plan.ns.clone_flags & CLONE_NEWNS);
+  if (cg && (!plan.ns.new_user || plan.builder)) entry = cgroup_entry(*cg);
+  plan.self_join = entry.self_join && !plan.builder;
+  plan.builder_join = entry.self_join && plan.builder;
   auto [parent_chan, child_chan] = TRY(Channel::pair());
   pid_t pid = TRY(spawn_init(plan, entry, child_chan, parent_chan, guard));
   fifo.reset();

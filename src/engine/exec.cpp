@@ -19,6 +19,7 @@
 #include "engine/container.h"
 #include "engine/namespaces.h"
 #include "engine/process.h"
+#include "engine/sealed_exe.h"
 #include "engine/spawn.h"
 #include "engine/sync.h"
 #include "engine/workload.h"
@@ -111,6 +112,7 @@ Result<std::string> exec_setup(const ExecChild& c, Channel& chan) {
 }
 
 [[noreturn]] void exec_child(const ExecChild& c, Channel& chan, int preserve_fds) {
+  forget_exe_mount_in_child();
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto exe = exec_setup(c, chan);

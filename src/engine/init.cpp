@@ -22,6 +22,7 @@
 #include "engine/hooks.h"
 #include "engine/process.h"
 #include "engine/rootfs.h"
+#include "engine/sealed_exe.h"
 #include "engine/spawn.h"
 #include "engine/workload.h"
 
@@ -321,6 +322,7 @@ void join_init_namespaces(pid_t init, Channel& tree) {
 }  // namespace
 
 void init_main(InitPlan& plan, Channel& chan) {
+  forget_exe_mount_in_child();  // the runtime holds it (sealed_exe.h)
   auto exe = init_setup(plan, chan);
   if (!exe) {
     (void)chan.send(Msg::ErrorMsg, exe.error().message);
@@ -345,6 +347,7 @@ void init_main(InitPlan& plan, Channel& chan) {
 }
 
 void builder_main(InitPlan& plan, Channel& runtime, Channel& init_chan) {
+  forget_exe_mount_in_child();  // the runtime holds it (sealed_exe.h)
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   if (::unshare(CLONE_NEWNS) < 0) fail_to(runtime, errno_error("unshare mount namespace"));
@@ -354,6 +357,8 @@ void builder_main(InitPlan& plan, Channel& runtime, Channel& init_chan) {
   auto chans = Channel::pair();
   if (!chans) fail_to(runtime, chans.error());
   Channel& tree = chans->first;
+  if (plan.builder_join && plan.cgroup)
+    if (auto j = plan.cgroup->join_self_v1(); !j) fail_to(runtime, j.error());
   pid_t init = clone_into((plan.ns.clone_flags & ~CLONE_NEWNS) | CLONE_PARENT, -1);
   if (init == 0) {
     runtime.close();

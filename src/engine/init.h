@@ -30,8 +30,10 @@ struct InitPlan {
   bool seccomp_early = false;  // see filter_early
   int fifo_fd = -1;            // exec.fifo, read end: `start` writes to it
   const cgroup::Cgroup* cgroup = nullptr;
-  // The init joins its v1 cgroups itself (see spawn.h).
+  // The init joins its v1 cgroups itself (see spawn.h); or the builder,
+  // cloned into the v2 one, joins them and the init it clones inherits them.
   bool self_join = false;
+  bool builder_join = false;
   // A user-namespaced container with a mount namespace of its own: its tree
   // is built by the host's root (builder_main), told over `tree` in the init.
   bool builder = false;

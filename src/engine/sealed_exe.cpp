@@ -6,6 +6,7 @@
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/unique_fd.h"
@@ -23,9 +25,18 @@ extern char** environ;
 namespace berth::engine {
 namespace {
 constexpr const char* kMarkerName = "_BERTH_SEALED_EXE";
+// The number of the overlay's mount fd, kept open across the exec (below).
+constexpr const char* kMountName = "_BERTH_SEALED_MNT";
+constexpr long kOverlayMagic = 0x794c7630;  // OVERLAYFS_SUPER_MAGIC
 // The host path of the binary a protected copy was exec'd from (the marker's
 // value): its siblings are opened through the same kind of mount.
 std::string g_origin;
+// The detached overlay this process was exec'd from, held open until
+// release_exe_mount(). The last close of a detached mount's fd dissolves it,
+// and that waits for an RCU grace period (namespace_unlock: up to ~10 ms on
+// a busy machine). Held across the exec and closed once the caller has what
+// it came for, that wait is off the path a user waits on.
+UniqueFd g_mount;
 
 std::string self_path() {
   char buf[4096];
@@ -56,7 +67,7 @@ bool sealed_already() {
 // read-only. The mount has no path and goes away with its last user.
 // Overlayfs wants two lower layers when it has no upper one; any directory
 // apart from the binary's is a harmless second one (the binary's is on top).
-UniqueFd open_through_overlay(const std::string& path) {
+UniqueFd open_through_overlay(const std::string& path, UniqueFd* mount_out = nullptr) {
   auto slash = path.rfind('/');
   if (path.empty() || path[0] != '/' || slash == std::string::npos || slash == 0 ||
       path.ends_with(" (deleted)"))
@@ -92,7 +103,36 @@ UniqueFd open_through_overlay(const std::string& path) {
   if (::fstat(exe.get(), &a) != 0 || ::stat(path.c_str(), &b) != 0 || a.st_size != b.st_size ||
       !S_ISREG(a.st_mode))
     return {};
+  if (mount_out) *mount_out = std::move(mnt);
   return exe;
+}
+
+// `name` in the overlay this process was exec'd from, if it still holds it
+// (the directory of the host binary, read-only): no second overlay.
+UniqueFd open_in_held_mount(const std::string& name, const std::string& host_path) {
+  if (!g_mount || name.empty() || name.find('/') != std::string::npos) return {};
+  UniqueFd fd(::openat(g_mount.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat a, b;
+  if (!fd || ::fstat(fd.get(), &a) != 0 || ::stat(host_path.c_str(), &b) != 0 ||
+      a.st_size != b.st_size || !S_ISREG(a.st_mode) || !is_protected(fd.get()))
+    return {};
+  return fd;
+}
+
+// Takes over the overlay mount fd an exec_fd passed on (see g_mount).
+void adopt_mount_from_env() {
+  const char* m = ::getenv(kMountName);
+  if (!m) return;
+  char* end = nullptr;
+  long fd = std::strtol(m, &end, 10);
+  ::unsetenv(kMountName);
+  if (end == m || *end || fd < 3 || fd > 1 << 20) return;
+  int n = static_cast<int>(fd);
+  struct statfs sf;
+  if (::fcntl(n, F_SETFD, FD_CLOEXEC) < 0 || ::fstatfs(n, &sf) != 0 ||
+      static_cast<long>(sf.f_type) != kOverlayMagic)
+    return;  // not what an exec_fd of ours left there: leave it alone
+  g_mount.reset(n);
 }
 
 // A sealed memfd holding what the kernel and ld.so load of the ELF file at
@@ -128,21 +168,37 @@ Result<UniqueFd> sealed_copy(int exe, const char* name) {
   return copy;
 }
 
-void exec_fd(int fd, char** argv, const std::string& origin) {
+std::string fmt_mount_marker(int mount) {
+  return mount >= 0 ? std::string(kMountName) + "=" + std::to_string(mount) : std::string();
+}
+
+// Execs fd with argv, the environment and the markers; mount (if >= 0), the
+// overlay fd is inherited, numbered in the environment.
+void exec_fd(int fd, char** argv, const std::string& origin, int mount = -1) {
   std::string marker = std::string(kMarkerName) + "=" + (origin.empty() ? "1" : origin);
+  std::string mount_marker = fmt_mount_marker(mount);
   std::vector<char*> env;
-  for (char** e = environ; *e; e++) env.push_back(*e);
+  for (char** e = environ; *e; e++) {
+    std::string_view v = *e;
+    if (v.starts_with(std::string(kMarkerName) + "=") ||
+        v.starts_with(std::string(kMountName) + "="))
+      continue;
+    env.push_back(*e);
+  }
   env.push_back(marker.data());
+  if (mount >= 0 && ::fcntl(mount, F_SETFD, 0) == 0) env.push_back(mount_marker.data());
   env.push_back(nullptr);
   ::syscall(SYS_execveat, fd, "", argv, env.data(), AT_EMPTY_PATH);
+  if (mount >= 0) ::fcntl(mount, F_SETFD, FD_CLOEXEC);
 }
 }  // namespace
 
 Result<void> ensure_sealed_exe(char** argv) {
   if (sealed_already()) {
     if (const char* m = ::getenv(kMarkerName); m && m[0] == '/') g_origin = m;
-    // Keep the marker out of what children inherit.
+    // Keep the markers out of what children inherit.
     ::unsetenv(kMarkerName);
+    adopt_mount_from_env();
     return ok();
   }
   if (const char* m = ::getenv(kMarkerName); m && *m) {
@@ -150,8 +206,9 @@ Result<void> ensure_sealed_exe(char** argv) {
     return make_error("re-executed from an unsealed copy of the runtime binary");
   }
   std::string self = self_path();
-  if (UniqueFd ov = open_through_overlay(self)) {
-    exec_fd(ov.get(), argv, self);
+  UniqueFd mnt;
+  if (UniqueFd ov = open_through_overlay(self, &mnt)) {
+    exec_fd(ov.get(), argv, self, mnt.get());
     // Fall back to the copy if that exec failed.
   }
   UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
@@ -161,17 +218,31 @@ Result<void> ensure_sealed_exe(char** argv) {
   return errno_error("exec the sealed runtime copy");
 }
 
-Result<UniqueFd> open_protected_self() {
+Result<ProtectedExe> open_protected_self() {
   std::string self = g_origin.empty() ? self_path() : g_origin;
-  if (UniqueFd ov = open_through_overlay(self)) return ov;
+  ProtectedExe out;
+  if ((out.exe = open_through_overlay(self, &out.mount))) return out;
   UniqueFd exe(::open("/proc/self/exe", O_RDONLY | O_CLOEXEC));
   if (!exe) return errno_error("open /proc/self/exe");
-  if (is_protected(exe.get())) return exe;
-  return sealed_copy(exe.get(), "berth");
+  if (is_protected(exe.get())) {
+    out.exe = std::move(exe);
+    return out;
+  }
+  out.exe = TRY(sealed_copy(exe.get(), "berth"));
+  return out;
 }
 
-void exec_protected(int fd, char** argv) {
-  exec_fd(fd, argv, g_origin.empty() ? self_path() : g_origin);
+void exec_protected(const ProtectedExe& exe, char** argv) {
+  exec_fd(exe.exe.get(), argv, g_origin.empty() ? self_path() : g_origin,
+          exe.mount ? exe.mount.get() : -1);
+}
+
+void release_exe_mount() {
+  g_mount.reset();
+}
+
+void forget_exe_mount_in_child() {
+  if (g_mount) ::close(g_mount.release());
 }
 
 Result<UniqueFd> open_protected_sibling(const std::string& name) {
@@ -180,6 +251,7 @@ Result<UniqueFd> open_protected_sibling(const std::string& name) {
   if (self.empty() || self[0] != '/' || slash == std::string::npos)
     return make_error("cannot tell where the running binary is (to find {} next to it)", name);
   std::string path = self.substr(0, slash + 1) + name;
+  if (UniqueFd held = open_in_held_mount(name, path)) return held;
   if (UniqueFd ov = open_through_overlay(path)) return ov;
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return errno_error("open {}", path);

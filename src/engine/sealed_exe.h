@@ -19,11 +19,27 @@ Result<void> ensure_sealed_exe(char** argv);
 // This process's own binary, opened the protected way, for a child that
 // starts another command of it (the monitor) with exec_protected: one exec
 // instead of an exec and ensure_sealed_exe's re-exec.
-Result<UniqueFd> open_protected_self();
-// execveat(fd) of a binary from open_protected_self with argv, the
-// environment and the marker that ensure_sealed_exe reads. Returns only if
-// the exec failed.
-void exec_protected(int fd, char** argv);
+// `mount`, when the binary is reached through a detached overlay, is that
+// mount's fd: the exec'd process inherits it (see release_exe_mount).
+struct ProtectedExe {
+  UniqueFd exe;
+  UniqueFd mount;
+};
+Result<ProtectedExe> open_protected_self();
+// execveat of a binary from open_protected_self with argv, the environment
+// and the markers that ensure_sealed_exe reads. Returns only if the exec
+// failed.
+void exec_protected(const ProtectedExe& exe, char** argv);
+
+// A process exec'd from the overlay holds that overlay's mount fd (and opens
+// siblings through it) until this call. Closing the last fd of a detached
+// mount waits for an RCU grace period (milliseconds on a loaded machine), so
+// callers release it once the user no longer waits on them (the monitor after
+// it reported ready; `run` once its command runs); else it goes at exit.
+void release_exe_mount();
+// In a forked child that will exec something else: drops its copy of that fd
+// without the wait (the parent still holds one).
+void forget_exe_mount_in_child();
 
 // Opens the file `name` in the directory of the host binary this process was
 // started from (e.g. berth-init next to berth) the same protected way: through

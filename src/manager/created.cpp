@@ -284,6 +284,34 @@ Result<void> replace_created_settings(const decl::Paths& paths, const std::strin
   return write_checked(paths, old.file, decl::render_container(name, kv), before);
 }
 
+Result<AutostartChange> set_autostart(const decl::Paths& paths, const std::string& name, bool on) {
+  auto refusal =
+      fmt::format("set autostart = {} there ({} only rewrites containers made by `berth create`)",
+                  on, on ? "enable" : "disable");
+  // What is not a created container is refused before anything is locked
+  // (the lock file is made in containers.d); then again under the lock.
+  auto find = [&](decl::LoadResult& loaded) -> Result<const decl::Container*> {
+    loaded = load_declarations(paths, false);
+    if (!loaded.ok()) return make_error("the declarations are invalid:\n{}", loaded.error_text());
+    return created_container(paths, loaded.decls, name, refusal.c_str());
+  };
+  decl::LoadResult unlocked, loaded;
+  TRY(find(unlocked));
+  auto lock = TRY(lock_declarations(paths));
+  const decl::Container& old = *TRY(find(loaded));
+  if (old.autostart == on) return AutostartChange{old.file, false};
+  auto kv = TRY(decl::container_settings(old.file, name));
+  if (on)
+    decl::set_key(kv, "autostart", "true");
+  else
+    decl::erase_key(kv, "autostart");
+  // Written only when the new text declares what was asked.
+  if (TRY(parse_one(name, kv, old.file)).autostart != on)
+    return make_error("{} sets autostart in a way berth cannot rewrite; edit it there", old.file);
+  TRY(write_file_atomic(old.file, decl::render_container(name, kv)));
+  return AutostartChange{old.file, true};
+}
+
 Result<void> reset_state(const decl::Paths& paths, const std::string& name) {
   if (is_running(paths, name)) return make_error("it is running; stop it first");
   return remove_tree(paths.container_state(name));

@@ -52,6 +52,15 @@ Result<void> destroy(const decl::Paths& paths, const std::string& name);
 Result<void> replace_created_settings(const decl::Paths& paths, const std::string& name,
                                       const std::string& config_file);
 
+// `enable NAME` / `disable NAME`: sets (or removes) `autostart = true` in
+// containers.d/NAME.toml. Refuses containers declared elsewhere (naming the
+// file to edit); changes nothing when autostart is already as asked.
+struct AutostartChange {
+  std::string file;
+  bool changed = false;
+};
+Result<AutostartChange> set_autostart(const decl::Paths& paths, const std::string& name, bool on);
+
 // Wipes a stopped container's state directory.
 Result<void> reset_state(const decl::Paths& paths, const std::string& name);
 

@@ -493,6 +493,7 @@ class Monitor {
       ::close(opts_.ready_fd);
       opts_.ready_fd = -1;
     }
+    engine::release_exe_mount();  // now that nobody waits (sealed_exe.h)
     if (opts_.notify_systemd) sd_notify_systemd(fmt::format("READY=1\nMAINPID={}\n", ::getpid()));
   }
 

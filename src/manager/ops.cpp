@@ -172,8 +172,9 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
   // The monitor enters the container (it clones the init): it runs from the
   // protected binary (engine/sealed_exe.h), opened here and exec'd at once
   // rather than exec'd and then re-exec'd by the monitor itself.
-  auto protected_exe = self_exe == "/proc/self/exe" ? engine::open_protected_self()
-                                                    : Result<UniqueFd>(make_error("not self"));
+  auto protected_exe = self_exe == "/proc/self/exe"
+                           ? engine::open_protected_self()
+                           : Result<engine::ProtectedExe>(make_error("not self"));
   // Made before the fork: apply starts monitors from several threads.
   std::string argv_s[] = {"berth", "--root", paths.root, "monitor", c.name, "--ready-fd", "3"};
   char* argv[8];
@@ -194,13 +195,15 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
       ::dup2(logfd, 1);
       ::dup2(logfd, 2);
     }
-    int exe_fd = protected_exe ? protected_exe->get() : -1;
+    int exe_fd = protected_exe ? protected_exe->exe.get() : -1;
     // Nothing else of ours reaches the monitor (close-on-exec for all of
     // them: exe_fd is exec'd below).
     if (::syscall(SYS_close_range, 4U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
       for (int fd = 4; fd < 1024; ++fd)
         if (fd != exe_fd) ::close(fd);
-    if (exe_fd >= 0) engine::exec_protected(exe_fd, argv);
+    // The overlay's mount fd goes to the monitor, which closes it after it
+    // has reported (engine::release_exe_mount): our copy's close is cheap.
+    if (exe_fd >= 0) engine::exec_protected(*protected_exe, argv);
     ::execv(self_exe.c_str(), argv);
     dprintf(2, "berth: exec %s: %s\n", self_exe.c_str(), strerror(errno));
     _exit(127);
@@ -391,6 +394,9 @@ Result<int> run_in(const decl::Paths& paths, const std::string& name,
   eo.process = TRY(engine::exec_base_process(store, name));
   eo.process.args = argv;
   pid_t pid = TRY(engine::exec(store, name, eo));
+  // The command runs: the overlay this process came from goes now, its grace
+  // period overlapping the command rather than delaying anything.
+  engine::release_exe_mount();
   // Like a shell: ^C goes to the process, not to us.
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGQUIT, SIG_IGN);

@@ -29,10 +29,19 @@ void register_reset_state(CLI::App& app, Context& ctx);
 void register_generate(CLI::App& app, Context& ctx);
 void register_update(CLI::App& app, Context& ctx);  // update.cpp
 void register_spec(CLI::App& app, Context& ctx);    // spec.cpp
+// machinectl's kill, enable, disable (control.cpp), copy-to, copy-from (copy.cpp).
+void register_kill(CLI::App& app, Context& ctx);
+void register_enable(CLI::App& app, Context& ctx);
+void register_disable(CLI::App& app, Context& ctx);
+void register_copy_to(CLI::App& app, Context& ctx);
+void register_copy_from(CLI::App& app, Context& ctx);
 // Consoles and interactive sessions (login.cpp).
 void register_login(CLI::App& app, Context& ctx);
 void register_root_login(CLI::App& app, Context& ctx);
 void register_shell(CLI::App& app, Context& ctx);
 void register_show_host_key(CLI::App& app, Context& ctx);
+// Shell completion and the man page (docs.cpp); registered last: they
+// describe every command registered before them.
+void register_docs(CLI::App& app, Context& ctx);
 
 }  // namespace berth::cli

@@ -63,10 +63,16 @@ int run_main(int argc, char** argv) {
     berth::cli::register_generate(app, ctx);
     berth::cli::register_update(app, ctx);
     berth::cli::register_spec(app, ctx);
+    berth::cli::register_kill(app, ctx);
+    berth::cli::register_enable(app, ctx);
+    berth::cli::register_disable(app, ctx);
+    berth::cli::register_copy_to(app, ctx);
+    berth::cli::register_copy_from(app, ctx);
     berth::cli::register_login(app, ctx);
     berth::cli::register_root_login(app, ctx);
     berth::cli::register_shell(app, ctx);
     berth::cli::register_show_host_key(app, ctx);
+    berth::cli::register_docs(app, ctx);
 
     if (enters_containers(argc, argv)) {
       if (auto s = berth::manager::ensure_sealed_exe(argv); !s) {

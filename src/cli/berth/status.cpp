@@ -40,10 +40,12 @@ void register_status(CLI::App& app, Context& ctx) {
 
 void register_list(CLI::App& app, Context& ctx) {
   auto json = std::make_shared<bool>(false);
+  auto only_names = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand(
       "list", "the declared containers (and any still running), with state and addresses");
   cmd->add_flag("--json", *json, "print JSON");
-  cmd->callback([&ctx, json] {
+  cmd->add_flag("--names", *only_names, "print only the names, one a line (for scripts)");
+  cmd->callback([&ctx, json, only_names] {
     auto paths = ctx.paths();
     auto d = load_or_report(ctx);
     if (!d) {
@@ -54,6 +56,11 @@ void register_list(CLI::App& app, Context& ctx) {
     for (auto& [n, c] : d->containers) names.insert(n);
     for (auto& n : manager::runtime_names(paths))
       if (manager::is_running(paths, n)) names.insert(n);
+    if (*only_names) {
+      for (auto& n : names) std::printf("%s\n", n.c_str());
+      ctx.exit_code = 0;
+      return;
+    }
     nlohmann::json arr = nlohmann::json::array();
     std::string text;
     for (auto& n : names) {

@@ -2,9 +2,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <string_view>
 
 #include "base/log.h"
+#include "cli/doc/clidoc.h"
 #include "cli/oci/cli.h"
 #include "engine/sealed_exe.h"
 #include "oci/spec.h"
@@ -61,6 +63,33 @@ int run_main(int argc, char** argv) {
   oci_cli::register_exec(app, reg);
   oci_cli::register_spec(app, reg);
   oci_cli::register_resources(app, reg);
+  // Shell completion and the man page, generated from the command line above.
+  clidoc::Program doc{"berth-oci", "an OCI runtime (runc's command line) on the berth engine",
+                      "list -q", R"(.SH SEE ALSO
+.BR berth (1),
+.BR runc (8),
+.BR crun (1)
+)"};
+  std::string shell;
+  auto* comp = app.add_subcommand("completion", "print the shell completion script (bash or zsh)");
+  comp->add_option("shell", shell, "bash or zsh")
+      ->required()
+      ->check(CLI::IsMember({"bash", "zsh"}));
+  comp->callback([&] {
+    action = [&]() -> Result<int> {
+      std::fputs(
+          (shell == "bash" ? clidoc::bash_completion(app, doc) : clidoc::zsh_completion(app, doc))
+              .c_str(),
+          stdout);
+      return 0;
+    };
+  });
+  app.add_subcommand("man", "print the man page (roff)")->callback([&] {
+    action = [&]() -> Result<int> {
+      std::fputs(clidoc::man_page(app, doc).c_str(), stdout);
+      return 0;
+    };
+  });
 
   // `exec ID CMD ARGS...`: everything after the container id belongs to the
   // command, flags included, so mark the end of berth-oci's own options.

@@ -179,7 +179,7 @@ TEST(BerthLinkage, NoNetlinkOrNftablesLibraryAtExec) {
     EXPECT_EQ(r.out.find(std::string("[") + lib), std::string::npos) << lib << "\n" << r.out;
 }
 
-// ---- berth-oci ----
+// ---- berth's verbs on a container that is not there ----
 
 struct BadArgs {
   const char* name;
@@ -189,6 +189,45 @@ struct BadArgs {
 void PrintTo(const BadArgs& a, std::ostream* os) {
   *os << a.name;
 }
+
+// args after --root ROOT (an empty root); `what` is a part of the one line.
+const std::vector<BadArgs> kBerthBadArgs = {
+    {"KillNotRunning", {"kill", "berth-cli-nosuch"}, "berth-cli-nosuch is not running"},
+    {"KillAllNotRunning", {"kill", "--who=all", "berth-cli-nosuch"}, "is not running"},
+    {"KillBadSignal", {"kill", "berth-cli-nosuch", "--signal", "SIGNOPE"}, "invalid signal"},
+    {"EnableUndeclared", {"enable", "berth-cli-nosuch"}, "no such container declared"},
+    {"DisableUndeclared", {"disable", "berth-cli-nosuch"}, "no such container declared"},
+    {"CopyToNotRunning", {"copy-to", "berth-cli-nosuch", "/etc/hostname", "/x"}, "not running"},
+    {"CopyToRelativePath", {"copy-to", "berth-cli-nosuch", "/etc/hostname", "x"}, "absolute"},
+    {"CopyFromNotRunning",
+     {"copy-from", "berth-cli-nosuch", "/etc", "/nonexistent-berth-cli"},
+     "not running"},
+};
+
+class BerthBadArgs : public ::testing::TestWithParam<BadArgs> {
+ protected:
+  TempDir root_{"berth-cli-root"};
+};
+
+TEST_P(BerthBadArgs, OneLineAndExit1) {
+  if (!fs::exists(berth())) GTEST_SKIP() << "berth binary not built at " << berth();
+  std::vector<std::string> argv = {berth(), "--root", root_.path()};
+  argv.insert(argv.end(), GetParam().args.begin(), GetParam().args.end());
+  auto r = run(argv);
+  EXPECT_EQ(r.status, 1) << "stderr: " << r.err;
+  EXPECT_EQ(r.out, "");
+  auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_NE(lines[0].find(GetParam().what), std::string::npos) << lines[0];
+  EXPECT_EQ(lines[0].find("internal error"), std::string::npos) << lines[0];
+  EXPECT_TRUE(fs::is_empty(root_.path())) << "left in " << root_.path();
+  EXPECT_FALSE(fs::exists("/nonexistent-berth-cli"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Cli, BerthBadArgs, ::testing::ValuesIn(kBerthBadArgs),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// ---- berth-oci ----
 
 // {PROCESS} in an argument is replaced by a file holding bad --process JSON,
 // {SPEC} by a bundle directory with a bad config.json.

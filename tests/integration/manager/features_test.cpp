@@ -74,17 +74,6 @@ class Features : public ManagerTest {
     EXPECT_TRUE(left.empty()) << left.front();
   }
 
-  int pid_of(const std::string& n) {
-    auto p = status(n)["pid"];
-    return p.is_number() ? p.get<int>() : 0;
-  }
-  // A private copy of the busybox rootfs, for containers that write to /.
-  std::string copy_tree(const TempDir& dir) {
-    std::string t = dir / "tree";
-    EXPECT_EQ(run({"cp", "-a", test_rootfs(), t}).status, 0);
-    ::chmod(dir.path().c_str(), 0755);
-    return t;
-  }
   // Names, sizes, modes, owners and mtimes of everything in a tree.
   std::string fingerprint(const std::string& tree) {
     return sh("cd " + tree + " && find . -printf '%p %s %m %U %G %T@\\n' | sort").out;

@@ -77,6 +77,17 @@ class ManagerTest : public ::testing::Test {
   nlohmann::json status(const std::string& n) {
     return nlohmann::json::parse(berth({"status", n, "--json"}).out);
   }
+  int pid_of(const std::string& n) {
+    auto p = status(n)["pid"];
+    return p.is_number() ? p.get<int>() : 0;
+  }
+  // A private copy of the busybox rootfs in dir, for containers that write to it.
+  std::string copy_tree(const TempDir& dir) {
+    std::string t = dir / "tree";
+    EXPECT_EQ(run({"cp", "-a", test_rootfs(), t}).status, 0);
+    ::chmod(dir.path().c_str(), 0755);
+    return t;
+  }
   // Waits until pred() holds, up to timeout.
   template <class F>
   bool eventually(F pred, std::chrono::milliseconds timeout = std::chrono::seconds(10)) {

@@ -199,6 +199,9 @@ TEST_F(I386, BootedBusyboxInitSeesI686) {
   TempDir tree("berth-test-i386-tree");
   auto cp = run({"cp", "-a", i386_rootfs() + "/.", tree.path()});
   ASSERT_EQ(cp.status, 0) << cp.err;
+  // A booted tree runs user-namespaced by default: its root (an unprivileged
+  // uid outside) must traverse the tree's and the berth root's directories.
+  run({"chmod", "755", tree.path(), root_.path()});
   std::ofstream(tree / "etc/inittab") << "::sysinit:/bin/sh -c 'echo machine=$(uname -m)'\n"
                                          "::once:/bin/sleep 1000\n";
   auto n = name("xboot");
