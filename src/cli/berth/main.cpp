@@ -29,6 +29,14 @@ bool enters_containers(int argc, char** argv) {
 }
 
 int run_main(int argc, char** argv) {
+  // Before the command line is built: the process that re-executes itself
+  // does no work the protected one does again.
+  if (enters_containers(argc, argv)) {
+    if (auto s = berth::manager::ensure_sealed_exe(argv); !s) {
+      std::fprintf(stderr, "berth: %s\n", s.error().message.c_str());
+      return 1;
+    }
+  }
   berth::cli::Context ctx;
   std::function<int()> later;
   {
@@ -74,12 +82,6 @@ int run_main(int argc, char** argv) {
     berth::cli::register_show_host_key(app, ctx);
     berth::cli::register_docs(app, ctx);
 
-    if (enters_containers(argc, argv)) {
-      if (auto s = berth::manager::ensure_sealed_exe(argv); !s) {
-        std::fprintf(stderr, "berth: %s\n", s.error().message.c_str());
-        return 1;
-      }
-    }
     try {
       app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
