@@ -105,6 +105,9 @@ struct Container {
 
   // Life cycle.
   bool autostart = false;
+  // false: `apply` leaves the container running when its declaration changed
+  // in a way that needs a restart, and says so (NixOS's restartIfChanged).
+  bool restart_if_changed = true;
   bool ephemeral = false;
   std::chrono::milliseconds timeout_start{std::chrono::minutes(1)};  // as NixOS timeoutStartSec
   // Poweroff request to SIGKILL. 10 s rather than systemd's 90 s: the 90 s

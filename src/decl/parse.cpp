@@ -242,6 +242,10 @@ const std::map<std::string, Walker::Handler>& Walker::handlers() {
                    }},
                   {"autostart", [](Walker& w, Container& c, const std::string& k,
                                    const Node& v) { w.get_bool(v, k, c.autostart); }},
+                  {"restart_if_changed",
+                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                     w.get_bool(v, k, c.restart_if_changed);
+                   }},
                   {"ephemeral", [](Walker& w, Container& c, const std::string& k,
                                    const Node& v) { w.get_bool(v, k, c.ephemeral); }},
                   {"timeout_start", [](Walker& w, Container& c, const std::string& k,
@@ -292,8 +296,9 @@ const std::map<std::string, Walker::Handler>& Walker::handlers() {
                                                  const Node& v) { w.capabilities(c, k, v); }},
                   {"allowed_devices", [](Walker& w, Container& c, const std::string& k,
                                          const Node& v) { w.devices(c, k, v); }},
-                  {"enable_tun", [](Walker& w, Container& c, const std::string& k,
-                                    const Node& v) { w.get_bool(v, k, c.enable_tun); }},
+                  {"enable_tun",
+                   [](Walker& w, Container& c, const std::string& k,
+                      const Node& v) { w.get_bool(v, k, c.enable_tun); }},
                   {"seccomp", [](
                                   Walker& w, Container& c, const std::string& k,
                                   const Node& v) { w.get_bool(v, k, c.seccomp); }},

@@ -26,6 +26,7 @@ std::string Action::text() const {
   const char* verb = kind == Kind::Start     ? "start"
                      : kind == Kind::Stop    ? "stop"
                      : kind == Kind::Restart ? "restart"
+                     : kind == Kind::Keep    ? "keep"
                                              : "update";
   return fmt::format("{} {}: {}", verb, name, reason);
 }
@@ -82,6 +83,7 @@ decl::Container without_live_settings(decl::Container c, const decl::Container& 
   c.resources = now.resources;
   c.autostart = now.autostart;
   c.after = now.after;
+  c.restart_if_changed = now.restart_if_changed;
   return c;
 }
 
@@ -140,8 +142,9 @@ std::vector<std::string> spec_changes(const decl::Paths& paths, const decl::Cont
 // restart. The declaration it was started from (for what the monitor does:
 // network, restart policy, timeouts), then the complete spec it runs (what
 // the engine does) are compared with today's.
-static std::optional<Action> plan_running(const decl::Paths& paths, const decl::Container& c,
-                                          const decl::Declarations& decls) {
+static std::optional<Action> plan_restart_or_update(const decl::Paths& paths,
+                                                    const decl::Container& c,
+                                                    const decl::Declarations& decls) {
   const std::string& n = c.name;
   // Resolved with today's settings: a [settings] change shows in the spec, not here.
   auto snap = load_snapshot(RunDir(paths, n), n, decls.settings);
@@ -156,6 +159,19 @@ static std::optional<Action> plan_running(const decl::Paths& paths, const decl::
   if (snap->resources != c.resources)
     return Action{Action::Kind::Update, n, "resources changed (applied live, no restart)"};
   return std::nullopt;
+}
+
+// As plan_restart_or_update, but a restart that restart_if_changed = false
+// declines is kept: the container runs on as it is, and the plan says what
+// it did not apply.
+static std::optional<Action> plan_running(const decl::Paths& paths, const decl::Container& c,
+                                          const decl::Declarations& decls) {
+  auto a = plan_restart_or_update(paths, c, decls);
+  if (!a || a->kind != Action::Kind::Restart || c.restart_if_changed) return a;
+  return Action{Action::Kind::Keep, c.name,
+                fmt::format("not restarted (restart_if_changed = false), so not applied: {}; "
+                            "`berth restart {}` applies it",
+                            a->reason, c.name)};
 }
 
 std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& decls) {
@@ -206,6 +222,8 @@ Result<void> apply_one(const decl::Paths& paths, const decl::Declarations& decls
   switch (a.kind) {
     case Action::Kind::Stop:
       return stop(paths, a.name, false);
+    case Action::Kind::Keep:
+      return ok();
     case Action::Kind::Start: {
       auto r = start(paths, decls.containers.at(a.name), self_exe);
       if (!r) return std::move(r).error();

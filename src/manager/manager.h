@@ -95,7 +95,9 @@ Result<void> print_logs(const decl::Paths& paths, const std::string& name, bool 
 
 // apply/plan: what it takes to make the host match the declarations.
 struct Action {
-  enum class Kind { Start, Stop, Restart, Update } kind;
+  // Keep: a restart the declaration asks not to be done (restart_if_changed
+  // = false); nothing is done and the reason says what is not applied.
+  enum class Kind { Start, Stop, Restart, Update, Keep } kind;
   std::string name;
   std::string reason;
   std::string text() const;  // "restart web: declaration changed (command)"

@@ -16,11 +16,43 @@ class PlanSpec : public ManagerTest {
  protected:
   PlanSpec() : ManagerTest("berth-test-plans") {}
   std::string spec_file(const std::string& n) { return root_ / ("run/berth/" + n + "/spec.json"); }
-  int pid_of(const std::string& n) {
-    auto p = status(n)["pid"];
-    return p.is_number() ? p.get<int>() : 0;
-  }
 };
+
+// restart_if_changed = false (NixOS's restartIfChanged): apply and update
+// leave the container running and say what they did not apply; resources
+// alone still change live; `berth restart` applies the rest.
+TEST_F(PlanSpec, RestartIfChangedFalseKeepsItRunning) {
+  auto k = name("pk");
+  const std::string keep = "autostart = true\ntimeout_stop = \"3s\"\nrestart_if_changed = false\n";
+  declare(busybox_decl(k, kLoop, keep));
+  ASSERT_EQ(berth({"apply"}).status, 0);
+  int pid = pid_of(k);
+  ASSERT_GT(pid, 0);
+  declare(busybox_decl(k, "echo v2 > /dev/null; " + std::string(kLoop), keep));
+  auto plan = berth({"plan"});
+  ASSERT_EQ(plan.status, 0) << plan.err;
+  EXPECT_EQ(plan.out, "keep " + k +
+                          ": not restarted (restart_if_changed = false), so not applied: "
+                          "declaration changed (command); `berth restart " +
+                          k + "` applies it\n");
+  auto ap = berth({"apply"});
+  EXPECT_EQ(ap.status, 0) << ap.err;
+  EXPECT_EQ(ap.out, plan.out);
+  auto up = berth({"update", k});
+  EXPECT_EQ(up.status, 0) << up.err;
+  EXPECT_EQ(up.out, plan.out);
+  EXPECT_EQ(pid_of(k), pid);  // still the same process
+  EXPECT_EQ(status(k)["state"], "up");
+  // Changing the key itself needs no restart: the plan is a restart now.
+  declare(busybox_decl(k, "echo v2 > /dev/null; " + std::string(kLoop),
+                       "autostart = true\ntimeout_stop = \"3s\"\n"));
+  EXPECT_EQ(berth({"plan"}).out, "restart " + k + ": declaration changed (command)\n");
+  // Declined again; a `berth restart` takes the new declaration.
+  declare(busybox_decl(k, "echo v2 > /dev/null; " + std::string(kLoop), keep));
+  ASSERT_EQ(berth({"restart", k}).status, 0);
+  EXPECT_NE(pid_of(k), pid);
+  EXPECT_EQ(berth({"plan"}).out, "nothing to do: the host matches the declarations\n");
+}
 
 TEST_F(PlanSpec, SpecPrintsWhatRunsAndPlanSeesEveryChangeOfIt) {
   auto a = name("ps"), b = name("pt");

@@ -142,6 +142,15 @@ autostart = "yes"
 )",
      {"/etc/berth/containers.toml:4: containers.web.autostart: expected true or false, got "
       "\"yes\""}},
+    {"RestartIfChangedAsString",
+     kToml,
+     R"([containers.web]
+share_host = true
+command = ["/bin/sh"]
+restart_if_changed = "no"
+)",
+     {"/etc/berth/containers.toml:4: containers.web.restart_if_changed: expected true or false, "
+      "got \"no\""}},
     {"SeccompAsProfileName",
      kToml,
      R"([containers.web]

@@ -36,6 +36,7 @@ resources = { memory = "256M", pids = 128, cpu = 0.5 }
 [containers.db]
 path = "/var/lib/machines/debian"      # a full system tree (the seed's `path`)
 boot = true                            # run its init (systemd) as PID 1
+restart_if_changed = false
 private_network = true
 host_address = "10.233.2.1"
 local_address = "10.233.2.2"
@@ -54,6 +55,8 @@ TEST(Parse, DesignExample) {
   EXPECT_EQ(web.path, "");
   EXPECT_EQ(web.command, (std::vector<std::string>{"/usr/bin/python3", "-m", "http.server", "80"}));
   EXPECT_TRUE(web.autostart);
+  EXPECT_TRUE(web.restart_if_changed);
+  EXPECT_FALSE(r.decls.containers.at("db").restart_if_changed);
   EXPECT_TRUE(web.private_network);
   ASSERT_TRUE(web.host_address);
   EXPECT_EQ(web.host_address->address, "10.233.1.1");
@@ -94,6 +97,7 @@ allowed_devices = [{ node = "/dev/fuse" }]
   EXPECT_EQ(a.restart, Restart::OnFailure);
   EXPECT_EQ(a.private_users.mode, PrivateUsers::Mode::No);
   EXPECT_FALSE(a.autostart);
+  EXPECT_TRUE(a.restart_if_changed);
   EXPECT_FALSE(a.ephemeral);
   EXPECT_EQ(a.effective_hostname(), "a");
   EXPECT_EQ(a.forward_ports[0], (PortForward{"tcp", 53, 53}));
