@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -143,8 +144,10 @@ bool has(const std::vector<std::string>& v, const std::string& x) {
   return std::find(v.begin(), v.end(), x) != v.end();
 }
 
-// Reads every pid in dir/cgroup.procs; a missing directory has none.
-Result<void> read_procs(const std::string& dir, std::set<pid_t>& out) {
+// Reads every pid in dir/cgroup.procs and in those of the cgroups below it
+// (a booted system's services, a nested runtime's containers); a missing
+// directory has none.
+Result<void> read_procs(const std::string& dir, std::set<pid_t>& out, int depth = 0) {
   auto t = read_file(dir + "/cgroup.procs");
   if (!t) {
     if (t.error().code == ENOENT) return ok();
@@ -152,6 +155,10 @@ Result<void> read_procs(const std::string& dir, std::set<pid_t>& out) {
   }
   std::istringstream in(*t);
   for (long p; in >> p;) out.insert(static_cast<pid_t>(p));
+  if (depth >= 32) return ok();
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.is_directory(ec) && !e.is_symlink(ec)) TRY(read_procs(e.path(), out, depth + 1));
   return ok();
 }
 

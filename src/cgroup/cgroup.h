@@ -86,6 +86,7 @@ class Cgroup {
   Result<void> join_self_v1() const;
   // Whether any v1 hierarchy holds this cgroup.
   bool has_v1() const { return paths_.size() > (v2_mount_.empty() ? 0u : 1u); }
+  // Every process in it and in the cgroups below it, in every hierarchy.
   Result<std::vector<pid_t>> pids() const;
   Result<void> freeze();
   Result<void> thaw();

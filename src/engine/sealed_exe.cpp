@@ -60,6 +60,17 @@ bool sealed_already() {
   return fd && is_protected(fd.get());
 }
 
+// name in the mount mnt: the regular file host_path is (the same size),
+// not something else of that name under the mount.
+UniqueFd open_in_mount(int mnt, const std::string& name, const std::string& host_path) {
+  UniqueFd fd(::openat(mnt, name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+  struct stat a, b;
+  if (!fd || ::fstat(fd.get(), &a) != 0 || ::stat(host_path.c_str(), &b) != 0 ||
+      a.st_size != b.st_size || !S_ISREG(a.st_mode))
+    return {};
+  return fd;
+}
+
 // The zero-copy way (Linux 5.2+, root): a detached, read-only overlayfs
 // mount whose top layer is the binary's directory. The exec'd file shares
 // the page cache with the real binary, and nothing can write through it:
@@ -96,14 +107,8 @@ UniqueFd open_through_overlay(const std::string& path, UniqueFd* mount_out = nul
       static_cast<int>(::syscall(SYS_fsmount, ctx.get(), FSMOUNT_CLOEXEC,
                                  MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID)));
   if (!mnt) return {};
-  UniqueFd exe(::openat(mnt.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  if (!exe) return {};
-  // The same file, not something else of that name under the overlay.
-  struct stat a, b;
-  if (::fstat(exe.get(), &a) != 0 || ::stat(path.c_str(), &b) != 0 || a.st_size != b.st_size ||
-      !S_ISREG(a.st_mode))
-    return {};
-  if (mount_out) *mount_out = std::move(mnt);
+  UniqueFd exe = open_in_mount(mnt.get(), name, path);
+  if (exe && mount_out) *mount_out = std::move(mnt);
   return exe;
 }
 
@@ -111,12 +116,8 @@ UniqueFd open_through_overlay(const std::string& path, UniqueFd* mount_out = nul
 // (the directory of the host binary, read-only): no second overlay.
 UniqueFd open_in_held_mount(const std::string& name, const std::string& host_path) {
   if (!g_mount || name.empty() || name.find('/') != std::string::npos) return {};
-  UniqueFd fd(::openat(g_mount.get(), name.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
-  struct stat a, b;
-  if (!fd || ::fstat(fd.get(), &a) != 0 || ::stat(host_path.c_str(), &b) != 0 ||
-      a.st_size != b.st_size || !S_ISREG(a.st_mode) || !is_protected(fd.get()))
-    return {};
-  return fd;
+  UniqueFd fd = open_in_mount(g_mount.get(), name, host_path);
+  return fd && is_protected(fd.get()) ? std::move(fd) : UniqueFd();
 }
 
 // Takes over the overlay mount fd an exec_fd passed on (see g_mount).
@@ -168,22 +169,17 @@ Result<UniqueFd> sealed_copy(int exe, const char* name) {
   return copy;
 }
 
-std::string fmt_mount_marker(int mount) {
-  return mount >= 0 ? std::string(kMountName) + "=" + std::to_string(mount) : std::string();
-}
-
 // Execs fd with argv, the environment and the markers; mount (if >= 0), the
 // overlay fd is inherited, numbered in the environment.
 void exec_fd(int fd, char** argv, const std::string& origin, int mount = -1) {
   std::string marker = std::string(kMarkerName) + "=" + (origin.empty() ? "1" : origin);
-  std::string mount_marker = fmt_mount_marker(mount);
+  std::string mount_marker = std::string(kMountName) + "=" + std::to_string(mount);
+  const std::string old_marker = std::string(kMarkerName) + "=",
+                    old_mount = std::string(kMountName) + "=";
   std::vector<char*> env;
   for (char** e = environ; *e; e++) {
     std::string_view v = *e;
-    if (v.starts_with(std::string(kMarkerName) + "=") ||
-        v.starts_with(std::string(kMountName) + "="))
-      continue;
-    env.push_back(*e);
+    if (!v.starts_with(old_marker) && !v.starts_with(old_mount)) env.push_back(*e);
   }
   env.push_back(marker.data());
   if (mount >= 0 && ::fcntl(mount, F_SETFD, 0) == 0) env.push_back(mount_marker.data());

@@ -9,7 +9,6 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <linux/magic.h>
-#include <linux/openat2.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
@@ -28,6 +27,7 @@
 
 #include "base/files.h"
 #include "base/unique_fd.h"
+#include "engine/rootfs.h"
 #include "engine/state.h"
 #include "manager/runtime.h"
 
@@ -72,15 +72,13 @@ Result<Container> open_container(const decl::Paths& paths, const std::string& na
   return c;
 }
 
-// path below root_fd, every component resolved inside it.
-int open_in_root(int root_fd, const std::string& path, int flags) {
-  std::string rel = path.substr(
-      path.find_first_not_of('/') == std::string::npos ? path.size() : path.find_first_not_of('/'));
-  struct open_how how = {};
-  how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  return static_cast<int>(
-      ::syscall(SYS_openat2, root_fd, rel.empty() ? "." : rel.c_str(), &how, sizeof how));
+// path in the container (O_PATH), every component resolved inside its root
+// (engine::open_in_root); an error says "PATH: why", as the host side's do.
+Result<UniqueFd> open_in_container(int root_fd, const std::string& path) {
+  auto fd = engine::open_in_root(root_fd, path, engine::Create::No);
+  if (fd) return std::move(*fd);
+  errno = fd.error().code;
+  return errno_error("{}", path);
 }
 
 // The directory a copy goes into and the copy's name there ("" when the
@@ -104,8 +102,11 @@ Result<Destination> destination(const std::string& path, int root_fd /* -1: the 
   d.shown = path;
   d.name = p.filename().string();
   std::string parent = p.parent_path().string();
-  d.dir.reset(root_fd < 0 ? ::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC)
-                          : open_in_root(root_fd, parent, O_PATH | O_DIRECTORY));
+  if (root_fd >= 0) {  // every component resolved inside the container's root
+    d.dir = TRY(open_in_container(root_fd, parent));
+    return d;
+  }
+  d.dir.reset(::open(parent.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!d.dir) return errno_error("{}", parent);
   return d;
 }
@@ -378,11 +379,16 @@ struct Source {
   UniqueFd fd;
   struct stat st;
 };
-Result<Source> source(int fd, const std::string& shown) {
-  if (fd < 0) return errno_error("{}", shown);
-  Source s{UniqueFd(fd), {}};
+Result<Source> source(UniqueFd fd, const std::string& shown) {
+  if (!fd) return errno_error("{}", shown);
+  Source s{std::move(fd), {}};
   if (::fstat(s.fd.get(), &s.st) < 0) return errno_error("{}", shown);
   return s;
+}
+
+// path in the container, every component resolved inside its root.
+Result<Source> source_in_root(int root_fd, const std::string& path) {
+  return source(TRY(open_in_container(root_fd, path)), path);
 }
 
 }  // namespace
@@ -392,7 +398,7 @@ Result<CopyReport> copy_to(const decl::Paths& paths, const std::string& name,
   if (!path.starts_with("/"))
     return make_error("{}: the path in the container must be absolute", path);
   auto c = TRY(open_container(paths, name));
-  auto src = TRY(source(::open(host_path.c_str(), O_PATH | O_CLOEXEC), host_path));
+  auto src = TRY(source(UniqueFd(::open(host_path.c_str(), O_PATH | O_CLOEXEC)), host_path));
   auto dest = TRY_CTX(destination(path, c.root.get()), "in {}", name);
   return as_fs_ids(c.uid, c.gid, [&]() -> Result<CopyReport> {
     Copier copier(std::make_pair(c.uid, c.gid));
@@ -406,7 +412,7 @@ Result<CopyReport> copy_from(const decl::Paths& paths, const std::string& name,
   if (!path.starts_with("/"))
     return make_error("{}: the path in the container must be absolute", path);
   auto c = TRY(open_container(paths, name));
-  auto src = TRY_CTX(source(open_in_root(c.root.get(), path, O_PATH), path), "in {}", name);
+  auto src = TRY_CTX(source_in_root(c.root.get(), path), "in {}", name);
   auto dest = TRY(destination(host_path, -1));
   Copier copier(std::nullopt);
   TRY(copier.node(src.fd.get(), src.st, dest.dir.get(), dest.name, dest.shown, 0));

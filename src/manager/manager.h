@@ -72,9 +72,8 @@ Result<void> reboot(const decl::Paths& paths, const std::string& name);
 
 // `kill NAME`: sends sig to the running container's init, or (All) to every
 // process in its cgroup and the cgroups below it, in every hierarchy.
-// Returns how many processes it was sent to.
 enum class KillWho { Init, All };
-Result<int> kill(const decl::Paths& paths, const std::string& name, int sig, KillWho who);
+Result<void> kill(const decl::Paths& paths, const std::string& name, int sig, KillWho who);
 
 // decl: the current declaration of the container, if any.
 Status status(const decl::Paths& paths, const std::string& name, const decl::Container* decl);

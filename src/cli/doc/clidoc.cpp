@@ -112,9 +112,7 @@ std::string upper(std::string s) {
 }
 
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
-  std::string out;
-  for (auto& s : v) out += (out.empty() ? "" : std::string(sep)) + s;
-  return out;
+  return fmt::format("{}", fmt::join(v, sep));
 }
 
 std::string kind_word(Kind k) {
