@@ -8,6 +8,8 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "base/result.h"
@@ -73,6 +75,30 @@ inline constexpr uint32_t kPrivateUsersRange = 65536;
 // init the tree has (notify for systemd, started for the others).
 enum class Ready { Auto, Notify, Started };
 
+// What the container's /etc/resolv.conf becomes at each start, as
+// systemd-nspawn --resolv-conf: "auto" (a private network with a host address
+// gets the nameserver berth's DNS forwarder listens on at that address, which
+// answers NAME.containers and forwards the rest to the host's nameservers;
+// otherwise a copy of the host's, loopback nameservers left out when they
+// cannot be reached), a copy of the host's file or the "uplink" one behind a
+// local stub (systemd-resolved's /run/systemd/resolve/resolv.conf) that keeps
+// a tree's symlink (copy-) or replaces it (replace-), a read-only bind of it
+// (bind-), the tree's own removed (delete), or left alone (off).
+enum class ResolvConf {
+  Auto,
+  Off,
+  CopyHost,
+  CopyUplink,
+  ReplaceHost,
+  ReplaceUplink,
+  BindHost,
+  BindUplink,
+  Delete
+};
+// The declaration's names ("copy-host") in the enum's order.
+const std::vector<std::pair<std::string, ResolvConf>>& resolv_conf_names();
+std::string_view resolv_conf_name(ResolvConf r);
+
 struct ExtraVeth {
   std::string host_bridge;
   std::optional<Cidr> host_address, local_address, host_address6, local_address6;
@@ -108,6 +134,11 @@ struct Container {
   // false: `apply` leaves the container running when its declaration changed
   // in a way that needs a restart, and says so (NixOS's restartIfChanged).
   bool restart_if_changed = true;
+  // Run inside the container (as `berth run`) after `apply` or `update`
+  // changed it live (forward ports, binds, resources) instead of restarting
+  // it: what makes its service pick the change up (`["nginx", "-s",
+  // "reload"]`, or `["systemctl", "reload", "nginx"]` in a booted guest).
+  std::vector<std::string> reload;
   bool ephemeral = false;
   std::chrono::milliseconds timeout_start{std::chrono::minutes(1)};  // as NixOS timeoutStartSec
   // Poweroff request to SIGKILL. 10 s rather than systemd's 90 s: the 90 s
@@ -150,6 +181,7 @@ struct Container {
   std::vector<PortForward> forward_ports;
   std::string local_mac_address;  // lower-case aa:bb:cc:dd:ee:ff
   bool nat = false;               // masquerade the container's traffic out of the host
+  ResolvConf resolv_conf = ResolvConf::Auto;
 
   const std::string& effective_hostname() const { return hostname.empty() ? name : hostname; }
   bool operator==(const Container&) const = default;

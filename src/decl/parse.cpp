@@ -246,6 +246,11 @@ const std::map<std::string, Walker::Handler>& Walker::handlers() {
                    [](Walker& w, Container& c, const std::string& k, const Node& v) {
                      w.get_bool(v, k, c.restart_if_changed);
                    }},
+                  {"reload",
+                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                     if (w.get_strings(v, k, c.reload) && (c.reload.empty() || c.reload[0].empty()))
+                       w.expected(v, k, "a non-empty array of strings (program and arguments)");
+                   }},
                   {"ephemeral", [](Walker& w, Container& c, const std::string& k,
                                    const Node& v) { w.get_bool(v, k, c.ephemeral); }},
                   {"timeout_start", [](Walker& w, Container& c, const std::string& k,
@@ -273,6 +278,18 @@ const std::map<std::string, Walker::Handler>& Walker::handlers() {
                      if (it == names.end())
                        return w.expected(v, k, "\"auto\", \"notify\" or \"started\"");
                      c.ready = it->second;
+                   }},
+                  {"resolv_conf",
+                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                     std::string all;
+                     for (auto& [n, val] : resolv_conf_names()) {
+                       if (v.kind == Kind::String && v.text == n) {
+                         c.resolv_conf = val;
+                         return;
+                       }
+                       all += (all.empty() ? "" : ", ") + quote(n);
+                     }
+                     w.expected(v, k, "one of " + all);
                    }},
                   {"halt_signal", [](Walker& w, Container& c, const std::string& k,
                                      const Node& v) { w.get_signal(v, k, c.halt_signal); }},

@@ -7,7 +7,6 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <sstream>
 
 #include "base/files.h"
 #include "decl/personality.h"
@@ -377,28 +376,6 @@ Result<void> prepare_share_host_root(const Container& c, const Paths& paths,
   TRY(write_if_changed(etc + "nsswitch.conf",
                        "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n"
                        "networks: files\nprotocols: files\nservices: files\n"));
-  std::string resolv;
-  if (auto hr = read_file(join_path(host_root, "etc/resolv.conf")); hr) {
-    std::istringstream in(*hr);
-    std::string line;
-    bool dropped = false;
-    while (std::getline(in, line)) {
-      std::istringstream words(line);
-      std::string kw, addr;
-      words >> kw >> addr;
-      bool loopback = kw == "nameserver" && (addr.starts_with("127.") || addr == "::1");
-      if (loopback && c.private_network) {
-        dropped = true;
-        continue;
-      }
-      resolv += line + "\n";
-    }
-    if (dropped)
-      resolv +=
-          "# berth: the host's loopback nameservers were left out: a private network cannot reach "
-          "them\n";
-  }
-  TRY(write_if_changed(etc + "resolv.conf", resolv));
   if (c.boot) TRY(prepare_shared_boot_etc(etc));
   std::string os_release = etc + "os-release";
   struct stat st;

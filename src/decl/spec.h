@@ -74,9 +74,8 @@ Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx);
 // Creates <state>/containers/NAME/rootfs for a share_host container: mount
 // points and symlinks for the shared dirs, the usual top-level dirs, and a
 // small /etc. passwd and group are written only when missing (the container
-// may add users); hosts, hostname, resolv.conf and nsswitch.conf are rewritten
-// on every call. With a private network, loopback nameservers of the host
-// are dropped from resolv.conf since the container cannot reach them.
+// may add users); hosts, hostname and nsswitch.conf are rewritten on every
+// call (resolv.conf is the manager's, as resolv_conf says: manager/resolv.h).
 Result<void> prepare_share_host_root(const Container& c, const Paths& paths,
                                      const std::string& host_root = "/");
 

@@ -138,6 +138,26 @@ std::string_view restart_name(Restart r) {
   return "on-failure";
 }
 
+const std::vector<std::pair<std::string, ResolvConf>>& resolv_conf_names() {
+  static const std::vector<std::pair<std::string, ResolvConf>> names = {
+      {"auto", ResolvConf::Auto},
+      {"off", ResolvConf::Off},
+      {"copy-host", ResolvConf::CopyHost},
+      {"copy-uplink", ResolvConf::CopyUplink},
+      {"replace-host", ResolvConf::ReplaceHost},
+      {"replace-uplink", ResolvConf::ReplaceUplink},
+      {"bind-host", ResolvConf::BindHost},
+      {"bind-uplink", ResolvConf::BindUplink},
+      {"delete", ResolvConf::Delete}};
+  return names;
+}
+
+std::string_view resolv_conf_name(ResolvConf r) {
+  for (auto& [n, v] : resolv_conf_names())
+    if (v == r) return n;
+  return "auto";
+}
+
 const std::vector<std::string>& known_capabilities() {
   // The names libcap knows, as the engine takes them (cap_from_name), in
   // the kernel's order: CAP_CHOWN ... CAP_LAST_CAP of the build's headers.

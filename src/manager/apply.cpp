@@ -15,6 +15,7 @@
 #include "engine/container.h"
 #include "manager/console.h"
 #include "manager/launch_spec.h"
+#include "manager/live.h"
 #include "manager/manager.h"
 #include "manager/parallel.h"
 #include "manager/private_root.h"
@@ -72,19 +73,11 @@ std::string changed_keys(const decl::Container& a, const decl::Container& b) {
   check(a.forward_ports != b.forward_ports, "forward_ports");
   check(a.local_mac_address != b.local_mac_address, "local_mac_address");
   check(a.nat != b.nat, "nat");
+  check(a.resolv_conf != b.resolv_conf, "resolv_conf");
   check(a.resources != b.resources, "resources");
   std::string s;
   for (auto& k : keys) s += (s.empty() ? "" : ", ") + k;
   return s.empty() ? "settings" : s;
-}
-
-// Declaration changes a running container does not need a restart for.
-decl::Container without_live_settings(decl::Container c, const decl::Container& now) {
-  c.resources = now.resources;
-  c.autostart = now.autostart;
-  c.after = now.after;
-  c.restart_if_changed = now.restart_if_changed;
-  return c;
 }
 
 // A spec as JSON for comparison: without linux.resources (updated live, and
@@ -149,15 +142,16 @@ static std::optional<Action> plan_restart_or_update(const decl::Paths& paths,
   // Resolved with today's settings: a [settings] change shows in the spec, not here.
   auto snap = load_snapshot(RunDir(paths, n), n, decls.settings);
   if (!snap) return std::nullopt;
-  if (!decl::same_declaration(without_live_settings(*snap, c), c))
+  if (!decl::same_declaration(with_live_keys(*snap, c), c))
     return Action{Action::Kind::Restart, n, "declaration changed (" + changed_keys(*snap, c) + ")"};
   // The same declaration can compile to another spec (a [settings] change,
   // the host's part, a newer berth).
   if (auto spec = spec_changes(paths, c, decls); !spec.empty())
     return Action{Action::Kind::Restart, n,
                   fmt::format("its spec changed ({})", fmt::join(spec, ", "))};
-  if (snap->resources != c.resources)
-    return Action{Action::Kind::Update, n, "resources changed (applied live, no restart)"};
+  if (auto live = live_changes(*snap, c); !live.empty())
+    return Action{Action::Kind::Update, n,
+                  fmt::format("live, no restart: {}", fmt::join(live, "; "))};
   return std::nullopt;
 }
 
@@ -237,16 +231,9 @@ Result<void> apply_one(const decl::Paths& paths, const decl::Declarations& decls
     }
     case Action::Kind::Update: {
       auto& c = decls.containers.at(a.name);
-      RunDir rd(paths, a.name);
-      decl::SpecContext ctx;
-      ctx.paths = paths;
-      // The range it runs with; resources do not depend on it.
-      ctx.picked_uid_base = recorded_uid_base(paths, a.name).value_or(kPickMin);
-      auto spec = TRY(decl::to_spec(c, ctx));
-      oci::Resources res =
-          spec.linux && spec.linux->resources ? *spec.linux->resources : oci::Resources{};
-      TRY(engine::update(rd.store(), a.name, res));
-      return save_snapshot(rd, c);
+      auto snap = load_snapshot(RunDir(paths, a.name), a.name, decls.settings);
+      if (!snap) return make_error("{} is not running", a.name);
+      return apply_live(paths, decls, *snap, c);
     }
   }
   return ok();

@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 
 #include "decl/spec.h"
+#include "manager/resolv.h"
 #include "manager/runtime.h"
 #include "seccomp/seccomp.h"
 
@@ -61,7 +62,16 @@ Result<decl::SpecContext> host_context(const decl::Paths& paths, const decl::Con
 
 Result<oci::Spec> launch_spec(const decl::Paths& paths, const decl::Container& c,
                               const LaunchInputs& in) {
-  return decl::to_spec(c, TRY(host_context(paths, c, in)));
+  auto spec = TRY(decl::to_spec(c, TRY(host_context(paths, c, in))));
+  // resolv_conf = "bind-host"/"bind-uplink": the host's file, read-only.
+  if (auto rs = resolv_setup(paths, c); rs.action == ResolvSetup::Action::Bind)
+    spec.mounts.push_back({"/etc/resolv.conf",
+                           "bind",
+                           rs.bind_source,
+                           {"bind", "ro", "nosuid", "nodev", "noexec"},
+                           {},
+                           {}});
+  return spec;
 }
 
 }  // namespace berth::manager

@@ -25,11 +25,13 @@
 #include "engine/container.h"
 #include "engine/sealed_exe.h"
 #include "manager/console.h"
+#include "manager/dns_forwarder.h"
 #include "manager/init_control.h"
 #include "manager/launch_spec.h"
 #include "manager/manager.h"
 #include "manager/monitor_parts.h"
 #include "manager/private_root.h"
+#include "manager/resolv.h"
 #include "manager/runtime.h"
 #include "net/container_network.h"
 #include "net/netns.h"
@@ -44,12 +46,6 @@ void on_signal(int sig) {
   unsigned char b = static_cast<unsigned char>(sig);
   if (g_sigpipe >= 0) (void)!::write(g_sigpipe, &b, 1);
   errno = saved;
-}
-
-double mono() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 class Monitor {
@@ -139,7 +135,7 @@ class Monitor {
     if (c_.private_network) TRY(setup_network());
     if (netns_ && uid_base_) TRY_CTX(open_netns_to_userns(netns_.get()), "network");
     test_pause_at("monitor-init");
-    ready_deadline_ = mono() + std::chrono::duration<double>(c_.timeout_start).count();
+    ready_deadline_ = monotonic_seconds() + std::chrono::duration<double>(c_.timeout_start).count();
     return ok();
   }
 
@@ -159,6 +155,8 @@ class Monitor {
     }
     net_up_ = true;  // teardown is harmless even for a half-built network
     TRY_CTX(net::setup_container_network(netw_, net::kCurrentNetns, netns_.get()), "network");
+    if (auto rs = resolv_setup(paths_, c_); !rs.forwarder_listen.empty())
+      dns_ = TRY(DnsForwarder::listen(rs.forwarder_listen, hosts_file(paths_), rs.upstream_file));
     return ok();
   }
 
@@ -181,7 +179,11 @@ class Monitor {
     auto spec = TRY(launch_spec(paths_, c_, in));
     TRY(write_file_atomic(rd_.spec(), oci::to_json(spec).dump(), 0600, false));
     if (c_.boot) detect_init();
+    // Into the tree on disk, or into the ephemeral overlay over it.
+    auto resolv = resolv_setup(paths_, c_);
+    if (!c_.ephemeral) resolv_notes(spec.root.path, resolv, log_);
     if (auto note = TRY(prepare_root(rd_, c_, spec, uid_base_)); !note.empty()) log_.note(note);
+    if (c_.ephemeral) resolv_notes(spec.root.path, resolv, log_);
     engine::CreateOptions co;
     co.id = name_;
     co.bundle = rd_.dir;
@@ -233,7 +235,7 @@ class Monitor {
     for (;;) {
       if (done_) return exit_code_;
       if (c_.boot) check_execd();
-      double now = mono();
+      double now = monotonic_seconds();
       double next = now + 0.5;
       if (waiting_exec_) next = now + 0.001;  // a check costs ~20 us
       bool watch_halt =
@@ -243,6 +245,7 @@ class Monitor {
       if (kill_at_ > 0) next = std::min(next, kill_at_);
       if (resend_at_ > 0) next = std::min(next, resend_at_);
       if (restart_at_ > 0) next = std::min(next, restart_at_);
+      if (auto d = dns_ ? dns_->next_deadline() : std::nullopt) next = std::min(next, *d);
       int timeout = std::max(0, static_cast<int>((next - now) * 1000));
 
       std::vector<struct pollfd> pfds = {{sig_r_.get(), POLLIN, 0},
@@ -250,6 +253,7 @@ class Monitor {
                                          {notify_.get(), POLLIN, 0},
                                          {out_r_.get(), POLLIN, 0}};
       if (console_) console_->add_pollfds(pfds);
+      if (dns_) dns_->add_pollfds(pfds);
       int n = ::poll(pfds.data(), pfds.size(), timeout);
       if (n < 0 && errno != EINTR) return finish(1);
       if (pfds[0].revents) drain_signals();
@@ -259,10 +263,14 @@ class Monitor {
       if (pfds[2].revents) read_notify();
       if (pfds[3].revents) drain_output();
       if (console_) console_->handle(pfds);
+      now = monotonic_seconds();
+      if (dns_) {
+        dns_->handle(pfds, now);
+        dns_->expire(now);
+      }
       check_execd();
-      now = mono();
       if (!ready_ && !stopping_ && now >= ready_deadline_) {
-        fail_start(fmt::format("not ready after {}", fmt_dur(c_.timeout_start)));
+        fail_start(fmt::format("not ready after {}", format_duration(c_.timeout_start)));
         kill_all_now();
       }
       if (watch_halt && init_ > 0 && halted_busybox_waits(init_)) {
@@ -291,11 +299,6 @@ class Monitor {
       if (restart_at_ > 0 && stopping_) return finish(0);
       if (stopping_ && init_ == 0) return finish(0);
     }
-  }
-
-  static std::string fmt_dur(std::chrono::milliseconds d) {
-    if (d.count() % 1000 == 0) return fmt::format("{}s", d.count() / 1000);
-    return fmt::format("{}ms", d.count());
   }
 
   void drain_signals() {
@@ -345,20 +348,11 @@ class Monitor {
   void read_notify() {
     char buf[4096];
     ssize_t n;
-    while ((n = ::recv(notify_.get(), buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
-      std::string msg(buf, static_cast<size_t>(n));
-      size_t pos = 0;
-      while (pos < msg.size()) {
-        size_t e = msg.find('\n', pos);
-        std::string line = msg.substr(pos, e == std::string::npos ? std::string::npos : e - pos);
-        if (line == "READY=1" && init_ > 0) {
-          waiting_exec_ = false;
-          mark_ready();
-        }
-        if (e == std::string::npos) break;
-        pos = e + 1;
+    while ((n = ::recv(notify_.get(), buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0)
+      if (notify_says_ready({buf, static_cast<size_t>(n)}) && init_ > 0) {
+        waiting_exec_ = false;
+        mark_ready();
       }
-    }
   }
 
   void request_stop(bool now) {
@@ -372,10 +366,11 @@ class Monitor {
         log_.note(fmt::format("stopping: sending {} to the init{}", decl::signal_name(sig),
                               c_.boot ? fmt::format(" ({})", decl::init_name(init_kind_)) : ""));
         signal_init(init_, c_.boot ? init_kind_ : decl::InitKind::Unknown, sig, false);
-        kill_at_ = mono() + std::chrono::duration<double>(c_.timeout_stop).count();
+        kill_at_ = monotonic_seconds() + std::chrono::duration<double>(c_.timeout_stop).count();
         // runit acts on signals only in its stage 2 ("signals only work in
         // stage 2"): a stop during stage 1 is said again every second.
-        if (c_.boot && init_kind_ == decl::InitKind::RunitInit) resend_at_ = mono() + 1.0;
+        if (c_.boot && init_kind_ == decl::InitKind::RunitInit)
+          resend_at_ = monotonic_seconds() + 1.0;
       }
     }
     if (now && init_ > 0) kill_all_now();
@@ -463,8 +458,8 @@ class Monitor {
     }
     double delay = std::min(10.0, 0.2 * static_cast<double>(1 << std::min(backoff_, 6)));
     ++backoff_;
-    if (!ready_ && mono() + delay >= ready_deadline_) {
-      fail_start(fmt::format("{} (not ready within {})", how, fmt_dur(c_.timeout_start)));
+    if (!ready_ && monotonic_seconds() + delay >= ready_deadline_) {
+      fail_start(fmt::format("{} (not ready within {})", how, format_duration(c_.timeout_start)));
       finish(1);
       return;
     }
@@ -472,7 +467,7 @@ class Monitor {
     st_.state = "restarting";
     (void)write_status(rd_, st_);
     log_.note(fmt::format("restarting in {:.1f}s (restart {})", delay, st_.restarts));
-    restart_at_ = mono() + delay;
+    restart_at_ = monotonic_seconds() + delay;
   }
 
   void mark_ready() {
@@ -523,6 +518,7 @@ class Monitor {
     // Reap whatever was reparented to us.
     while (::waitpid(-1, nullptr, WNOHANG) > 0) {
     }
+    dns_.reset();
     if (net_up_) {
       if (auto t = net::teardown_container_network(netw_, net::kCurrentNetns, netns_.get()); !t)
         log_.note(fmt::format("network teardown: {}", t.error().message));
@@ -543,17 +539,9 @@ class Monitor {
       if (auto m = mkdir_p(dir, 0755); m)
         (void)write_file_atomic(last_exit_file(paths_, name_), st_.last_exit + "\n", 0644, false);
     }
-    (void)remove_tree(rd_.oci());
-    remove_root_dirs(rd_);
     ctl_.reset();
     notify_.reset();
-    ::unlink(rd_.control().c_str());
-    ::unlink(rd_.notify_sock().c_str());
-    ::rmdir(rd_.notify_dir().c_str());
-    ::unlink((rd_.snapshot() + ".toml").c_str());
-    ::unlink((rd_.snapshot() + ".json").c_str());
-    ::unlink(rd_.spec().c_str());
-    ::unlink(rd_.status().c_str());
+    remove_run_files(rd_);
     for (auto& w : waiters_) (void)write_all(w.get(), "ok\n");
     waiters_.clear();
     if (opts_.notify_systemd) sd_notify_systemd("STOPPING=1\n");
@@ -574,6 +562,7 @@ class Monitor {
   UniqueFd sig_r_, sig_w_, out_r_, ctl_, notify_, netns_;
   UniqueFd stub_init_;  // berth-init, protected (engine/sealed_exe.h), for command containers
   std::unique_ptr<ConsoleServer> console_;  // boot containers: the console pty
+  std::unique_ptr<DnsForwarder> dns_;       // resolv_conf = "auto" with a private network
   net::ContainerNetwork netw_;
   bool net_up_ = false;
   MonitorStatus st_;

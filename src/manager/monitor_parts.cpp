@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "manager/private_root.h"
 
 namespace berth::manager {
 
@@ -117,6 +118,47 @@ std::optional<bool> command_execd(pid_t init) {
       return true;
   }
   return false;
+}
+
+double monotonic_seconds() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::string format_duration(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return fmt::format("{}s", d.count() / 1000);
+  return fmt::format("{}ms", d.count());
+}
+
+bool notify_says_ready(std::string_view msg) {
+  size_t pos = 0;
+  while (pos < msg.size()) {
+    size_t e = msg.find('\n', pos);
+    if (e == std::string_view::npos) e = msg.size();
+    if (msg.substr(pos, e - pos) == "READY=1") return true;
+    pos = e + 1;
+  }
+  return false;
+}
+
+void remove_run_files(const RunDir& rd) {
+  (void)remove_tree(rd.oci());
+  remove_root_dirs(rd);
+  ::unlink(rd.control().c_str());
+  ::unlink(rd.notify_sock().c_str());
+  ::rmdir(rd.notify_dir().c_str());
+  ::unlink((rd.snapshot() + ".toml").c_str());
+  ::unlink((rd.snapshot() + ".json").c_str());
+  ::unlink(rd.spec().c_str());
+  ::unlink(rd.status().c_str());
+}
+
+void resolv_notes(const std::string& root, const ResolvSetup& rs, LogWriter& log) {
+  auto r = place_resolv_conf(root, rs);
+  std::string note = r ? *r : "resolv.conf: " + r.error().message;
+  for (const std::string& n : {rs.note, note})
+    if (!n.empty()) log.note(n);
 }
 
 }  // namespace berth::manager

@@ -5,14 +5,21 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "manager/resolv.h"
+#include "manager/runtime.h"
 
 namespace berth::manager {
+
+double monotonic_seconds();
+// "10s", "1500ms".
+std::string format_duration(std::chrono::milliseconds d);
 
 // "exited with status N", "killed by signal N (NAME)".
 std::string describe_exit(int wait_status);
@@ -39,6 +46,17 @@ Result<UniqueFd> bind_unix(const std::string& path, int type);
 
 // Sends msg to $NOTIFY_SOCKET (the monitor run as a Type=notify unit).
 void sd_notify_systemd(const std::string& msg);
+
+// Whether a datagram of sd_notify lines has READY=1.
+bool notify_says_ready(std::string_view msg);
+
+// Removes the monitor's files in the run dir (control and notify sockets,
+// snapshot, spec, status, the engine's state); the lock stays.
+void remove_run_files(const RunDir& rd);
+
+// Puts the container's resolv.conf into the tree at root (manager/resolv.h),
+// logging what there is to say.
+void resolv_notes(const std::string& root, const ResolvSetup& rs, LogWriter& log);
 
 // True once pid runs another program than the monitor (its command was exec'd).
 std::optional<bool> has_execd(pid_t pid);

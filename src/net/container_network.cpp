@@ -134,6 +134,28 @@ bool has_v4_forwards(const ContainerNetwork& n) {
   return false;
 }
 
+// Forwarding, route_localnet, the ::1 routes and the nft rules of n's port
+// forwards and NAT (the rules replace the container's earlier ones).
+Result<void> set_forwards(const ContainerNetwork& n, int host_fd, const NlSocket& host) {
+  TRY_CTX(enable_ip_forwarding(host_fd, wants_ipv6_forwarding(n)), "port forwarding");
+  if (has_v4_forwards(n)) TRY_CTX(enable_route_localnet(host_fd), "port forwarding");
+  NatRules rules = nat_rules(n);
+  // Gone with their veths, so they need no undo of their own; one there
+  // already (a live update) is the same route.
+  auto lo6 = TRY(parse_prefix("::1"));
+  auto local_route = [&](const std::string& dev) -> Result<void> {
+    auto r = add_local_route(host, lo6, dev);
+    if (!r && r.error().code != EEXIST) return r;
+    return ok();
+  };
+  if (!rules.forwards.empty() && rules.local6 && rules.host6)
+    TRY_CTX(local_route(n.host_link()), "port forwarding from ::1");
+  for (const auto& e : n.extra_veths)
+    if (!e.forward_ports.empty() && e.local_address6 && e.host_address6 && e.host_bridge.empty())
+      TRY_CTX(local_route(e.name), "port forwarding from ::1 to extra veth {}", e.name);
+  return add_nat_rules(host_fd, rules);
+}
+
 }  // namespace
 
 bool ContainerNetwork::has_veth() const {
@@ -251,19 +273,8 @@ Result<void> setup_container_network(const ContainerNetwork& n, int host_fd, int
   }
 
   if (has_forwards(n) || n.nat) {
-    TRY_CTX(enable_ip_forwarding(host_fd, wants_ipv6_forwarding(n)), "port forwarding");
-    if (has_v4_forwards(n)) TRY_CTX(enable_route_localnet(host_fd), "port forwarding");
-    NatRules rules = nat_rules(n);
-    // Gone with their veths, so they need no undo of their own.
-    auto lo6 = TRY(parse_prefix("::1"));
-    if (!rules.forwards.empty() && rules.local6 && rules.host6)
-      TRY_CTX(add_local_route(host, lo6, n.host_link()), "port forwarding from ::1");
-    for (const auto& e : n.extra_veths)
-      if (!e.forward_ports.empty() && e.local_address6 && e.host_address6 && e.host_bridge.empty())
-        TRY_CTX(add_local_route(host, lo6, e.name), "port forwarding from ::1 to extra veth {}",
-                e.name);
     rollback.add([&] { log_undo_error(remove_nat_rules(host_fd, n.name), "nat rules"); });
-    TRY(add_nat_rules(host_fd, rules));
+    TRY(set_forwards(n, host_fd, host));
   }
 
   if (!n.hosts_file.empty()) {
@@ -278,6 +289,12 @@ Result<void> setup_container_network(const ContainerNetwork& n, int host_fd, int
 
   rollback.commit();
   return ok();
+}
+
+Result<void> update_forwards(const ContainerNetwork& n, int host_fd) {
+  if (!has_forwards(n) && !n.nat) return remove_nat_rules(host_fd, n.name);
+  auto host = TRY(NlSocket::open(host_fd));
+  return set_forwards(n, host_fd, host);
 }
 
 Result<void> teardown_container_network(const ContainerNetwork& n, int host_fd, int ct_fd) {

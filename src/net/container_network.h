@@ -70,6 +70,12 @@ Result<void> validate_network(const ContainerNetwork& n);
 Result<void> setup_container_network(const ContainerNetwork& n, int host_netns_fd,
                                      int container_netns_fd);
 
+// Replaces the port forwards and NAT of a running container by n's (a live
+// update, no restart): forwarding, route_localnet and the ::1 routes as
+// setup makes them, then the container's nft rules swapped in one batch;
+// with none left, its rules are removed.
+Result<void> update_forwards(const ContainerNetwork& n, int host_netns_fd);
+
 // Removes the host side: hosts entries, nft rules, host links (and with them
 // their routes); with a live container_netns_fd, also deletes the macvlans
 // and returns moved interfaces to the host namespace (with kCurrentNetns

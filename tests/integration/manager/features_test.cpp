@@ -117,7 +117,7 @@ TEST_F(Features, UpdateAppliesOneContainersChange) {
   declare(decl(kTermLoop, "resources = { memory = \"48M\", pids = 77 }"));
   auto live = berth({"update", a});
   ASSERT_EQ(live.status, 0) << live.err;
-  EXPECT_EQ(live.out, "update " + a + ": resources changed (applied live, no restart)\n");
+  EXPECT_EQ(live.out, "update " + a + ": live, no restart: resources: cgroup limits\n");
   EXPECT_EQ(pid_of(a), pid);
   EXPECT_EQ(slurp(cgroup_file("memory", a, "memory.limit_in_bytes")),
             std::to_string(48 << 20) + "\n");
@@ -189,7 +189,7 @@ TEST_F(Features, ApplyRestartsOnlyWhatChanged) {
   ASSERT_EQ(ap.status, 0) << ap.err << ap.out;
   EXPECT_EQ(ap.out, plan.out);  // apply does what plan said
   EXPECT_EQ(ap.out.find(u), std::string::npos) << ap.out;
-  EXPECT_NE(ap.out.find("update " + r + ": resources changed (applied live, no restart)\n"),
+  EXPECT_NE(ap.out.find("update " + r + ": live, no restart: resources: cgroup limits\n"),
             std::string::npos)
       << ap.out;
   EXPECT_NE(ap.out.find("restart " + h + ": declaration changed (bind_mounts)\n"),
@@ -377,7 +377,7 @@ TEST_F(Features, UpdateWithConfigFile) {
   auto live = berth({"update", n, "--config-file",
                      cfg("three.toml", "two", "resources = { memory = \"72M\" }\n")});
   ASSERT_EQ(live.status, 0) << live.err;
-  EXPECT_EQ(live.out, "update " + n + ": resources changed (applied live, no restart)\n");
+  EXPECT_EQ(live.out, "update " + n + ": live, no restart: resources: cgroup limits\n");
   EXPECT_EQ(pid_of(n), pid);
   EXPECT_EQ(slurp(cgroup_file("memory", n, "memory.limit_in_bytes")),
             std::to_string(72 << 20) + "\n");
@@ -576,7 +576,7 @@ TEST_F(Features, PrivateUsersPick) {
                        tree_a) +
           busybox_decl(b, kTermLoop, "private_users = \"pick\"", tree_b));
   auto up = berth({"update", a});
-  EXPECT_EQ(up.out, "update " + a + ": resources changed (applied live, no restart)\n") << up.err;
+  EXPECT_EQ(up.out, "update " + a + ": live, no restart: resources: cgroup limits\n") << up.err;
   EXPECT_EQ(berth({"stop", a}).status, 0);
   EXPECT_EQ(berth({"stop", b}).status, 0);
 }

@@ -362,7 +362,7 @@ TEST_F(Manager, ApplyAndPlan) {
   declare(decl_a(kTermLoop, "resources = { memory = \"64M\" }") + busybox_decl(b, kTermLoop));
   auto up = berth({"apply"});
   ASSERT_EQ(up.status, 0) << up.err << up.out;
-  EXPECT_NE(up.out.find("update " + a + ": resources changed (applied live, no restart)"),
+  EXPECT_NE(up.out.find("update " + a + ": live, no restart: resources: cgroup limits"),
             std::string::npos)
       << up.out;
   EXPECT_EQ(status(a)["pid"].get<int>(), pid);

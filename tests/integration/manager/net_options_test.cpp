@@ -242,17 +242,16 @@ TEST_F(NetOptions, RoutedV4AndV6WithMac) {
   EXPECT_EQ(net::testing::canonical_peer(trim(byname.out)), "reply-hi from 10.233.21.1")
       << byname.err;
 
-  // The container's own /etc: localhost, its name, the host's nameserver.
+  // The container's own /etc: localhost, its name, the nameserver.
   auto etc =
       in_ct(n, "cat /etc/hosts; echo ---; cat /etc/resolv.conf; echo ---; getent hosts " + n);
   EXPECT_NE(etc.out.find("127.0.0.1"), std::string::npos) << etc.out;
   EXPECT_NE(etc.out.find("localhost"), std::string::npos) << etc.out;
   EXPECT_NE(etc.out.find("10.233.21.2"), std::string::npos) << etc.out;
-  std::string host_resolv = slurp("/etc/resolv.conf");
-  if (host_resolv.find("nameserver 127.") == std::string::npos) {
-    EXPECT_NE(etc.out.find(host_resolv.substr(0, host_resolv.find('\n'))), std::string::npos)
-        << etc.out;
-  }
+  // Its nameserver: berth's forwarder on its host addresses (resolv_conf = "auto").
+  EXPECT_NE(etc.out.find("nameserver 10.233.21.1\nnameserver fd62:6572:7468:21::1\n"),
+            std::string::npos)
+      << etc.out;
 
   auto st = status(n);
   EXPECT_EQ(st["host_links"], nlohmann::json({hl}));
@@ -369,6 +368,58 @@ TEST_F(NetOptions, ForwardPortsFromLoopbackAndOutside) {
   ASSERT_EQ(berth({"stop", n}).status, 0);
   EXPECT_EQ(request(*client, "192.168.77.1", 8080, "tcp", 2), "");
   EXPECT_EQ(request(host(), "::1", 8080, "tcp", 2), "");
+}
+
+// Forward ports changed live (#15): `plan` names the path (nftables, then
+// the reload command), `apply` swaps the rules without a restart (the same
+// init), runs `reload` inside, and a later stop removes every rule.
+TEST_F(NetOptions, ForwardPortsChangedLiveThenReload) {
+  auto client = outside_machine();
+  baseline();
+  auto n = name("blive");
+  auto with_ports = [&](const std::string& ports) {
+    return decl(n, serve_cmd(80),
+                "private_network = true\nhost_address = \"10.233.24.1\"\nlocal_address = "
+                "\"10.233.24.2\"\nhost_address6 = \"fd62:6572:7468:24::1\"\nlocal_address6 = "
+                "\"fd62:6572:7468:24::2\"\nreload = [\"/bin/sh\", \"-c\", \"echo reloaded >> "
+                "/tmp/reloads\"]\nforward_ports = [" +
+                    ports + "]");
+  };
+  std::string p8080 = "{ protocol = \"tcp\", host_port = 8080, container_port = 80 }";
+  std::string p8081 = "{ protocol = \"tcp\", host_port = 8081, container_port = 80 }";
+  declare(with_ports(p8080));
+  start(n);
+  int pid = status(n)["pid"].get<int>();
+  EXPECT_EQ(request(*client, "192.168.77.1", 8080), "reply-hi from 192.168.77.2");
+  EXPECT_EQ(request(*client, "192.168.77.1", 8081, "tcp", 1), "");
+
+  declare(with_ports(p8081));
+  auto plan = berth({"plan"});
+  EXPECT_EQ(plan.out,
+            "update " + n +
+                ": live, no restart: forward_ports: nftables (+tcp 8081->80, -tcp 8080->80); "
+                "then reload: /bin/sh -c echo reloaded >> /tmp/reloads\n")
+      << plan.err;
+  auto ap = berth({"apply"});
+  ASSERT_EQ(ap.status, 0) << ap.out << ap.err;
+  EXPECT_EQ(status(n)["pid"].get<int>(), pid);  // not restarted
+  EXPECT_EQ(request(*client, "192.168.77.1", 8081), "reply-hi from 192.168.77.2");
+  EXPECT_EQ(request(host(), "::1", 8081), "reply-hi from [fd62:6572:7468:24::1]");
+  EXPECT_EQ(request(*client, "192.168.77.1", 8080, "tcp", 1), "");
+  EXPECT_EQ(in_ct(n, "cat /tmp/reloads").out, "reloaded\n");
+  EXPECT_EQ(berth({"plan"}).out, "nothing to do: the host matches the declarations\n");
+
+  // A failing reload fails the update, after the change was made.
+  declare(with_ports(p8080 + ", " + p8081)
+              .replace(with_ports(p8080 + ", " + p8081).find("echo reloaded"), 13, "exit 3"));
+  auto bad = berth({"apply"});
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("reload: /bin/sh -c exit 3 >> /tmp/reloads exited with status 3"),
+            std::string::npos)
+      << bad.err;
+  EXPECT_EQ(request(*client, "192.168.77.1", 8080), "reply-hi from 192.168.77.2");
+  ASSERT_EQ(berth({"stop", n}).status, 0);
+  EXPECT_EQ(request(*client, "192.168.77.1", 8081, "tcp", 2), "");
 }
 
 // nat = true: the container's own traffic leaves the host masqueraded.
@@ -605,6 +656,126 @@ TEST_F(NetOptions, BridgedExtraVethForwardPorts) {
   ASSERT_EQ(berth({"stop", n}).status, 0);
   EXPECT_EQ(host().out("nft list ruleset").find("berth"), std::string::npos);
   EXPECT_EQ(request(*client, "192.168.77.1", 8091, "tcp", 2), "");
+}
+
+// resolv_conf = "auto" with a private network (#15): the container's
+// nameserver is berth's forwarder on its host address, v4 and v6. The host's
+// resolv.conf names only a loopback stub (a dnsmasq on 127.0.0.1 in the
+// host namespace), which forwards to an "upstream" dnsmasq in a namespace of
+// its own; the container resolves the upstream's name through that stub, and
+// another container's NAME.containers from berth's hosts block.
+TEST_F(NetOptions, DnsForwarderAnswersContainersAndForwardsToALoopbackStub) {
+  if (run({"which", "dnsmasq"}).status != 0) GTEST_SKIP() << "dnsmasq is not installed";
+  if (run({"which", "getent"}).status != 0) GTEST_SKIP() << "getent is not installed";
+  auto up = outside_machine();  // 192.168.77.2, fd77::2
+  baseline();
+  std::vector<std::string> common = {"dnsmasq",
+                                     "-k",
+                                     "--conf-file=/dev/null",
+                                     "--no-resolv",
+                                     "--no-hosts",
+                                     "--user=root",
+                                     "--bind-dynamic",
+                                     "--log-facility=" + root_ / "dnsmasq.log"};
+  auto upstream_args = common;
+  for (std::string a :
+       {"--listen-address=192.168.77.2", "--listen-address=fd77::2",
+        "--address=/upstream.test/192.0.2.7", "--address=/upstream.test/2001:db8::7"})
+    upstream_args.push_back(a);
+  upstream_args.push_back("--pid-file=" + root_ / "upstream.pid");
+  net::testing::Background upstream(*up, upstream_args);
+  auto stub_args = common;
+  stub_args.push_back("--listen-address=127.0.0.1");
+  stub_args.push_back("--server=192.168.77.2");
+  stub_args.push_back("--pid-file=" + root_ / "stub.pid");
+  net::testing::Background stub(host(), stub_args);
+  std::ofstream(root_ / "etc/resolv.conf") << "nameserver 127.0.0.1\nsearch example.test\n";
+
+  auto a = name("bdns"), b = name("bdns");
+  auto net = [](int n) {
+    return fmt::format(
+        "private_network = true\nhost_address = \"10.233.{0}.1\"\nlocal_address = "
+        "\"10.233.{0}.2\"\nhost_address6 = \"fd62:6572:7468:{0}::1\"\nlocal_address6 = "
+        "\"fd62:6572:7468:{0}::2\"",
+        n);
+  };
+  std::string idle = "trap 'exit 0' TERM; while :; do sleep 0.1; done";
+  declare(decl(a, idle, net(31)) + decl(b, idle, net(32)));
+  start(a);
+  start(b);
+
+  auto resolv = in_ct(a, "cat /etc/resolv.conf");
+  EXPECT_NE(resolv.out.find("nameserver 10.233.31.1\nnameserver fd62:6572:7468:31::1\n"),
+            std::string::npos)
+      << resolv.out;
+  EXPECT_NE(resolv.out.find("search example.test"), std::string::npos) << resolv.out;
+  EXPECT_EQ(resolv.out.find("127.0.0.1"), std::string::npos) << resolv.out;
+
+  // Until the two dnsmasqs are up.
+  auto until = [&](const std::string& cmd, const std::string& want) {
+    RunResult r;
+    for (int i = 0; i < 50; ++i) {
+      r = in_ct(a, cmd);
+      if (r.out.find(want) != std::string::npos) break;
+      std::this_thread::sleep_for(100ms);
+    }
+    return r.out + r.err;
+  };
+  // The upstream's name, A and AAAA, through the glibc resolver (v4 first).
+  auto upv4 = until("getent ahostsv4 upstream.test", "192.0.2.7");
+  EXPECT_NE(upv4.find("192.0.2.7"), std::string::npos) << upv4;
+  auto upv6 = until("getent ahosts upstream.test", "2001:db8::7");
+  EXPECT_NE(upv6.find("2001:db8::7"), std::string::npos) << upv6;
+  // Another container by name, asked over v4 and over v6.
+  auto bv4 = until("busybox nslookup " + b + ".containers 10.233.31.1", "10.233.32.2");
+  EXPECT_NE(bv4.find("10.233.32.2"), std::string::npos) << bv4;
+  EXPECT_NE(bv4.find("fd62:6572:7468:32::2"), std::string::npos) << bv4;
+  auto bv6 = until("busybox nslookup " + b + ".containers fd62:6572:7468:31::1", "10.233.32.2");
+  EXPECT_NE(bv6.find("10.233.32.2"), std::string::npos) << bv6;
+  EXPECT_NE(bv6.find("fd62:6572:7468:32::2"), std::string::npos) << bv6;
+  // An undeclared container is no such name (at once: berth answers it).
+  EXPECT_EQ(in_ct(a, "getent hosts nope.containers").status, 2);
+  // The upstream's own names come through the v6 listener too.
+  auto upv6t = until("busybox nslookup upstream.test fd62:6572:7468:31::1", "192.0.2.7");
+  EXPECT_NE(upv6t.find("192.0.2.7"), std::string::npos) << upv6t;
+
+  ASSERT_EQ(berth({"stop", a}).status, 0);
+  ASSERT_EQ(berth({"stop", b}).status, 0);
+  auto sockets = host().out("ss -Hulnp");
+  EXPECT_EQ(sockets.find("10.233.31.1:53"), std::string::npos) << sockets;
+}
+
+// The other modes on a tree of the container's own: auto copies the host's
+// file into it, bind-host binds the host's read-only, off leaves it alone.
+TEST_F(NetOptions, ResolvConfModesOnAPathTree) {
+  TempDir tree{"berth-test-resolv-tree"};
+  ASSERT_EQ(run({"cp", "-a", test_rootfs() + "/.", tree.path()}).status, 0);
+  std::ofstream(root_ / "etc/resolv.conf") << "nameserver 192.0.2.53\n";
+  auto n = name("bres");
+  auto tree_decl = [&](const std::string& mode) {
+    return "[containers." + n + "]\npath = \"" + tree.path() +
+           "\"\ncommand = [\"/bin/sh\", \"-c\", \"trap 'exit 0' TERM; while :; do sleep 0.1; "
+           "done\"]\ntimeout_stop = \"3s\"\n" +
+           (mode.empty() ? "" : "resolv_conf = \"" + mode + "\"\n");
+  };
+  declare(tree_decl(""));
+  start(n);
+  EXPECT_EQ(slurp(tree / "etc/resolv.conf"), "nameserver 192.0.2.53\n");
+  ASSERT_EQ(berth({"stop", n}).status, 0);
+
+  std::ofstream(root_ / "etc/resolv.conf") << "nameserver 192.0.2.54\n";
+  declare(tree_decl("bind-host"));
+  start(n);
+  auto in = in_ct(n, "cat /etc/resolv.conf; echo x >> /etc/resolv.conf && echo WROTE");
+  EXPECT_NE(in.out.find("192.0.2.54"), std::string::npos) << in.out;
+  EXPECT_EQ(in.out.find("WROTE"), std::string::npos) << in.out;
+  EXPECT_EQ(slurp(tree / "etc/resolv.conf"), "nameserver 192.0.2.53\n");  // the tree's untouched
+  ASSERT_EQ(berth({"stop", n}).status, 0);
+
+  declare(tree_decl("off"));
+  start(n);
+  EXPECT_EQ(slurp(tree / "etc/resolv.conf"), "nameserver 192.0.2.53\n");
+  ASSERT_EQ(berth({"stop", n}).status, 0);
 }
 
 }  // namespace

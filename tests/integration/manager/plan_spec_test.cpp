@@ -98,8 +98,7 @@ TEST_F(PlanSpec, SpecPrintsWhatRunsAndPlanSeesEveryChangeOfIt) {
   declare(
       busybox_decl(a, kLoop, "autostart = true\ntimeout_stop = \"3s\"") +
       busybox_decl(b, kLoop, "autostart = true\ntimeout_stop = \"3s\"\nresources = { pids = 55 }"));
-  EXPECT_EQ(berth({"apply"}).out,
-            "update " + b + ": resources changed (applied live, no restart)\n");
+  EXPECT_EQ(berth({"apply"}).out, "update " + b + ": live, no restart: resources: cgroup limits\n");
   EXPECT_EQ(pid_of(b), pid_b);
 
   // A changed declaration is said as such (its spec changes too).

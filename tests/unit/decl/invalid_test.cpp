@@ -151,6 +151,16 @@ restart_if_changed = "no"
 )",
      {"/etc/berth/containers.toml:4: containers.web.restart_if_changed: expected true or false, "
       "got \"no\""}},
+    {"ResolvConfUnknownMode",
+     kToml,
+     R"([containers.web]
+share_host = true
+command = ["/bin/sh"]
+resolv_conf = "copy-static"
+)",
+     {"/etc/berth/containers.toml:4: containers.web.resolv_conf: expected one of \"auto\", "
+      "\"off\", \"copy-host\", \"copy-uplink\", \"replace-host\", \"replace-uplink\", "
+      "\"bind-host\", \"bind-uplink\", \"delete\", got \"copy-static\""}},
     {"SeccompAsProfileName",
      kToml,
      R"([containers.web]

@@ -37,6 +37,7 @@ resources = { memory = "256M", pids = 128, cpu = 0.5 }
 path = "/var/lib/machines/debian"      # a full system tree (the seed's `path`)
 boot = true                            # run its init (systemd) as PID 1
 restart_if_changed = false
+resolv_conf = "replace-uplink"
 private_network = true
 host_address = "10.233.2.1"
 local_address = "10.233.2.2"
@@ -57,6 +58,8 @@ TEST(Parse, DesignExample) {
   EXPECT_TRUE(web.autostart);
   EXPECT_TRUE(web.restart_if_changed);
   EXPECT_FALSE(r.decls.containers.at("db").restart_if_changed);
+  EXPECT_EQ(web.resolv_conf, ResolvConf::Auto);
+  EXPECT_EQ(r.decls.containers.at("db").resolv_conf, ResolvConf::ReplaceUplink);
   EXPECT_TRUE(web.private_network);
   ASSERT_TRUE(web.host_address);
   EXPECT_EQ(web.host_address->address, "10.233.1.1");
