@@ -357,6 +357,8 @@ Result<void> prepare_share_host_root(const Container& c, const Paths& paths,
     if (::chmod((root + "/" + d).c_str(), 01777) != 0) return errno_error("chmod {}/{}", root, d);
   }
   TRY(mkdir_p(root + "/root", 0700));
+  // A booted guest's journald keeps its journal only where this exists (berth logs --journal).
+  if (c.boot) TRY(mkdir_p(root + "/var/log/journal", 0755));
 
   std::string etc = root + "/etc/";
   if (!path_exists(etc + "passwd"))

@@ -7,13 +7,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <linux/capability.h>
 #include <linux/magic.h>
 #include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -28,49 +25,13 @@
 #include "base/files.h"
 #include "base/unique_fd.h"
 #include "engine/rootfs.h"
-#include "engine/state.h"
-#include "manager/runtime.h"
+#include "manager/running.h"
 
 namespace berth::manager {
 
 namespace {
 
 constexpr int kMaxDepth = 256;
-
-// A running container's root, and the host ids of its root user.
-struct Container {
-  UniqueFd root;
-  uid_t uid = 0;
-  gid_t gid = 0;
-};
-
-// The host id that id 0 of the init's user namespace is (/proc/PID/uid_map:
-// "0 0 4294967295" without a user namespace of its own).
-Result<uint32_t> host_id_of_root(pid_t pid, const char* map) {
-  auto text = TRY(read_file(fmt::format("/proc/{}/{}", pid, map)));
-  std::istringstream in(text);
-  for (uint64_t inside, outside, count; in >> inside >> outside >> count;)
-    if (inside == 0 && count > 0) return static_cast<uint32_t>(outside);
-  return make_error("its root user has no id on the host ({} of pid {})", map, pid);
-}
-
-Result<Container> open_container(const decl::Paths& paths, const std::string& name) {
-  RunDir rd(paths, name);
-  auto store = rd.store();
-  auto s = store.load(name);
-  if (!s || engine::current_status(store, *s) == engine::Status::Stopped)
-    return make_error("{} is not running", name);
-  Container c;
-  c.root.reset(
-      ::open(fmt::format("/proc/{}/root", s->pid).c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!c.root) return errno_error("open the root of {} (pid {})", name, s->pid);
-  c.uid = TRY(host_id_of_root(s->pid, "uid_map"));
-  c.gid = TRY(host_id_of_root(s->pid, "gid_map"));
-  // Still the init the engine started: the root opened is its.
-  if (engine::process_start_time(s->pid) != s->start_time)
-    return make_error("{} is not running", name);
-  return c;
-}
 
 // path in the container (O_PATH), every component resolved inside its root
 // (engine::open_in_root); an error says "PATH: why", as the host side's do.
@@ -313,65 +274,35 @@ Result<void> Copier::entries(int src, int to, const std::string& shown, int dept
   return ok();
 }
 
-void set_effective_to_permitted() {
-  struct __user_cap_header_struct hdr = {_LINUX_CAPABILITY_VERSION_3, 0};
-  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3] = {};
-  if (::syscall(SYS_capget, &hdr, data) < 0) return;
-  for (auto& d : data) d.effective = d.permitted;
-  (void)::syscall(SYS_capset, &hdr, data);
-}
-
 // Runs copy in a child process whose filesystem ids are the container's
 // root's (what it creates is that user's, also on an idmapped tree, which
 // refuses ids it does not map), with every capability kept effective. The
-// child reports back one line per skipped path, then the counts or the error.
+// child reports back one line per skipped path, then the counts.
 Result<CopyReport> as_fs_ids(uid_t uid, gid_t gid,
                              const std::function<Result<CopyReport>()>& copy) {
   if (uid == ::geteuid() && gid == ::getegid()) return copy();
-  int p[2];
-  if (::pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
-  UniqueFd r(p[0]), w(p[1]);
-  pid_t child = ::fork();
-  if (child < 0) return errno_error("fork");
-  if (child == 0) {
-    r.reset();
+  auto text = TRY(in_child([&]() -> Result<std::string> {
     ::setfsgid(gid);
     ::setfsuid(uid);
     set_effective_to_permitted();
-    auto got = copy();
+    auto got = TRY(copy());
     std::string out;
-    if (got) {
-      for (auto s : got->skipped) {
-        std::replace(s.begin(), s.end(), '\n', ' ');
-        out += "skipped " + s + "\n";
-      }
-      out += fmt::format("ok {} {} {}\n", got->files, got->dirs, got->symlinks);
-    } else {
-      std::string m = got.error().message;
-      std::replace(m.begin(), m.end(), '\n', ' ');
-      out += "error " + m + "\n";
+    for (auto s : got.skipped) {
+      std::replace(s.begin(), s.end(), '\n', ' ');
+      out += s + "\n";
     }
-    (void)write_all(w.get(), out);
-    ::_exit(0);
-  }
-  w.reset();
-  auto text = read_fd(r.get());
-  int ws;
-  while (::waitpid(child, &ws, 0) < 0 && errno == EINTR) {
-  }
-  if (!text) return std::move(text).error();
+    return out + fmt::format("{} {} {}\n", got.files, got.dirs, got.symlinks);
+  }));
   CopyReport rep;
-  std::istringstream in(*text);
-  for (std::string line; std::getline(in, line);) {
-    if (line.starts_with("skipped ")) rep.skipped.push_back(line.substr(8));
-    if (line.starts_with("error ")) return make_error("{}", line.substr(6));
-    if (line.starts_with("ok ")) {
-      std::istringstream counts(line.substr(3));
-      counts >> rep.files >> rep.dirs >> rep.symlinks;
-      return rep;
-    }
-  }
-  return make_error("the copying process ended without a word (status {:#x})", ws);
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  if (lines.empty()) return make_error("the copying process ended without its counts");
+  std::istringstream counts(lines.back());
+  counts >> rep.files >> rep.dirs >> rep.symlinks;
+  lines.pop_back();
+  rep.skipped = std::move(lines);
+  return rep;
 }
 
 // The object copied: path followed (an O_PATH fd), and what it is.
@@ -397,7 +328,7 @@ Result<CopyReport> copy_to(const decl::Paths& paths, const std::string& name,
                            const std::string& host_path, const std::string& path) {
   if (!path.starts_with("/"))
     return make_error("{}: the path in the container must be absolute", path);
-  auto c = TRY(open_container(paths, name));
+  auto c = TRY(open_running(paths, name));
   auto src = TRY(source(UniqueFd(::open(host_path.c_str(), O_PATH | O_CLOEXEC)), host_path));
   auto dest = TRY_CTX(destination(path, c.root.get()), "in {}", name);
   return as_fs_ids(c.uid, c.gid, [&]() -> Result<CopyReport> {
@@ -411,7 +342,7 @@ Result<CopyReport> copy_from(const decl::Paths& paths, const std::string& name,
                              const std::string& path, const std::string& host_path) {
   if (!path.starts_with("/"))
     return make_error("{}: the path in the container must be absolute", path);
-  auto c = TRY(open_container(paths, name));
+  auto c = TRY(open_running(paths, name));
   auto src = TRY_CTX(source_in_root(c.root.get(), path), "in {}", name);
   auto dest = TRY(destination(host_path, -1));
   Copier copier(std::nullopt);

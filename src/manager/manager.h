@@ -14,6 +14,7 @@
 #include "base/result.h"
 #include "decl/decl.h"
 #include "decl/paths.h"
+#include "manager/bind.h"
 
 namespace berth::manager {
 
@@ -63,6 +64,9 @@ struct Status {
   std::string privileged_reason;
   std::string init;      // boot: the init in its tree ("systemd", "busybox", ...)
   std::string ready_on;  // boot: "notify" (READY=1) or "started"
+  // What `berth bind` added to this run: "PATH from HOST_PATH[ (read-only)]"
+  // (JSON "binds": [{path, host_path, read_only}]); gone at stop and restart.
+  std::vector<TransientBind> binds;
   nlohmann::json to_json() const;
   std::string text() const;  // several lines, for `berth status`
 };

@@ -24,6 +24,7 @@
 #include "decl/spec.h"
 #include "engine/container.h"
 #include "engine/sealed_exe.h"
+#include "manager/bind.h"
 #include "manager/console.h"
 #include "manager/init_control.h"
 #include "manager/manager.h"
@@ -297,6 +298,10 @@ nlohmann::json Status::to_json() const {
       privileged_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(privileged_reason);
   j["init"] = init.empty() ? nlohmann::json(nullptr) : nlohmann::json(init);
   j["ready_on"] = ready_on.empty() ? nlohmann::json(nullptr) : nlohmann::json(ready_on);
+  j["binds"] = nlohmann::json::array();
+  for (auto& b : binds)
+    j["binds"].push_back(
+        {{"path", b.path}, {"host_path", b.host_path}, {"read_only", b.read_only}});
   return j;
 }
 
@@ -317,6 +322,9 @@ std::string Status::text() const {
   if (!init.empty())
     s += fmt::format("  init: {} (ready {})\n", init,
                      ready_on == "notify" ? "on its READY=1" : "once started");
+  for (auto& b : binds)
+    s += fmt::format("  bind: {} from {}{} (transient)\n", b.path, b.host_path,
+                     b.read_only ? ", read-only" : "");
   if (memory_bytes) s += fmt::format("  memory: {}\n", human_bytes(*memory_bytes));
   if (state != "down" && state != "gone") s += fmt::format("  restarts: {}\n", restarts);
   if (!last_exit.empty()) s += fmt::format("  last exit: {}\n", last_exit);
@@ -352,6 +360,7 @@ Status status(const decl::Paths& paths, const std::string& name, const decl::Con
   }
   if (epid) {
     out.pid = *epid;
+    out.binds = transient_binds(paths, name);
     if (st && st->started_at > 0) out.uptime_sec = now_epoch() - st->started_at;
     if (auto stats = engine::stats(rd.store(), name)) {
       try {

@@ -29,12 +29,15 @@ void register_reset_state(CLI::App& app, Context& ctx);
 void register_generate(CLI::App& app, Context& ctx);
 void register_update(CLI::App& app, Context& ctx);  // update.cpp
 void register_spec(CLI::App& app, Context& ctx);    // spec.cpp
-// machinectl's kill, enable, disable (control.cpp), copy-to, copy-from (copy.cpp).
+// machinectl's kill, enable, disable (control.cpp), copy-to, copy-from (copy.cpp),
+// bind, unbind (bind.cpp).
 void register_kill(CLI::App& app, Context& ctx);
 void register_enable(CLI::App& app, Context& ctx);
 void register_disable(CLI::App& app, Context& ctx);
 void register_copy_to(CLI::App& app, Context& ctx);
 void register_copy_from(CLI::App& app, Context& ctx);
+void register_bind(CLI::App& app, Context& ctx);
+void register_unbind(CLI::App& app, Context& ctx);
 // Consoles and interactive sessions (login.cpp).
 void register_login(CLI::App& app, Context& ctx);
 void register_root_login(CLI::App& app, Context& ctx);

@@ -76,6 +76,8 @@ int run_main(int argc, char** argv) {
     berth::cli::register_disable(app, ctx);
     berth::cli::register_copy_to(app, ctx);
     berth::cli::register_copy_from(app, ctx);
+    berth::cli::register_bind(app, ctx);
+    berth::cli::register_unbind(app, ctx);
     berth::cli::register_login(app, ctx);
     berth::cli::register_root_login(app, ctx);
     berth::cli::register_shell(app, ctx);

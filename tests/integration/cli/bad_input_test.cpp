@@ -202,6 +202,18 @@ const std::vector<BadArgs> kBerthBadArgs = {
     {"CopyFromNotRunning",
      {"copy-from", "berth-cli-nosuch", "/etc", "/nonexistent-berth-cli"},
      "not running"},
+    {"BindNotRunning",
+     {"bind", "berth-cli-nosuch", "/etc", "/x"},
+     "berth-cli-nosuch is not running"},
+    {"BindRelativePath", {"bind", "berth-cli-nosuch", "/etc", "x"}, "absolute"},
+    {"BindMissingHostPath",
+     {"bind", "berth-cli-nosuch", "/nonexistent-berth-cli", "/x", "--mkdir"},
+     "/nonexistent-berth-cli: No such file or directory"},
+    {"UnbindNotRunning", {"unbind", "berth-cli-nosuch", "/x"}, "berth-cli-nosuch is not running"},
+    // (or "journalctl is not installed", on a host without it)
+    {"JournalUndeclared",
+     {"logs", "berth-cli-nosuch", "--journal"},
+     "berth: logs berth-cli-nosuch: "},
 };
 
 class BerthBadArgs : public ::testing::TestWithParam<BadArgs> {

@@ -26,19 +26,6 @@ using namespace std::chrono_literals;
 constexpr const char* kTermLoop =
     "trap 'echo bye; exit 0' TERM; echo hello; while :; do sleep 0.1; done";
 
-int count(const std::string& text, const std::string& needle) {
-  int n = 0;
-  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) n++;
-  return n;
-}
-
-// Exit 1 and one line on stderr holding what.
-void expect_one_line(const RunResult& r, const std::string& what) {
-  EXPECT_EQ(r.status, 1) << r.err;
-  EXPECT_EQ(count(r.err, "\n"), 1) << r.err;
-  EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
-}
-
 struct stat stat_of(const std::string& path) {
   struct stat st = {};
   EXPECT_EQ(::lstat(path.c_str(), &st), 0) << path;

@@ -30,6 +30,20 @@ inline int count_lines(const std::string& path) {
   return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
 }
 
+// How many times needle is in text.
+inline int count(const std::string& text, const std::string& needle) {
+  int n = 0;
+  for (size_t p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) n++;
+  return n;
+}
+
+// Exit 1 and one line on stderr holding what.
+inline void expect_one_line(const RunResult& r, const std::string& what) {
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(count(r.err, "\n"), 1) << r.err;
+  EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+}
+
 class ManagerTest : public ::testing::Test {
  protected:
   // root_prefix names the test's --root dir, so a leftover tells which suite made it.
