@@ -10,6 +10,7 @@ build=(build-essential cmake ninja-build pkg-config git
        libfmt-dev libgtest-dev libgmock-dev)
 test=(busybox-static iproute2 procps util-linux crun runc hyperfine nftables tmux
       iputils-ping socat python3 jq bc strace clang-format-14
+      dnsmasq-base  # the DNS servers of the resolv_conf tests (tests/integration/manager/net_options_test.cpp)
       zsh man-db  # the generated completion and man pages (tests/integration/cli/docs_test.cpp)
       systemd)  # the host's systemd, booted over an empty tree (share_host + boot) by the demo and tests
 system=(debootstrap mmdebstrap lxc systemd-container podman containerd uidmap slirp4netns fuse-overlayfs catatonit iptables

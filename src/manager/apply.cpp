@@ -146,7 +146,11 @@ static std::optional<Action> plan_restart_or_update(const decl::Paths& paths,
     return Action{Action::Kind::Restart, n, "declaration changed (" + changed_keys(*snap, c) + ")"};
   // The same declaration can compile to another spec (a [settings] change,
   // the host's part, a newer berth).
-  if (auto spec = spec_changes(paths, c, decls); !spec.empty())
+  // Its binds and environment as it runs them: they change live (live.h).
+  decl::Container as_running = c;
+  as_running.bind_mounts = snap->bind_mounts;
+  as_running.environment = snap->environment;
+  if (auto spec = spec_changes(paths, as_running, decls); !spec.empty())
     return Action{Action::Kind::Restart, n,
                   fmt::format("its spec changed ({})", fmt::join(spec, ", "))};
   if (auto live = live_changes(*snap, c); !live.empty())

@@ -224,6 +224,7 @@ Result<void> bind(const decl::Paths& paths, const std::string& name, const std::
   if (hp == "/") return make_error("/: the host's root is not bound into a container");
   return locked(paths, name, [&](const RunDir& rd, const Target& t) -> Result<void> {
     TRY(in_child([&] { return attach(t, hp, S_ISDIR(st.st_mode), p, o); }));
+    if (o.declared) return ok();
     // The mount now on top at p is the bind.
     auto binds = read_binds(rd, name, t.c.pid, t.c.start_time);
     TransientBind b{p, hp, o.read_only, 0};
@@ -234,7 +235,8 @@ Result<void> bind(const decl::Paths& paths, const std::string& name, const std::
   });
 }
 
-Result<void> unbind(const decl::Paths& paths, const std::string& name, const std::string& path) {
+Result<void> unbind(const decl::Paths& paths, const std::string& name, const std::string& path,
+                    bool declared) {
   auto p = TRY(container_path(path));
   return locked(paths, name, [&](const RunDir& rd, const Target& t) -> Result<void> {
     auto binds = read_binds(rd, name, t.c.pid, t.c.start_time);
@@ -245,14 +247,16 @@ Result<void> unbind(const decl::Paths& paths, const std::string& name, const std
     }
     auto m = TRY(mount_of(fd->get(), p));
     auto it = std::find_if(binds.rbegin(), binds.rend(), [&](auto& b) { return b.path == p; });
-    if (it == binds.rend()) {
+    if (declared) {
+      if (!m.root) return make_error("{} is not a mount point", p);
+    } else if (it == binds.rend()) {
       auto snap = load_snapshot(rd, name);
       if (snap && snap->bind_mounts.count(p))
         return make_error("{} is declared in bind_mounts; only a bind of berth bind is unbound", p);
       if (!m.root) return make_error("{} is not a mount point", p);
       return make_error("{} is not a bind made by berth bind", p);
     }
-    if (!m.root || m.id != it->mount_id) {  // unmounted or covered from inside: forgotten
+    if (!declared && (!m.root || m.id != it->mount_id)) {  // unmounted or covered inside: forgotten
       binds.erase(std::next(it).base());
       TRY(write_binds(rd, name, t.c, binds));
       return make_error("{} is no longer the bind berth bind made (unmounted inside?)", p);
@@ -267,6 +271,7 @@ Result<void> unbind(const decl::Paths& paths, const std::string& name, const std
         return errno_error("unmount {}", p);
       return ok();
     }));
+    if (declared) return ok();
     binds.erase(std::next(it).base());
     return write_binds(rd, name, t.c, binds);
   });

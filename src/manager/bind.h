@@ -16,6 +16,8 @@ namespace berth::manager {
 struct BindOptions {
   bool read_only = false;
   bool mkdir = false;  // create a missing PATH (a directory or an empty file, as HOST_PATH)
+  // A bind_mounts entry applied live (`apply`): not recorded as transient.
+  bool declared = false;
 };
 
 // A bind that `berth bind` made in the container's current run.
@@ -35,7 +37,10 @@ Result<void> bind(const decl::Paths& paths, const std::string& name, const std::
                   const std::string& path, const BindOptions& o);
 // Detaches the bind at path that `berth bind` made in this run of NAME;
 // anything else (a declared bind, /proc, a mount made inside) is refused.
-Result<void> unbind(const decl::Paths& paths, const std::string& name, const std::string& path);
+// declared: the bind_mounts entry at path, removed live (`apply`): the mount
+// on top at path is detached, whatever made it.
+Result<void> unbind(const decl::Paths& paths, const std::string& name, const std::string& path,
+                    bool declared = false);
 // The transient binds of NAME's current run (none when it is not running).
 std::vector<TransientBind> transient_binds(const decl::Paths& paths, const std::string& name);
 

@@ -7,10 +7,15 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
+#include "base/files.h"
 #include "base/unique_fd.h"
 #include "decl/spec.h"
 #include "engine/container.h"
+#include "manager/bind.h"
+#include "manager/console.h"
+#include "manager/launch_spec.h"
 #include "manager/manager.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
@@ -60,6 +65,102 @@ Result<void> update_forwards(const decl::Paths& paths, const decl::Declarations&
   return net::update_forwards(n, fd.get());
 }
 
+// Macvlans and moved interfaces, between the host namespace of the monitor
+// and the container's.
+Result<void> update_links(const decl::Paths& paths, const decl::Declarations& decls,
+                          const decl::Container& before, const decl::Container& now) {
+  auto st = read_status(RunDir(paths, now.name));
+  if (!st || st->monitor_pid <= 0 || st->pid <= 0) return make_error("{} is not running", now.name);
+  UniqueFd host(
+      ::open(fmt::format("/proc/{}/ns/net", st->monitor_pid).c_str(), O_RDONLY | O_CLOEXEC));
+  UniqueFd ct(::open(fmt::format("/proc/{}/ns/net", st->pid).c_str(), O_RDONLY | O_CLOEXEC));
+  if (!host || !ct) return errno_error("open the network namespaces of {}", now.name);
+  auto b = TRY(network_of(before, paths, decls.settings.nat));
+  auto n = TRY(network_of(now, paths, decls.settings.nat));
+  return net::update_links(b, n, host.get(), ct.get());
+}
+
+std::string list_diff(const std::vector<std::string>& before, const std::vector<std::string>& now) {
+  std::vector<std::string> out;
+  for (auto& x : before)
+    if (std::find(now.begin(), now.end(), x) == now.end()) out.push_back("-" + x);
+  for (auto& x : now)
+    if (std::find(before.begin(), before.end(), x) == before.end()) out.push_back("+" + x);
+  return fmt::format("{}", fmt::join(out, ", "));
+}
+
+// The mount points whose bind goes (removed or changed) and comes (added or
+// changed).
+struct BindDiff {
+  std::vector<std::string> unbind, bind;
+};
+BindDiff bind_diff(const decl::Container& before, const decl::Container& now) {
+  BindDiff d;
+  for (auto& [mp, b] : before.bind_mounts)
+    if (auto it = now.bind_mounts.find(mp); it == now.bind_mounts.end() || !(it->second == b))
+      d.unbind.push_back(mp);
+  for (auto& [mp, b] : now.bind_mounts)
+    if (auto it = before.bind_mounts.find(mp); it == before.bind_mounts.end() || !(it->second == b))
+      d.bind.push_back(mp);
+  return d;
+}
+
+// Unbinds first (deepest first), then binds (shallowest first), so that a
+// bind inside another lands in the new one.
+Result<void> update_binds(const decl::Paths& paths, const decl::Container& before,
+                          const decl::Container& now) {
+  auto d = bind_diff(before, now);
+  for (auto it = d.unbind.rbegin(); it != d.unbind.rend(); ++it)
+    TRY_CTX(unbind(paths, now.name, *it, /*declared=*/true), "unbind {}", *it);
+  for (auto& mp : d.bind) {
+    auto& b = now.bind_mounts.at(mp);
+    BindOptions o;
+    o.read_only = b.read_only;
+    o.mkdir = true;  // as at start: a missing mount point is made
+    o.declared = true;
+    TRY_CTX(manager::bind(paths, now.name, b.host_path, mp, o), "bind {}", mp);
+  }
+  return ok();
+}
+
+// The spec the container runs with now has the new binds and environment:
+// what `plan` compares the declaration with. The environment also goes where
+// new `run`s read it.
+Result<void> record_spec(const decl::Paths& paths, const decl::Declarations& decls,
+                         const decl::Container& now) {
+  RunDir rd(paths, now.name);
+  LaunchInputs in;
+  in.terminal = wants_console(now);
+  in.uid_base = TRY(uid_base_of(paths, now, decls, /*record=*/false));
+  auto spec = TRY(launch_spec(paths, now, in));
+  std::string env;
+  if (spec.process)
+    for (auto& e : spec.process->env) env += e + '\0';
+  TRY(write_file_atomic(rd.environment(), env, 0600, false));
+  auto text = read_file(rd.spec());
+  if (!text) return ok();
+  auto j = nlohmann::json::parse(*text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return ok();
+  auto fresh = oci::to_json(spec);
+  j["mounts"] = fresh["mounts"];
+  if (j.contains("process") && j["process"].is_object() && fresh.contains("process"))
+    j["process"]["env"] = fresh["process"]["env"];
+  return write_file_atomic(rd.spec(), j.dump(), 0600, false);
+}
+
+std::string env_diff(const std::map<std::string, std::string>& before,
+                     const std::map<std::string, std::string>& now) {
+  std::vector<std::string> out;
+  for (auto& [k, v] : before)
+    if (!now.count(k)) out.push_back("-" + k);
+  for (auto& [k, v] : now)
+    if (auto it = before.find(k); it == before.end())
+      out.push_back("+" + k);
+    else if (it->second != v)
+      out.push_back("~" + k);
+  return fmt::format("{}", fmt::join(out, ", "));
+}
+
 }  // namespace
 
 decl::Container with_live_keys(decl::Container running, const decl::Container& now) {
@@ -68,7 +169,13 @@ decl::Container with_live_keys(decl::Container running, const decl::Container& n
   running.after = now.after;
   running.restart_if_changed = now.restart_if_changed;
   running.reload = now.reload;
-  if (running.private_network && now.private_network) running.forward_ports = now.forward_ports;
+  if (running.private_network && now.private_network) {
+    running.forward_ports = now.forward_ports;
+    running.interfaces = now.interfaces;
+    running.macvlans = now.macvlans;
+  }
+  running.bind_mounts = now.bind_mounts;
+  running.environment = now.environment;
   return running;
 }
 
@@ -78,6 +185,20 @@ std::vector<std::string> live_changes(const decl::Container& running, const decl
   if (running.forward_ports != now.forward_ports)
     out.push_back(fmt::format("forward_ports: nftables ({})",
                               forward_diff(running.forward_ports, now.forward_ports)));
+  if (running.interfaces != now.interfaces)
+    out.push_back(
+        fmt::format("interfaces: moved ({})", list_diff(running.interfaces, now.interfaces)));
+  if (running.macvlans != now.macvlans)
+    out.push_back(fmt::format("macvlans: netlink ({})", list_diff(running.macvlans, now.macvlans)));
+  if (auto d = bind_diff(running, now); !d.unbind.empty() || !d.bind.empty()) {
+    std::vector<std::string> what;
+    for (auto& mp : d.unbind) what.push_back("-" + mp);
+    for (auto& mp : d.bind) what.push_back("+" + mp);
+    out.push_back(fmt::format("bind_mounts: mount namespace ({})", fmt::join(what, ", ")));
+  }
+  if (running.environment != now.environment)
+    out.push_back(
+        fmt::format("environment: new runs ({})", env_diff(running.environment, now.environment)));
   if (!out.empty() && !now.reload.empty())
     out.push_back(fmt::format("then reload: {}", fmt::join(now.reload, " ")));
   return out;
@@ -95,6 +216,17 @@ Result<void> apply_live(const decl::Paths& paths, const decl::Declarations& decl
     TRY_CTX(update_forwards(paths, decls, now), "forward_ports");
     any = true;
   }
+  if (running.interfaces != now.interfaces || running.macvlans != now.macvlans) {
+    TRY_CTX(update_links(paths, decls, running, now), "interfaces and macvlans");
+    any = true;
+  }
+  if (running.bind_mounts != now.bind_mounts) {
+    TRY_CTX(update_binds(paths, running, now), "bind_mounts");
+    any = true;
+  }
+  if (running.environment != now.environment) any = true;
+  if (running.bind_mounts != now.bind_mounts || running.environment != now.environment)
+    TRY(record_spec(paths, decls, now));
   // What runs is recorded before the reload: the change is made either way.
   TRY(save_snapshot(rd, now));
   if (any && !now.reload.empty()) {
@@ -104,6 +236,18 @@ Result<void> apply_live(const decl::Paths& paths, const decl::Declarations& decl
       return make_error("reload: {} exited with status {}", fmt::join(now.reload, " "), rc);
   }
   return ok();
+}
+
+Result<oci::Process> run_base_process(const decl::Paths& paths, const std::string& name) {
+  RunDir rd(paths, name);
+  auto p = TRY(engine::exec_base_process(rd.store(), name));
+  if (auto env = read_file(rd.environment())) {
+    p.env.clear();
+    size_t pos = 0;
+    for (size_t e; (e = env->find('\0', pos)) != std::string::npos; pos = e + 1)
+      p.env.push_back(env->substr(pos, e - pos));
+  }
+  return p;
 }
 
 }  // namespace berth::manager

@@ -1,6 +1,9 @@
 // What a running container takes without a restart (`apply`, `update`):
 // resources (its cgroup's limits), forward_ports (its nft rules, swapped in
-// one batch) and then its `reload` command inside it. The plan names the
+// one batch), bind_mounts (unbound and bound in its mount namespace, as
+// `berth bind`), interfaces and macvlans (moved, made, deleted), environment
+// (for the commands `run` starts from then on) and then its `reload` command
+// inside it. The plan names the
 // path each changed key takes.
 #pragma once
 
@@ -10,6 +13,7 @@
 #include "base/result.h"
 #include "decl/decl.h"
 #include "decl/paths.h"
+#include "oci/spec.h"
 
 namespace berth::manager {
 
@@ -27,5 +31,9 @@ std::vector<std::string> live_changes(const decl::Container& running, const decl
 // fails the update); then records `now` as what it runs.
 Result<void> apply_live(const decl::Paths& paths, const decl::Declarations& decls,
                         const decl::Container& running, const decl::Container& now);
+
+// What `run`, `shell` and `root-login` start from: the init's process, with
+// the environment `apply` changed live since it started.
+Result<oci::Process> run_base_process(const decl::Paths& paths, const std::string& name);
 
 }  // namespace berth::manager

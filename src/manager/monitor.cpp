@@ -28,6 +28,7 @@
 #include "manager/dns_forwarder.h"
 #include "manager/init_control.h"
 #include "manager/launch_spec.h"
+#include "manager/live.h"
 #include "manager/manager.h"
 #include "manager/monitor_parts.h"
 #include "manager/private_root.h"
@@ -170,8 +171,9 @@ class Monitor {
   Result<void> launch_once() {
     auto store = rd_.store();
     (void)engine::remove(store, name_, true);  // a stale one from a crashed run
-    // Resources `update`/`apply` changed live hold for a reboot or restart too.
-    if (auto snap = load_snapshot(rd_, name_)) c_.resources = snap->resources;
+    // What `update`/`apply` changed live holds for a reboot or restart too.
+    if (auto snap = load_snapshot(rd_, name_)) c_ = with_live_keys(c_, *snap);
+    ::unlink(rd_.environment().c_str());  // the new init's is the declared one
     LaunchInputs in;
     in.uid_base = uid_base_;
     in.terminal = console_ != nullptr;
@@ -503,6 +505,13 @@ class Monitor {
     }
   }
 
+  // The macvlans and moved interfaces as `apply` left them (live.h).
+  void live_links() {
+    auto snap = load_snapshot(rd_, name_);
+    if (auto n = snap ? network_of(*snap, paths_, nat_all_) : Result<net::ContainerNetwork>(netw_))
+      netw_.interfaces = n->interfaces, netw_.macvlans = n->macvlans;
+  }
+
   int finish(int code) {
     if (done_) return exit_code_;
     if (init_ > 0) {
@@ -520,6 +529,7 @@ class Monitor {
     }
     dns_.reset();
     if (net_up_) {
+      live_links();
       if (auto t = net::teardown_container_network(netw_, net::kCurrentNetns, netns_.get()); !t)
         log_.note(fmt::format("network teardown: {}", t.error().message));
       net_up_ = false;
@@ -541,7 +551,7 @@ class Monitor {
     }
     ctl_.reset();
     notify_.reset();
-    remove_run_files(rd_);
+    remove_runtime_files(rd_);
     for (auto& w : waiters_) (void)write_all(w.get(), "ok\n");
     waiters_.clear();
     if (opts_.notify_systemd) sd_notify_systemd("STOPPING=1\n");

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "manager/console.h"
 #include "manager/private_root.h"
 
 namespace berth::manager {
@@ -142,15 +143,17 @@ bool notify_says_ready(std::string_view msg) {
   return false;
 }
 
-void remove_run_files(const RunDir& rd) {
+void remove_runtime_files(const RunDir& rd) {
   (void)remove_tree(rd.oci());
   remove_root_dirs(rd);
   ::unlink(rd.control().c_str());
+  ::unlink(console_socket(rd).c_str());
   ::unlink(rd.notify_sock().c_str());
   ::rmdir(rd.notify_dir().c_str());
   ::unlink((rd.snapshot() + ".toml").c_str());
   ::unlink((rd.snapshot() + ".json").c_str());
   ::unlink(rd.spec().c_str());
+  ::unlink(rd.environment().c_str());
   ::unlink(rd.status().c_str());
 }
 

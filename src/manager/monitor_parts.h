@@ -50,9 +50,9 @@ void sd_notify_systemd(const std::string& msg);
 // Whether a datagram of sd_notify lines has READY=1.
 bool notify_says_ready(std::string_view msg);
 
-// Removes the monitor's files in the run dir (control and notify sockets,
-// snapshot, spec, status, the engine's state); the lock stays.
-void remove_run_files(const RunDir& rd);
+// Removes a monitor's files in the run dir (control, console and notify
+// sockets, snapshot, spec, status, the engine's state); the lock stays.
+void remove_runtime_files(const RunDir& rd);
 
 // Puts the container's resolv.conf into the tree at root (manager/resolv.h),
 // logging what there is to say.

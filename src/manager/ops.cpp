@@ -27,7 +27,9 @@
 #include "manager/bind.h"
 #include "manager/console.h"
 #include "manager/init_control.h"
+#include "manager/live.h"
 #include "manager/manager.h"
+#include "manager/monitor_parts.h"
 #include "manager/private_root.h"
 #include "manager/runtime.h"
 #include "net/netns.h"
@@ -57,19 +59,6 @@ bool wait_gone(pid_t pid, int timeout_ms) {
     ::usleep(10000);
   }
   return false;
-}
-
-void remove_runtime_files(const RunDir& rd) {
-  (void)remove_tree(rd.oci());
-  remove_root_dirs(rd);
-  ::unlink(rd.control().c_str());
-  ::unlink(console_socket(rd).c_str());
-  ::unlink(rd.notify_sock().c_str());
-  ::rmdir(rd.notify_dir().c_str());
-  ::unlink((rd.snapshot() + ".toml").c_str());
-  ::unlink((rd.snapshot() + ".json").c_str());
-  ::unlink(rd.spec().c_str());
-  ::unlink(rd.status().c_str());
 }
 
 // Stops what the engine state says runs, without a monitor; then the network.
@@ -400,7 +389,7 @@ Result<int> run_in(const decl::Paths& paths, const std::string& name,
   if (!engine_pid(rd, name)) return make_error("{} is not running", name);
   auto store = rd.store();
   engine::ExecOptions eo;
-  eo.process = TRY(engine::exec_base_process(store, name));
+  eo.process = TRY(run_base_process(paths, name));
   eo.process.args = argv;
   pid_t pid = TRY(engine::exec(store, name, eo));
   // The command runs: the overlay this process came from goes now, its grace

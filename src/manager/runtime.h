@@ -30,6 +30,8 @@ struct RunDir {
   std::string snapshot() const { return dir + "/declaration"; }  // + ".toml" / ".json"
   // The spec it was started with (launch_spec, before prepare_root), for plan.
   std::string spec() const { return dir + "/spec.json"; }
+  // The environment of new `run`s after a live change (NUL-separated).
+  std::string environment() const { return dir + "/environment"; }
   std::string oci() const { return dir + "/oci"; }
   // The engine's cache (compiled seccomp filters) is <run>/.cache, shared by
   // every container, so that a start does not compile the same profile again.

@@ -19,6 +19,7 @@
 #include "engine/container.h"
 #include "engine/rootfs.h"
 #include "manager/console.h"
+#include "manager/live.h"
 #include "manager/manager.h"
 #include "manager/tty.h"
 
@@ -225,7 +226,7 @@ Result<int> shell(const decl::Paths& paths, const std::string& name, const std::
   }
   if (user.empty() && u.name.empty()) u = ContainerUser{"root", 0, 0, {}, "/root", "/bin/sh"};
 
-  oci::Process p = TRY(engine::exec_base_process(store, name));
+  oci::Process p = TRY(run_base_process(paths, name));
   p.args = {u.shell, "-l"};
   p.user = oci::User{};
   p.user.uid = u.uid;

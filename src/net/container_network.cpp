@@ -1,5 +1,6 @@
 #include "net/container_network.h"
 
+#include <algorithm>
 #include <functional>
 
 #include "base/log.h"
@@ -295,6 +296,40 @@ Result<void> update_forwards(const ContainerNetwork& n, int host_fd) {
   if (!has_forwards(n) && !n.nat) return remove_nat_rules(host_fd, n.name);
   auto host = TRY(NlSocket::open(host_fd));
   return set_forwards(n, host_fd, host);
+}
+
+Result<void> update_links(const ContainerNetwork& before, const ContainerNetwork& now, int host_fd,
+                          int ct_fd) {
+  auto host = TRY(NlSocket::open(host_fd));
+  auto ct = TRY(NlSocket::open(ct_fd));
+  auto in = [](const std::vector<std::string>& v, const std::string& x) {
+    return std::find(v.begin(), v.end(), x) != v.end();
+  };
+  for (const auto& m : before.macvlans)
+    if (!in(now.macvlans, m)) TRY(delete_link_if_exists(ct, macvlan_link_name(m)));
+  for (const auto& i : before.interfaces)
+    if (!in(now.interfaces, i)) {
+      TRY(set_link_up(ct, i, false));
+      UniqueFd own;
+      int back = host_fd;
+      if (back < 0) {
+        own = TRY(open_current_netns());
+        back = own.get();
+      }
+      TRY_CTX(move_link(ct, i, back), "return {} to the host", i);
+    }
+  for (const auto& m : now.macvlans)
+    if (!in(before.macvlans, m)) {
+      std::string name = macvlan_link_name(m);
+      TRY(create_macvlan(host, m, name, ct_fd));
+      TRY_CTX(set_link_up(ct, name), "macvlan");
+    }
+  for (const auto& i : now.interfaces)
+    if (!in(before.interfaces, i)) {
+      TRY(move_link(host, i, ct_fd));
+      TRY_CTX(set_link_up(ct, i), "moved interface");
+    }
+  return ok();
 }
 
 Result<void> teardown_container_network(const ContainerNetwork& n, int host_fd, int ct_fd) {

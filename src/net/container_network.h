@@ -76,6 +76,12 @@ Result<void> setup_container_network(const ContainerNetwork& n, int host_netns_f
 // with none left, its rules are removed.
 Result<void> update_forwards(const ContainerNetwork& n, int host_netns_fd);
 
+// Attaches and detaches macvlans and moved interfaces live: those only in
+// `before` are deleted (macvlans) or returned to the host (interfaces), those
+// only in `now` are made or moved in and set up, as setup does.
+Result<void> update_links(const ContainerNetwork& before, const ContainerNetwork& now,
+                          int host_netns_fd, int container_netns_fd);
+
 // Removes the host side: hosts entries, nft rules, host links (and with them
 // their routes); with a live container_netns_fd, also deletes the macvlans
 // and returns moved interfaces to the host namespace (with kCurrentNetns

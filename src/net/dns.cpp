@@ -32,6 +32,18 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+// Calls f with each line of text (without its newline).
+template <class F>
+void for_each_line(std::string_view text, F&& f) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t e = text.find('\n', pos);
+    if (e == std::string_view::npos) e = text.size();
+    f(text.substr(pos, e - pos));
+    pos = e + 1;
+  }
+}
+
 }  // namespace
 
 uint16_t dns_id(std::span<const uint8_t> msg) {
@@ -116,23 +128,18 @@ std::optional<DnsLocalAnswer> dns_local_answer(
 
 std::vector<IpAddress> resolv_conf_nameservers(std::string_view text) {
   std::vector<IpAddress> out;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t e = text.find('\n', pos);
-    if (e == std::string_view::npos) e = text.size();
-    std::string_view line = text.substr(pos, e - pos);
-    pos = e + 1;
+  for_each_line(text, [&](std::string_view line) {
     static constexpr std::string_view kw = "nameserver";
     if (!line.starts_with(kw) || line.size() == kw.size() ||
         !std::isspace(static_cast<unsigned char>(line[kw.size()])))
-      continue;
+      return;
     line.remove_prefix(kw.size());
     while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front())))
       line.remove_prefix(1);
     size_t end = 0;
     while (end < line.size() && !std::isspace(static_cast<unsigned char>(line[end]))) ++end;
     if (auto a = parse_address(line.substr(0, end)); a.ok()) out.push_back(*a);
-  }
+  });
   return out;
 }
 
@@ -140,15 +147,10 @@ std::string resolv_conf_with(std::string_view host, const std::vector<IpAddress>
                              std::string_view comment) {
   std::string out = comment.empty() ? std::string() : fmt::format("# {}\n", comment);
   for (auto& a : nameservers) out += fmt::format("nameserver {}\n", a.str());
-  size_t pos = 0;
-  while (pos < host.size()) {
-    size_t e = host.find('\n', pos);
-    if (e == std::string_view::npos) e = host.size();
-    std::string_view line = host.substr(pos, e - pos);
-    pos = e + 1;
+  for_each_line(host, [&](std::string_view line) {
     if (line.starts_with("search") || line.starts_with("domain") || line.starts_with("options"))
       out += fmt::format("{}\n", line);
-  }
+  });
   return out;
 }
 

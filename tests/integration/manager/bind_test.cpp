@@ -2,6 +2,7 @@
 // containers (private trees, as the binds' --mkdir writes to them), each test
 // with its own --root, nothing left behind.
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -216,6 +217,51 @@ TEST_F(Bind, UserNamespacedContainerCannotUnlockTheFlags) {
   ASSERT_EQ(berth({"unbind", n, "/ro"}).status, 0);
   ASSERT_EQ(berth({"unbind", n, "/rw"}).status, 0);
   EXPECT_EQ(in(n, "ls -A /ro | wc -l; ls -A /rw | wc -l"), "0\n0\n");
+  ASSERT_EQ(berth({"stop", n}).status, 0);
+}
+
+// bind_mounts changed on a running container (#15): `plan` names the live
+// path, `apply` unbinds and binds in its mount namespace without a restart,
+// and then runs its reload command; a restart keeps the applied binds.
+TEST_F(Bind, DeclaredBindMountsChangeLive) {
+  tree_ = copy_tree(t_);
+  auto n = name("bdl");
+  std::string reload = "reload = [\"/bin/sh\", \"-c\", \"echo r >> /reloads\"]\n";
+  auto with = [&](const std::string& binds) {
+    return busybox_decl(n, kLoop, reload + binds, tree_);
+  };
+  declare(with("bind_mounts.\"/mnt/d\" = \"" + data_ / "d" + "\"\n"));
+  ASSERT_EQ(berth({"start", n}).status, 0);
+  int pid = status(n)["pid"].get<int>();
+  EXPECT_EQ(in(n, "cat /mnt/d/x"), "dir\n");
+
+  declare(with("bind_mounts.\"/srv/f\" = { host_path = \"" + data_ / "f.txt" +
+               "\", read_only = true }\n"));
+  auto plan = berth({"plan"});
+  EXPECT_EQ(plan.out, "update " + n +
+                          ": live, no restart: bind_mounts: mount namespace (-/mnt/d, +/srv/f); "
+                          "then reload: /bin/sh -c echo r >> /reloads\n")
+      << plan.err;
+  auto ap = berth({"apply"});
+  ASSERT_EQ(ap.status, 0) << ap.out << ap.err;
+  EXPECT_EQ(status(n)["pid"].get<int>(), pid);
+  EXPECT_EQ(in(n, "cat /srv/f"), "file\n");
+  EXPECT_NE(sh(n, "echo x > /srv/f").status, 0);  // read-only
+  EXPECT_EQ(in(n, "ls /mnt/d | wc -l"), "0\n");   // the bind is gone, the dir stays
+  EXPECT_EQ(in(n, "cat /reloads"), "r\n");
+  EXPECT_EQ(berth({"plan"}).out, "nothing to do: the host matches the declarations\n");
+  // Not a transient bind: unbind refuses it as declared.
+  auto u = berth({"unbind", n, "/srv/f"});
+  EXPECT_NE(u.status, 0);
+  EXPECT_NE(u.err.find("declared in bind_mounts"), std::string::npos) << u.err;
+  // The monitor's own restart (the init killed) starts it with the new binds.
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  for (int i = 0; i < 100; ++i) {
+    auto st = status(n);
+    if (st.value("state", "") == "running" && st.value("pid", 0) != pid) break;
+    usleep(50000);
+  }
+  EXPECT_EQ(in(n, "cat /srv/f"), "file\n");
   ASSERT_EQ(berth({"stop", n}).status, 0);
 }
 

@@ -179,8 +179,7 @@ TEST_F(Features, ApplyRestartsOnlyWhatChanged) {
 
   declare(busybox_decl(u, kTermLoop, as) +
           busybox_decl(r, kTermLoop, as + "resources = { memory = \"40M\" }") +
-          busybox_decl(h, kTermLoop,
-                       as + "bind_mounts.\"/data\" = { host_path = \"" + data_.path() + "\" }") +
+          busybox_decl(h, kTermLoop, as + "hostname = \"other\"\n") +
           busybox_decl(n, kTermLoop, as));
   auto plan = berth({"plan"});
   ASSERT_EQ(plan.status, 0) << plan.err;
@@ -192,8 +191,7 @@ TEST_F(Features, ApplyRestartsOnlyWhatChanged) {
   EXPECT_NE(ap.out.find("update " + r + ": live, no restart: resources: cgroup limits\n"),
             std::string::npos)
       << ap.out;
-  EXPECT_NE(ap.out.find("restart " + h + ": declaration changed (bind_mounts)\n"),
-            std::string::npos)
+  EXPECT_NE(ap.out.find("restart " + h + ": declaration changed (hostname)\n"), std::string::npos)
       << ap.out;
   EXPECT_NE(ap.out.find("stop " + d + ": no longer declared\n"), std::string::npos) << ap.out;
   EXPECT_NE(ap.out.find("start " + n + ": autostart, not running\n"), std::string::npos) << ap.out;
@@ -202,10 +200,10 @@ TEST_F(Features, ApplyRestartsOnlyWhatChanged) {
   EXPECT_EQ(pid_of(r), pids[r]);  // resources: live
   EXPECT_EQ(slurp(cgroup_file("memory", r, "memory.limit_in_bytes")),
             std::to_string(40 << 20) + "\n");
-  EXPECT_NE(pid_of(h), pids[h]);  // host-side change: a new process
+  EXPECT_NE(pid_of(h), pids[h]);  // not a live key: a new process
   EXPECT_EQ(status(h)["state"], "up");
   EXPECT_FALSE(pid_alive(pids[h]));
-  EXPECT_NE(in(h, "ls -d /data"), "");
+  EXPECT_EQ(in(h, "hostname"), "other\n");
   EXPECT_EQ(status(d)["state"], "gone");  // removed: stopped
   EXPECT_FALSE(pid_alive(pids[d]));
   EXPECT_EQ(status(n)["state"], "up");  // new: started
@@ -353,6 +351,31 @@ TEST_F(Features, CreateFromConfigFileAndUniqueNames) {
   EXPECT_FALSE(exists(root_ / ("etc/berth/containers.d/" + bad_name + ".toml")));
 }
 
+// environment changed live (#15): the running init keeps its own, every
+// `run` from then on gets the new one; a restart of the container starts the
+// init with it too.
+TEST_F(Features, EnvironmentOfNewRunsChangesLive) {
+  auto a = name("fenv");
+  declare(busybox_decl(a, kTermLoop, "environment = { KEEP = \"k\", OLD = \"1\", CHG = \"a\" }\n"));
+  ASSERT_EQ(berth({"start", a}).status, 0);
+  int pid = pid_of(a);
+  declare(busybox_decl(a, kTermLoop, "environment = { KEEP = \"k\", NEW = \"2\", CHG = \"b\" }\n"));
+  auto plan = berth({"plan"});
+  EXPECT_EQ(plan.out,
+            "update " + a + ": live, no restart: environment: new runs (-OLD, ~CHG, +NEW)\n")
+      << plan.err;
+  auto up = berth({"update", a});
+  ASSERT_EQ(up.status, 0) << up.err;
+  EXPECT_EQ(pid_of(a), pid);
+  auto r = berth({"run", a, "--", "/bin/sh", "-c", "echo $KEEP-$OLD-$NEW-$CHG"});
+  EXPECT_EQ(r.out, "k--2-b\n") << r.err;
+  EXPECT_EQ(berth({"update", a}).out, "nothing to do: " + a + " runs its current declaration\n");
+  ASSERT_EQ(berth({"restart", a}).status, 0);
+  r = berth({"run", a, "--", "/bin/sh", "-c", "echo $KEEP-$OLD-$NEW-$CHG"});
+  EXPECT_EQ(r.out, "k--2-b\n") << r.err;
+  ASSERT_EQ(berth({"stop", a}).status, 0);
+}
+
 TEST_F(Features, UpdateWithConfigFile) {
   auto d = name("fud");
   declare(busybox_decl(d, kTermLoop));
@@ -370,8 +393,8 @@ TEST_F(Features, UpdateWithConfigFile) {
   int pid = pid_of(n);
   auto u = berth({"update", n, "--config-file", cfg("two.toml", "two", "")});
   ASSERT_EQ(u.status, 0) << u.err;
-  EXPECT_EQ(u.out, "restart " + n + ": declaration changed (environment)\n");
-  EXPECT_NE(pid_of(n), pid);
+  EXPECT_EQ(u.out, "update " + n + ": live, no restart: environment: new runs (~GREETING)\n");
+  EXPECT_EQ(pid_of(n), pid);
   EXPECT_EQ(in(n, "echo $GREETING"), "two\n");
   pid = pid_of(n);
   auto live = berth({"update", n, "--config-file",

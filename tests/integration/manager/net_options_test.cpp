@@ -489,6 +489,54 @@ TEST_F(NetOptions, MovedInterfaceReturnedAfterStop) {
   baseline_ = false;  // the test itself changed the returned link
 }
 
+// interfaces and macvlans attached and detached live (#15): apply moves the
+// host's link in and makes the macvlan, without a restart; taking them out of
+// the declaration returns the link and deletes the macvlan; a stop after a
+// live attach returns what was attached.
+TEST_F(NetOptions, InterfacesAndMacvlansChangeLive) {
+  TestNetns peer;
+  {
+    auto nh = host().nl(), np = peer.nl();
+    ASSERT_TRUE(net::create_veth(nh, "eth3", "lan0", peer.fd()).ok());
+    ASSERT_TRUE(net::create_veth(nh, "eth4", "lan1", peer.fd()).ok());
+    ASSERT_TRUE(net::set_link_up(nh, "eth4").ok());
+  }
+  baseline();
+  auto n = name("bliv");
+  auto with = [&](const std::string& links) {
+    return decl(n, "trap 'exit 0' TERM; while :; do sleep 0.1; done",
+                "private_network = true\n" + links);
+  };
+  declare(with(""));
+  start(n);
+  int pid = status(n)["pid"].get<int>();
+  declare(with("interfaces = [\"eth3\"]\nmacvlans = [\"eth4\"]\n"));
+  EXPECT_EQ(berth({"plan"}).out, "update " + n +
+                                     ": live, no restart: interfaces: moved (+eth3); macvlans: "
+                                     "netlink (+eth4)\n");
+  auto ap = berth({"apply"});
+  ASSERT_EQ(ap.status, 0) << ap.out << ap.err;
+  EXPECT_EQ(status(n)["pid"].get<int>(), pid);
+  auto links = in_ct(n, "ip -o link show");
+  EXPECT_NE(links.out.find(": eth3@"), std::string::npos) << links.out;
+  EXPECT_NE(links.out.find(": mv-eth4@"), std::string::npos) << links.out;
+  EXPECT_FALSE(link_names().count("eth3"));
+
+  declare(with("macvlans = [\"eth4\"]\n"));
+  ap = berth({"apply"});
+  ASSERT_EQ(ap.status, 0) << ap.out << ap.err;
+  EXPECT_EQ(in_ct(n, "ip -o link show").out.find(": eth3@"), std::string::npos);
+  EXPECT_TRUE(link_names().count("eth3"));
+  declare(with("interfaces = [\"eth3\"]\n"));
+  ap = berth({"apply"});
+  ASSERT_EQ(ap.status, 0) << ap.out << ap.err;
+  EXPECT_EQ(in_ct(n, "ip -o link show").out.find("mv-eth4"), std::string::npos);
+  EXPECT_FALSE(link_names().count("eth3"));
+  // Attached live, returned at stop.
+  ASSERT_EQ(berth({"stop", n}).status, 0);
+  EXPECT_TRUE(link_names().count("eth3"));
+}
+
 // extra_veths: a second routed veth next to the main one.
 TEST_F(NetOptions, ExtraVeths) {
   baseline();
