@@ -128,6 +128,9 @@ struct Container {
   bool stub_init = true;
   std::map<std::string, std::string> environment;
   std::string hostname;  // empty: the name
+  // More names in the container's /etc/hosts (host name -> IPv4 or IPv6
+  // address), in a block of berth's; they change live.
+  std::map<std::string, std::string> extra_hosts;
 
   // Life cycle.
   bool autostart = false;

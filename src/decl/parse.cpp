@@ -240,6 +240,8 @@ const std::map<std::string, Walker::Handler>& Walker::handlers() {
                      else
                        c.hostname = v.text;
                    }},
+                  {"extra_hosts", [](Walker& w, Container& c, const std::string& k,
+                                     const Node& v) { w.extra_hosts(c, k, v); }},
                   {"autostart", [](Walker& w, Container& c, const std::string& k,
                                    const Node& v) { w.get_bool(v, k, c.autostart); }},
                   {"restart_if_changed",

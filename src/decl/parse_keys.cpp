@@ -1,6 +1,8 @@
 // The walker's readers of the container keys with a structure of their own:
 // environment, bind_mounts, additional_capabilities, allowed_devices,
 // resources, forward_ports, extra_veths, and the lists of interface names.
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -42,6 +44,24 @@ void Walker::environment(Container& c, const std::string& key, const Node& v) {
     }
     std::string s;
     if (get_string(val, k, s)) c.environment[name] = s;
+  }
+}
+
+void Walker::extra_hosts(Container& c, const std::string& key, const Node& v) {
+  if (v.kind != Kind::Table) return expected(v, key, table_word() + " of host name = address");
+  for (auto& [name, val] : v.table) {
+    std::string k = join_key(key, name);
+    if (!valid_hostname(name)) {
+      err(val.line, k, "expected a host name (letters, digits, '-' and '.') as the key");
+      continue;
+    }
+    unsigned char buf[16];
+    if (val.kind != Kind::String || (::inet_pton(AF_INET, val.text.c_str(), buf) != 1 &&
+                                     ::inet_pton(AF_INET6, val.text.c_str(), buf) != 1)) {
+      expected(val, k, "an IPv4 or IPv6 address");
+      continue;
+    }
+    c.extra_hosts[name] = val.text;
   }
 }
 

@@ -59,6 +59,7 @@ class Walker {
 
   // --- keys with a structure of their own (parse_keys.cpp) ------------------
   void link_names(const std::string& key, const Node& v, std::vector<std::string>& out);
+  void extra_hosts(Container& c, const std::string& key, const Node& v);
   void environment(Container& c, const std::string& key, const Node& v);
   void bind_mounts(Container& c, const std::string& key, const Node& v);
   void capabilities(Container& c, const std::string& key, const Node& v);

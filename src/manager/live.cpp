@@ -18,6 +18,7 @@
 #include "manager/launch_spec.h"
 #include "manager/manager.h"
 #include "manager/private_root.h"
+#include "manager/resolv.h"
 #include "manager/runtime.h"
 #include "net/container_network.h"
 
@@ -148,7 +149,7 @@ Result<void> record_spec(const decl::Paths& paths, const decl::Declarations& dec
   return write_file_atomic(rd.spec(), j.dump(), 0600, false);
 }
 
-std::string env_diff(const std::map<std::string, std::string>& before,
+std::string map_diff(const std::map<std::string, std::string>& before,
                      const std::map<std::string, std::string>& now) {
   std::vector<std::string> out;
   for (auto& [k, v] : before)
@@ -176,6 +177,7 @@ decl::Container with_live_keys(decl::Container running, const decl::Container& n
   }
   running.bind_mounts = now.bind_mounts;
   running.environment = now.environment;
+  running.extra_hosts = now.extra_hosts;
   return running;
 }
 
@@ -196,9 +198,12 @@ std::vector<std::string> live_changes(const decl::Container& running, const decl
     for (auto& mp : d.bind) what.push_back("+" + mp);
     out.push_back(fmt::format("bind_mounts: mount namespace ({})", fmt::join(what, ", ")));
   }
+  if (running.extra_hosts != now.extra_hosts)
+    out.push_back(fmt::format("extra_hosts: its /etc/hosts ({})",
+                              map_diff(running.extra_hosts, now.extra_hosts)));
   if (running.environment != now.environment)
     out.push_back(
-        fmt::format("environment: new runs ({})", env_diff(running.environment, now.environment)));
+        fmt::format("environment: new runs ({})", map_diff(running.environment, now.environment)));
   if (!out.empty() && !now.reload.empty())
     out.push_back(fmt::format("then reload: {}", fmt::join(now.reload, " ")));
   return out;
@@ -222,6 +227,14 @@ Result<void> apply_live(const decl::Paths& paths, const decl::Declarations& decl
   }
   if (running.bind_mounts != now.bind_mounts) {
     TRY_CTX(update_binds(paths, running, now), "bind_mounts");
+    any = true;
+  }
+  if (running.extra_hosts != now.extra_hosts) {
+    auto st = read_status(rd);
+    if (!st || st->pid <= 0) return make_error("{} is not running", now.name);
+    auto note = TRY_CTX(place_extra_hosts(fmt::format("/proc/{}/root", st->pid), now.extra_hosts),
+                        "extra_hosts");
+    if (!note.empty()) return make_error("{}", note);
     any = true;
   }
   if (running.environment != now.environment) any = true;

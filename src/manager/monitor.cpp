@@ -183,9 +183,9 @@ class Monitor {
     if (c_.boot) detect_init();
     // Into the tree on disk, or into the ephemeral overlay over it.
     auto resolv = resolv_setup(paths_, c_);
-    if (!c_.ephemeral) resolv_notes(spec.root.path, resolv, log_);
+    if (!c_.ephemeral) place_etc_files(spec.root.path, c_, resolv, log_);
     if (auto note = TRY(prepare_root(rd_, c_, spec, uid_base_)); !note.empty()) log_.note(note);
-    if (c_.ephemeral) resolv_notes(spec.root.path, resolv, log_);
+    if (c_.ephemeral) place_etc_files(spec.root.path, c_, resolv, log_);
     engine::CreateOptions co;
     co.id = name_;
     co.bundle = rd_.dir;

@@ -157,10 +157,13 @@ void remove_runtime_files(const RunDir& rd) {
   ::unlink(rd.status().c_str());
 }
 
-void resolv_notes(const std::string& root, const ResolvSetup& rs, LogWriter& log) {
+void place_etc_files(const std::string& root, const decl::Container& c, const ResolvSetup& rs,
+                     LogWriter& log) {
   auto r = place_resolv_conf(root, rs);
   std::string note = r ? *r : "resolv.conf: " + r.error().message;
-  for (const std::string& n : {rs.note, note})
+  auto h = place_extra_hosts(root, c.extra_hosts);
+  std::string hosts = h ? *h : "extra_hosts: " + h.error().message;
+  for (const std::string& n : {rs.note, note, hosts})
     if (!n.empty()) log.note(n);
 }
 

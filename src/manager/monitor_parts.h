@@ -54,9 +54,10 @@ bool notify_says_ready(std::string_view msg);
 // sockets, snapshot, spec, status, the engine's state); the lock stays.
 void remove_runtime_files(const RunDir& rd);
 
-// Puts the container's resolv.conf into the tree at root (manager/resolv.h),
-// logging what there is to say.
-void resolv_notes(const std::string& root, const ResolvSetup& rs, LogWriter& log);
+// Puts the container's resolv.conf and extra_hosts into the tree at root
+// (manager/resolv.h), logging what there is to say.
+void place_etc_files(const std::string& root, const decl::Container& c, const ResolvSetup& rs,
+                     LogWriter& log);
 
 // True once pid runs another program than the monitor (its command was exec'd).
 std::optional<bool> has_execd(pid_t pid);

@@ -41,6 +41,27 @@ std::vector<net::IpAddress> forwarder_addresses(const decl::Container& c) {
   return out;
 }
 
+// ROOT/etc, resolved inside the tree (made when missing and make); an empty
+// fd when there is none.
+Result<UniqueFd> open_etc(const std::string& root, bool make) {
+  UniqueFd rootfd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return errno_error("open {}", root);
+  struct open_how how = {};
+  how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  UniqueFd etc(static_cast<int>(::syscall(SYS_openat2, rootfd.get(), "etc", &how, sizeof how)));
+  if (!etc && errno == ENOENT && make) {
+    if (::mkdirat(rootfd.get(), "etc", 0755) < 0 && errno != EEXIST)
+      return errno_error("mkdir {}/etc", root);
+    etc.reset(static_cast<int>(::syscall(SYS_openat2, rootfd.get(), "etc", &how, sizeof how)));
+  }
+  if (!etc && errno != ENOENT) return errno_error("open {}/etc", root);
+  return etc;
+}
+
+constexpr std::string_view kExtraBegin = "# BEGIN berth extra_hosts";
+constexpr std::string_view kExtraEnd = "# END berth extra_hosts";
+
 }  // namespace
 
 std::string host_resolv_conf(const decl::Paths& paths) {
@@ -121,21 +142,8 @@ ResolvSetup resolv_setup(const decl::Paths& paths, const decl::Container& c) {
 Result<std::string> place_resolv_conf(const std::string& root, const ResolvSetup& s) {
   using A = ResolvSetup::Action;
   if (s.action != A::Write && s.action != A::Delete) return std::string();
-  UniqueFd rootfd(::open(root.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-  if (!rootfd) return errno_error("open {}", root);
-  struct open_how how = {};
-  how.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  UniqueFd etc(static_cast<int>(::syscall(SYS_openat2, rootfd.get(), "etc", &how, sizeof how)));
-  if (!etc && errno == ENOENT && s.action == A::Write) {
-    if (::mkdirat(rootfd.get(), "etc", 0755) < 0 && errno != EEXIST)
-      return errno_error("mkdir {}/etc", root);
-    etc.reset(static_cast<int>(::syscall(SYS_openat2, rootfd.get(), "etc", &how, sizeof how)));
-  }
-  if (!etc) {
-    if (errno == ENOENT) return std::string();
-    return errno_error("open {}/etc", root);
-  }
+  UniqueFd etc = TRY(open_etc(root, s.action == A::Write));
+  if (!etc) return std::string();
   struct stat st;
   bool exists = ::fstatat(etc.get(), "resolv.conf", &st, AT_SYMLINK_NOFOLLOW) == 0;
   if (exists && S_ISDIR(st.st_mode))
@@ -167,6 +175,57 @@ Result<std::string> place_resolv_conf(const std::string& root, const ResolvSetup
   (void)::unlinkat(etc.get(), tmp.c_str(), 0);
   errno = saved;
   return errno_error("write {}/etc/resolv.conf", root);
+}
+
+std::string hosts_with_extra(std::string_view content,
+                             const std::map<std::string, std::string>& extra) {
+  std::string out;
+  bool inside = false;
+  size_t pos = 0;
+  while (pos < content.size()) {
+    size_t e = content.find('\n', pos);
+    std::string_view line =
+        content.substr(pos, e == std::string_view::npos ? std::string_view::npos : e - pos);
+    pos = e == std::string_view::npos ? content.size() : e + 1;
+    if (line == kExtraBegin) {
+      inside = true;
+    } else if (inside) {
+      inside = line != kExtraEnd;
+    } else {
+      out.append(line);
+      out += '\n';
+    }
+  }
+  if (extra.empty()) return out;
+  out += fmt::format("{}\n", kExtraBegin);
+  for (auto& [name, addr] : extra) out += fmt::format("{}\t{}\n", addr, name);
+  out += fmt::format("{}\n", kExtraEnd);
+  return out;
+}
+
+Result<std::string> place_extra_hosts(const std::string& root,
+                                      const std::map<std::string, std::string>& extra) {
+  UniqueFd etc = TRY(open_etc(root, !extra.empty()));
+  if (!etc) return std::string();
+  struct stat st;
+  bool exists = ::fstatat(etc.get(), "hosts", &st, AT_SYMLINK_NOFOLLOW) == 0;
+  if (exists && !S_ISREG(st.st_mode))
+    return std::string("extra_hosts: the tree's /etc/hosts is not a regular file: left as it is");
+  std::string now;
+  if (exists) {
+    UniqueFd cur(::openat(etc.get(), "hosts", O_RDONLY | O_NOFOLLOW | O_CLOEXEC));
+    if (!cur) return errno_error("read {}/etc/hosts", root);
+    now = TRY(read_fd(cur.get()));
+  } else if (extra.empty()) {
+    return std::string();
+  }
+  std::string want = hosts_with_extra(now, extra);
+  if (exists && want == now) return std::string();
+  UniqueFd f(
+      ::openat(etc.get(), "hosts", O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644));
+  if (!f) return errno_error("write {}/etc/hosts", root);
+  TRY_CTX(write_all(f.get(), want), "write {}/etc/hosts", root);
+  return std::string();
 }
 
 }  // namespace berth::manager

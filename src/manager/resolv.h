@@ -1,8 +1,11 @@
 // The container's /etc/resolv.conf at each start (decl::ResolvConf, as
-// systemd-nspawn --resolv-conf), and whether berth's DNS forwarder serves it.
+// systemd-nspawn --resolv-conf), whether berth's DNS forwarder serves it,
+// and the extra_hosts block of its /etc/hosts.
 #pragma once
 
+#include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/result.h"
@@ -38,5 +41,17 @@ ResolvSetup resolv_setup(const decl::Paths& paths, const decl::Container& c);
 // copy- mode (as nspawn's), and the returned note says so ("" when there is
 // nothing to say).
 Result<std::string> place_resolv_conf(const std::string& root, const ResolvSetup& s);
+
+// The container's /etc/hosts with `extra` as a block of berth's ("# BEGIN
+// berth extra_hosts" ... "# END berth extra_hosts", an "ADDR\tNAME" line
+// each) in place of an earlier one, at the end; no block when extra is empty.
+std::string hosts_with_extra(std::string_view content,
+                             const std::map<std::string, std::string>& extra);
+
+// Puts that into ROOT/etc/hosts, resolved inside the tree, written in place
+// when the file is there (its owner stays: a user-namespaced tree is written
+// through its idmapped view). A symlink is left alone; the note says so.
+Result<std::string> place_extra_hosts(const std::string& root,
+                                      const std::map<std::string, std::string>& extra);
 
 }  // namespace berth::manager

@@ -376,6 +376,54 @@ TEST_F(Features, EnvironmentOfNewRunsChangesLive) {
   ASSERT_EQ(berth({"stop", a}).status, 0);
 }
 
+// extra_hosts (#15): names in the container's /etc/hosts in a block of
+// berth's, the tree's own lines kept; changed live (also in a user-namespaced
+// container, written through its idmapped tree) and removed with the key.
+TEST_F(Features, ExtraHostsInEtcHostsChangeLive) {
+  TempDir ta{"berth-test-xha"}, tb{"berth-test-xhb"};
+  std::string trees[2] = {copy_tree(ta), copy_tree(tb)};
+  std::string original = slurp(trees[0] + "/etc/hosts");
+  auto a = name("fxh"), b = name("fxu");
+  auto decls = [&](const std::string& extra) {
+    return busybox_decl(a, kTermLoop, extra, trees[0]) +
+           busybox_decl(b, kTermLoop, "private_users = \"pick\"\n" + extra, trees[1]);
+  };
+  declare(decls(
+      "extra_hosts = { \"db.example\" = \"192.0.2.10\", \"v6.example\" = \"2001:db8::10\" }\n"));
+  ASSERT_EQ(berth({"start", a, b}).status, 0);
+  int pa = pid_of(a), pb = pid_of(b);
+  for (auto& n : {a, b}) {
+    auto h = in(n, "cat /etc/hosts");
+    EXPECT_NE(h.find("192.0.2.10\tdb.example\n"), std::string::npos) << h;
+    EXPECT_NE(h.find("2001:db8::10\tv6.example\n"), std::string::npos) << h;
+    EXPECT_EQ(h.substr(0, original.size()), original);
+  }
+  declare(decls(
+      "extra_hosts = { \"db.example\" = \"192.0.2.11\", \"new.example\" = \"192.0.2.12\" }\n"));
+  auto plan = berth({"plan"});
+  for (auto& n : {a, b})
+    EXPECT_NE(plan.out.find("update " + n +
+                            ": live, no restart: extra_hosts: its /etc/hosts (-v6.example, "
+                            "~db.example, +new.example)\n"),
+              std::string::npos)
+        << plan.out << plan.err;
+  auto ap = berth({"apply"});
+  ASSERT_EQ(ap.status, 0) << ap.out << ap.err;
+  EXPECT_EQ(pid_of(a), pa);
+  EXPECT_EQ(pid_of(b), pb);
+  for (auto& n : {a, b}) {
+    auto h = in(n, "cat /etc/hosts");
+    EXPECT_EQ(h, original +
+                     "# BEGIN berth extra_hosts\n192.0.2.11\tdb.example\n"
+                     "192.0.2.12\tnew.example\n# END berth extra_hosts\n");
+  }
+  declare(decls(""));
+  ap = berth({"apply"});
+  ASSERT_EQ(ap.status, 0) << ap.out << ap.err;
+  for (auto& n : {a, b}) EXPECT_EQ(in(n, "cat /etc/hosts"), original);
+  ASSERT_EQ(berth({"stop", a, b}).status, 0);
+}
+
 TEST_F(Features, UpdateWithConfigFile) {
   auto d = name("fud");
   declare(busybox_decl(d, kTermLoop));

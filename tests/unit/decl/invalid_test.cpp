@@ -161,6 +161,17 @@ resolv_conf = "copy-static"
      {"/etc/berth/containers.toml:4: containers.web.resolv_conf: expected one of \"auto\", "
       "\"off\", \"copy-host\", \"copy-uplink\", \"replace-host\", \"replace-uplink\", "
       "\"bind-host\", \"bind-uplink\", \"delete\", got \"copy-static\""}},
+    {"ExtraHostsBadAddressAndName",
+     kToml,
+     R"([containers.web]
+share_host = true
+command = ["/bin/sh"]
+extra_hosts = { "db" = "10.0.0.300", "bad name" = "10.0.0.1" }
+)",
+     {"/etc/berth/containers.toml:4: containers.web.extra_hosts.\"bad name\": expected a host name "
+      "(letters, digits, '-' and '.') as the key",
+      "/etc/berth/containers.toml:4: containers.web.extra_hosts.db: expected an IPv4 or IPv6 "
+      "address, got \"10.0.0.300\""}},
     {"SeccompAsProfileName",
      kToml,
      R"([containers.web]

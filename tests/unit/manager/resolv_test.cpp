@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <fstream>
+
 #include <gtest/gtest.h>
 
 #include "base/files.h"
@@ -118,6 +120,37 @@ TEST_F(Resolv, UplinkDeleteOffAndBind) {
   auto s = resolv_setup(paths_, c_);
   EXPECT_NE(s.note.find("the host's instead"), std::string::npos) << s.note;
   EXPECT_EQ(s.content, *read_file(host_resolv_conf(paths_)));
+}
+
+TEST(ExtraHosts, BlockAddedReplacedAndRemoved) {
+  std::string base = "127.0.0.1\tlocalhost\n::1\tlocalhost\n";
+  std::map<std::string, std::string> one = {{"db.example", "192.0.2.10"}};
+  std::string with = hosts_with_extra(base, one);
+  EXPECT_EQ(with,
+            base + "# BEGIN berth extra_hosts\n192.0.2.10\tdb.example\n# END berth extra_hosts\n");
+  std::map<std::string, std::string> two = {{"a.example", "2001:db8::1"},
+                                            {"db.example", "192.0.2.11"}};
+  std::string again = hosts_with_extra(with + "10.0.0.1\tlater\n", two);
+  EXPECT_EQ(again, base +
+                       "10.0.0.1\tlater\n# BEGIN berth extra_hosts\n2001:db8::1\ta.example\n"
+                       "192.0.2.11\tdb.example\n# END berth extra_hosts\n");
+  EXPECT_EQ(hosts_with_extra(again, {}), base + "10.0.0.1\tlater\n");
+  EXPECT_EQ(hosts_with_extra(hosts_with_extra(base, two), two), hosts_with_extra(base, two));
+}
+
+TEST_F(Resolv, ExtraHostsPlacedInTheTreeAndASymlinkKept) {
+  std::ofstream(tree_.path() + "/etc/hosts") << "127.0.0.1 localhost\n";
+  ASSERT_TRUE(place_extra_hosts(tree_.path(), {{"db.example", "192.0.2.10"}}));
+  EXPECT_EQ(*read_file(tree_.path() + "/etc/hosts"),
+            "127.0.0.1 localhost\n# BEGIN berth extra_hosts\n192.0.2.10\tdb.example\n# END berth "
+            "extra_hosts\n");
+  ASSERT_TRUE(place_extra_hosts(tree_.path(), {}));
+  EXPECT_EQ(*read_file(tree_.path() + "/etc/hosts"), "127.0.0.1 localhost\n");
+  ASSERT_EQ(::unlink((tree_.path() + "/etc/hosts").c_str()), 0);
+  ASSERT_EQ(::symlink("/etc/hosts", (tree_.path() + "/etc/hosts").c_str()), 0);
+  auto note = place_extra_hosts(tree_.path(), {{"db.example", "192.0.2.10"}});
+  ASSERT_TRUE(note);
+  EXPECT_NE(note->find("not a regular file"), std::string::npos);
 }
 
 }  // namespace
