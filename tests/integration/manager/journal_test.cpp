@@ -80,5 +80,42 @@ TEST_F(Journal, ShowsWhatTheBootedGuestLogged) {
   EXPECT_NE(r.out.find(mark), std::string::npos) << r.out;
 }
 
+// A booted guest changed live (#15): its `reload` is a systemd reload through
+// the guest's own systemctl, after the live change and without a reboot; the
+// guest's journal shows systemd reloading.
+TEST_F(Journal, LiveChangeReloadsTheBootedGuestThroughItsSystemctl) {
+  if (!has_journalctl()) GTEST_SKIP() << "the host has no journalctl (install systemd)";
+  if (::access("/lib/systemd/systemd", X_OK) != 0)
+    GTEST_SKIP() << "the host has no /lib/systemd/systemd (install systemd)";
+  auto n = name("jr");
+  std::string base =
+      "[containers." + n + "]\nshare_host = true\nboot = true\ntimeout_start = \"90s\"\n";
+  declare(base);
+  auto s = berth({"start", n});
+  ASSERT_EQ(s.status, 0) << s.err << berth({"logs", n}).out;
+  int pid = pid_of(n);
+  declare(base + "reload = [\"systemctl\", \"daemon-reload\"]\n" +
+          "extra_hosts = { \"db.example\" = \"192.0.2.10\" }\n");
+  auto plan = berth({"plan"});
+  EXPECT_EQ(plan.out, "update " + n +
+                          ": live, no restart: extra_hosts: its /etc/hosts (+db.example); then "
+                          "reload: systemctl daemon-reload\n")
+      << plan.err;
+  auto ap = berth({"apply"});
+  ASSERT_EQ(ap.status, 0) << ap.out << ap.err;
+  EXPECT_EQ(pid_of(n), pid);
+  auto hosts = berth({"run", n, "--", "getent", "hosts", "db.example"});
+  EXPECT_NE(hosts.out.find("192.0.2.10"), std::string::npos) << hosts.out << hosts.err;
+  std::string out;
+  EXPECT_TRUE(eventually(
+      [&] {
+        out = berth({"logs", n, "--journal"}).out;
+        return out.find("Reloading") != std::string::npos;
+      },
+      std::chrono::seconds(30)))
+      << out;
+  ASSERT_EQ(berth({"stop", n}).status, 0);
+}
+
 }  // namespace
 }  // namespace berth::test
