@@ -64,6 +64,8 @@ Result<oci::Spec> launch_spec(const decl::Paths& paths, const decl::Container& c
                               const LaunchInputs& in) {
   auto spec = TRY(decl::to_spec(c, TRY(host_context(paths, c, in))));
   // resolv_conf = "bind-host"/"bind-uplink": the host's file, read-only.
+  using RC = decl::ResolvConf;
+  if (c.resolv_conf != RC::BindHost && c.resolv_conf != RC::BindUplink) return spec;
   if (auto rs = resolv_setup(paths, c); rs.action == ResolvSetup::Action::Bind)
     spec.mounts.push_back({"/etc/resolv.conf",
                            "bind",

@@ -54,28 +54,31 @@ Result<void> update_resources(const decl::Paths& paths, const decl::Container& c
   return engine::update(RunDir(paths, c.name).store(), c.name, res);
 }
 
+// The network namespace of a running container's process (its monitor's:
+// the host side; its init's: its own).
+Result<UniqueFd> netns_of(const decl::Paths& paths, const std::string& name, bool init) {
+  auto st = read_status(RunDir(paths, name));
+  pid_t pid = !st ? 0 : init ? st->pid : st->monitor_pid;
+  if (pid <= 0) return make_error("{} is not running", name);
+  std::string ns = fmt::format("/proc/{}/ns/net", pid);
+  UniqueFd fd(::open(ns.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return errno_error("open {}", ns);
+  return fd;
+}
+
 // The forwards are in the host namespace the monitor built the network in.
 Result<void> update_forwards(const decl::Paths& paths, const decl::Declarations& decls,
                              const decl::Container& c) {
-  auto st = read_status(RunDir(paths, c.name));
-  if (!st || st->monitor_pid <= 0) return make_error("{} has no monitor", c.name);
-  std::string ns = fmt::format("/proc/{}/ns/net", st->monitor_pid);
-  UniqueFd fd(::open(ns.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) return errno_error("open {}", ns);
-  auto n = TRY(network_of(c, paths, decls.settings.nat));
-  return net::update_forwards(n, fd.get());
+  auto host = TRY(netns_of(paths, c.name, false));
+  return net::update_forwards(TRY(network_of(c, paths, decls.settings.nat)), host.get());
 }
 
 // Macvlans and moved interfaces, between the host namespace of the monitor
 // and the container's.
 Result<void> update_links(const decl::Paths& paths, const decl::Declarations& decls,
                           const decl::Container& before, const decl::Container& now) {
-  auto st = read_status(RunDir(paths, now.name));
-  if (!st || st->monitor_pid <= 0 || st->pid <= 0) return make_error("{} is not running", now.name);
-  UniqueFd host(
-      ::open(fmt::format("/proc/{}/ns/net", st->monitor_pid).c_str(), O_RDONLY | O_CLOEXEC));
-  UniqueFd ct(::open(fmt::format("/proc/{}/ns/net", st->pid).c_str(), O_RDONLY | O_CLOEXEC));
-  if (!host || !ct) return errno_error("open the network namespaces of {}", now.name);
+  auto host = TRY(netns_of(paths, now.name, false));
+  auto ct = TRY(netns_of(paths, now.name, true));
   auto b = TRY(network_of(before, paths, decls.settings.nat));
   auto n = TRY(network_of(now, paths, decls.settings.nat));
   return net::update_links(b, n, host.get(), ct.get());

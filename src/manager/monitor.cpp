@@ -156,8 +156,8 @@ class Monitor {
     }
     net_up_ = true;  // teardown is harmless even for a half-built network
     TRY_CTX(net::setup_container_network(netw_, net::kCurrentNetns, netns_.get()), "network");
-    if (auto rs = resolv_setup(paths_, c_); !rs.forwarder_listen.empty())
-      dns_ = TRY(DnsForwarder::listen(rs.forwarder_listen, hosts_file(paths_), rs.upstream_file));
+    if (auto at = dns_forwarder_addresses(c_); !at.empty())
+      dns_ = TRY(DnsForwarder::listen(at, hosts_file(paths_), host_resolv_conf(paths_)));
     return ok();
   }
 

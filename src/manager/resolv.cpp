@@ -31,15 +31,19 @@ bool is_loopback(const net::IpAddress& a) {
   return a.bytes == lo;
 }
 
-// The forwarder's addresses: the host side of c's own veth.
-std::vector<net::IpAddress> forwarder_addresses(const decl::Container& c) {
+}  // namespace
+
+std::vector<net::IpAddress> dns_forwarder_addresses(const decl::Container& c) {
   std::vector<net::IpAddress> out;
-  if (!c.private_network || !c.host_bridge.empty()) return out;
+  if (c.resolv_conf != decl::ResolvConf::Auto || !c.private_network || !c.host_bridge.empty())
+    return out;
   for (auto* a : {&c.host_address, &c.host_address6})
     if (*a)
       if (auto ip = net::parse_address((*a)->address); ip.ok()) out.push_back(*ip);
   return out;
 }
+
+namespace {
 
 // ROOT/etc, resolved inside the tree (made when missing and make); an empty
 // fd when there is none.
@@ -110,7 +114,7 @@ ResolvSetup resolv_setup(const decl::Paths& paths, const decl::Container& c) {
     return s;
   }
   // auto
-  s.forwarder_listen = forwarder_addresses(c);
+  s.forwarder_listen = dns_forwarder_addresses(c);
   std::string host = text ? *text : std::string();
   if (!s.forwarder_listen.empty()) {
     s.action = A::Write;

@@ -20,6 +20,11 @@ namespace berth::manager {
 std::string host_resolv_conf(const decl::Paths& paths);
 std::string uplink_resolv_conf(const decl::Paths& paths);
 
+// Where c's DNS forwarder listens (resolv_conf = "auto" with a private
+// network and a host address on its own veth): the host addresses; empty
+// when it has none. Reads nothing.
+std::vector<net::IpAddress> dns_forwarder_addresses(const decl::Container& c);
+
 struct ResolvSetup {
   enum class Action { None, Write, Bind, Delete } action = Action::None;
   bool replace_symlink = false;  // replace-*: a symlink in the tree is replaced too
