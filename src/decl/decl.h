@@ -32,6 +32,10 @@ Result<Cidr> parse_cidr(std::string_view text, int family);
 struct BindMount {
   std::string host_path;  // defaults to the mount point itself
   bool read_only = true;
+  // In a user-namespaced container, an idmapped bind (the container's root
+  // is the host's root there: it owns and writes what the host's root does);
+  // false: files appear owned by their on-disk ids mapped through its range.
+  bool idmap = true;
   bool operator==(const BindMount&) const = default;
 };
 
@@ -166,6 +170,12 @@ struct Container {
   // ENOSYS, module loading, kexec, bpf, keyrings and the like EPERM), as
   // systemd-nspawn filters by default; false runs the container unfiltered.
   bool seccomp = true;
+  // Containers inside it (podman, LXC, another berth): keyrings allowed by
+  // the seccomp profile, /proc and /sys fully visible (no masked or
+  // read-only paths in them, so that a nested runtime may mount new
+  // instances), /proc/sys writable where its user namespace owns it.
+  // Needs a user namespace (private_users).
+  bool nesting = false;
   PrivateUsers private_users;
   Resources resources;
 
@@ -199,9 +209,9 @@ struct Settings {
   // Masquerade traffic of every private-network container (per-container
   // `nat` does it for one).
   bool nat = false;
-  // private_users of a booted container that does not declare its own
-  // ("pick" when not set): booted containers hold CAP_SYS_ADMIN, which only a
-  // user namespace keeps away from the host.
+  // private_users of every container that does not declare its own. Unset:
+  // "pick" for a booted container (it holds CAP_SYS_ADMIN, which only a user
+  // namespace keeps away from the host), "no" for a command.
   std::optional<PrivateUsers> private_users;
   std::string file;
   int line = 0;
@@ -253,10 +263,9 @@ LoadResult load_files(const std::vector<std::string>& files, const LoadOptions& 
 // Validate merged declarations (types are already checked by the parser).
 void validate(const Declarations& decls, const LoadOptions& opts, std::vector<Diagnostic>& errors);
 
-// Fills in what a container gets when it does not say: a booted container
-// without its own private_users takes settings.private_users ("pick" when
-// unset). load_documents does it; a declaration parsed alone (a snapshot)
-// needs it too.
+// Fills in what a container gets when it does not say: one without its own
+// private_users takes settings.private_users (unset: "pick" when booted). load_documents does it; a
+// declaration parsed alone (a snapshot) needs it too.
 void apply_defaults(Container& c, const Settings& settings);
 
 // Names in an order that starts every container after those in its `after`

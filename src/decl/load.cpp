@@ -73,8 +73,11 @@ std::vector<std::string> start_order(const Declarations& decls) {
 }
 
 void apply_defaults(Container& c, const Settings& settings) {
-  if (c.boot && !c.key_lines.count("private_users"))
-    c.private_users = settings.private_users.value_or(PrivateUsers{PrivateUsers::Mode::Pick, 0});
+  if (c.key_lines.count("private_users")) return;
+  if (settings.private_users)
+    c.private_users = *settings.private_users;
+  else if (c.boot)
+    c.private_users = PrivateUsers{PrivateUsers::Mode::Pick, 0};
 }
 
 bool same_declaration(const Container& a, const Container& b) {

@@ -171,6 +171,23 @@ bool Walker::get_duration(const Node& n, const std::string& key, std::chrono::mi
   return true;
 }
 
+// "no", "pick" or a base uid whose 65536 ids fit in 32 bits.
+bool Walker::get_private_users(const Node& v, const std::string& key, PrivateUsers& out) {
+  constexpr int64_t kMaxBase =
+      int64_t{std::numeric_limits<uint32_t>::max()} - kPrivateUsersRange + 1;
+  if (v.kind == Kind::String && v.text == "no")
+    out = {};
+  else if (v.kind == Kind::String && v.text == "pick")
+    out = {PrivateUsers::Mode::Pick, 0};
+  else if (v.kind == Kind::Integer && v.integer >= 0 && v.integer <= kMaxBase)
+    out = {PrivateUsers::Mode::Base, static_cast<uint32_t>(v.integer)};
+  else {
+    expected(v, key, fmt::format("\"no\", \"pick\" or a base uid (0-{})", kMaxBase));
+    return false;
+  }
+  return true;
+}
+
 // --- sections ----------------------------------------------------------------
 void Walker::settings(const Node& n, Settings& s) {
   if (n.kind != Kind::Table) return expected(n, "settings", table_word());
@@ -180,12 +197,8 @@ void Walker::settings(const Node& n, Settings& s) {
     if (k == "nat") {
       get_bool(v, "settings.nat", s.nat);
     } else if (k == "private_users") {
-      if (v.kind == Kind::String && v.text == "no")
-        s.private_users = PrivateUsers{};
-      else if (v.kind == Kind::String && v.text == "pick")
-        s.private_users = PrivateUsers{PrivateUsers::Mode::Pick, 0};
-      else
-        expected(v, "settings.private_users", "\"no\" or \"pick\"");
+      PrivateUsers p;
+      if (get_private_users(v, "settings.private_users", p)) s.private_users = p;
     } else
       unknown(v, "settings", k, kSettingsKeys);
   }
@@ -213,168 +226,150 @@ void Walker::container(const std::string& name, const Node& n, Declarations& d) 
 }
 
 const std::map<std::string, Walker::Handler>& Walker::handlers() {
-  static const std::
-      map<std::string, Handler>
-          h =
-              {
-                  {"path", [](Walker& w, Container& c, const std::string& k,
-                              const Node& v) { w.get_abs_path(v, k, c.path); }},
-                  {"share_host", [](Walker& w, Container& c, const std::string& k,
-                                    const Node& v) { w.get_bool(v, k, c.share_host); }},
-                  {"command",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     if (w.get_strings(v, k, c.command) &&
-                         (c.command.empty() || c.command[0].empty()))
-                       w.expected(v, k, "a non-empty array of strings (program and arguments)");
-                   }},
-                  {"boot", [](Walker& w, Container& c, const std::string& k,
-                              const Node& v) { w.get_bool(v, k, c.boot); }},
-                  {"stub_init", [](Walker& w, Container& c, const std::string& k,
-                                   const Node& v) { w.get_bool(v, k, c.stub_init); }},
-                  {"environment", [](Walker& w, Container& c, const std::string& k,
-                                     const Node& v) { w.environment(c, k, v); }},
-                  {"hostname",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     if (v.kind != Kind::String || !valid_hostname(v.text))
-                       w.expected(v, k, "a host name (letters, digits, '-' and '.')");
-                     else
-                       c.hostname = v.text;
-                   }},
-                  {"extra_hosts", [](Walker& w, Container& c, const std::string& k,
-                                     const Node& v) { w.extra_hosts(c, k, v); }},
-                  {"autostart", [](Walker& w, Container& c, const std::string& k,
-                                   const Node& v) { w.get_bool(v, k, c.autostart); }},
-                  {"restart_if_changed",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     w.get_bool(v, k, c.restart_if_changed);
-                   }},
-                  {"reload",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     if (w.get_strings(v, k, c.reload) && (c.reload.empty() || c.reload[0].empty()))
-                       w.expected(v, k, "a non-empty array of strings (program and arguments)");
-                   }},
-                  {"ephemeral", [](Walker& w, Container& c, const std::string& k,
-                                   const Node& v) { w.get_bool(v, k, c.ephemeral); }},
-                  {"timeout_start", [](Walker& w, Container& c, const std::string& k,
-                                       const Node& v) { w.get_duration(v, k, c.timeout_start); }},
-                  {"timeout_stop", [](Walker& w, Container& c, const std::string& k,
-                                      const Node& v) { w.get_duration(v, k, c.timeout_stop); }},
-                  {"restart",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     static const std::map<std::string, Restart> names = {
-                         {"no", Restart::No},
-                         {"on-failure", Restart::OnFailure},
-                         {"always", Restart::Always}};
-                     auto it = v.kind == Kind::String ? names.find(v.text) : names.end();
-                     if (it == names.end())
-                       return w.expected(v, k, "\"no\", \"on-failure\" or \"always\"");
-                     c.restart = it->second;
-                   }},
-                  {"ready",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     static const std::map<std::string, Ready> names = {
-                         {"auto", Ready::Auto},
-                         {"notify", Ready::Notify},
-                         {"started", Ready::Started}};
-                     auto it = v.kind == Kind::String ? names.find(v.text) : names.end();
-                     if (it == names.end())
-                       return w.expected(v, k, "\"auto\", \"notify\" or \"started\"");
-                     c.ready = it->second;
-                   }},
-                  {"resolv_conf",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     std::string all;
-                     for (auto& [n, val] : resolv_conf_names()) {
-                       if (v.kind == Kind::String && v.text == n) {
-                         c.resolv_conf = val;
-                         return;
-                       }
-                       all += (all.empty() ? "" : ", ") + quote(n);
-                     }
-                     w.expected(v, k, "one of " + all);
-                   }},
-                  {"halt_signal", [](Walker& w, Container& c, const std::string& k,
-                                     const Node& v) { w.get_signal(v, k, c.halt_signal); }},
-                  {"reboot_signal", [](Walker& w, Container& c, const std::string& k,
-                                       const Node& v) { w.get_signal(v, k, c.reboot_signal); }},
-                  {"after", [](Walker& w, Container& c, const std::string& k,
-                               const Node& v) { w.get_strings(v, k, c.after); }},
-                  {"bind_mounts", [](Walker& w, Container& c, const std::string& k,
-                                     const Node& v) { w.bind_mounts(c, k, v); }},
-                  {"tmpfs",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     if (v.kind != Kind::Array)
-                       return w.expected(v, k, "an array of absolute paths");
-                     for (size_t i = 0; i < v.array.size(); ++i) {
-                       std::string p;
-                       if (w.get_abs_path(v.array[i], fmt::format("{}[{}]", k, i), p))
-                         c.tmpfs.push_back(p);
-                     }
-                   }},
-                  {"additional_capabilities", [](Walker& w, Container& c, const std::string& k,
-                                                 const Node& v) { w.capabilities(c, k, v); }},
-                  {"allowed_devices", [](Walker& w, Container& c, const std::string& k,
-                                         const Node& v) { w.devices(c, k, v); }},
-                  {"enable_tun",
-                   [](Walker& w, Container& c, const std::string& k,
-                      const Node& v) { w.get_bool(v, k, c.enable_tun); }},
-                  {"seccomp", [](
+  static const std::map<std::string, Handler>
+      h =
+          {
+              {"path", [](Walker& w, Container& c, const std::string& k,
+                          const Node& v) { w.get_abs_path(v, k, c.path); }},
+              {"share_host", [](Walker& w, Container& c, const std::string& k,
+                                const Node& v) { w.get_bool(v, k, c.share_host); }},
+              {"command",
+               [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                 if (w.get_strings(v, k, c.command) && (c.command.empty() || c.command[0].empty()))
+                   w.expected(v, k, "a non-empty array of strings (program and arguments)");
+               }},
+              {"boot", [](Walker& w, Container& c, const std::string& k,
+                          const Node& v) { w.get_bool(v, k, c.boot); }},
+              {"stub_init", [](Walker& w, Container& c, const std::string& k,
+                               const Node& v) { w.get_bool(v, k, c.stub_init); }},
+              {"environment", [](Walker& w, Container& c, const std::string& k,
+                                 const Node& v) { w.environment(c, k, v); }},
+              {"hostname",
+               [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                 if (v.kind != Kind::String || !valid_hostname(v.text))
+                   w.expected(v, k, "a host name (letters, digits, '-' and '.')");
+                 else
+                   c.hostname = v.text;
+               }},
+              {"extra_hosts", [](Walker& w, Container& c, const std::string& k,
+                                 const Node& v) { w.extra_hosts(c, k, v); }},
+              {"autostart", [](Walker& w, Container& c, const std::string& k,
+                               const Node& v) { w.get_bool(v, k, c.autostart); }},
+              {"restart_if_changed", [](Walker& w, Container& c, const std::string& k,
+                                        const Node& v) { w.get_bool(v, k, c.restart_if_changed); }},
+              {"reload",
+               [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                 if (w.get_strings(v, k, c.reload) && (c.reload.empty() || c.reload[0].empty()))
+                   w.expected(v, k, "a non-empty array of strings (program and arguments)");
+               }},
+              {"ephemeral", [](Walker& w, Container& c, const std::string& k,
+                               const Node& v) { w.get_bool(v, k, c.ephemeral); }},
+              {"timeout_start", [](Walker& w, Container& c, const std::string& k,
+                                   const Node& v) { w.get_duration(v, k, c.timeout_start); }},
+              {"timeout_stop", [](Walker& w, Container& c, const std::string& k,
+                                  const Node& v) { w.get_duration(v, k, c.timeout_stop); }},
+              {"restart",
+               [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                 static const std::map<std::string, Restart> names = {
+                     {"no", Restart::No},
+                     {"on-failure", Restart::OnFailure},
+                     {"always", Restart::Always}};
+                 auto it = v.kind == Kind::String ? names.find(v.text) : names.end();
+                 if (it == names.end())
+                   return w.expected(v, k, "\"no\", \"on-failure\" or \"always\"");
+                 c.restart = it->second;
+               }},
+              {"ready",
+               [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                 static const std::map<std::string, Ready> names = {
+                     {"auto", Ready::Auto}, {"notify", Ready::Notify}, {"started", Ready::Started}};
+                 auto it = v.kind == Kind::String ? names.find(v.text) : names.end();
+                 if (it == names.end())
+                   return w.expected(v, k, "\"auto\", \"notify\" or \"started\"");
+                 c.ready = it->second;
+               }},
+              {"resolv_conf",
+               [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                 std::string all;
+                 for (auto& [n, val] : resolv_conf_names()) {
+                   if (v.kind == Kind::String && v.text == n) {
+                     c.resolv_conf = val;
+                     return;
+                   }
+                   all += (all.empty() ? "" : ", ") + quote(n);
+                 }
+                 w.expected(v, k, "one of " + all);
+               }},
+              {"halt_signal", [](Walker& w, Container& c, const std::string& k,
+                                 const Node& v) { w.get_signal(v, k, c.halt_signal); }},
+              {"reboot_signal", [](Walker& w, Container& c, const std::string& k,
+                                   const Node& v) { w.get_signal(v, k, c.reboot_signal); }},
+              {"after", [](Walker& w, Container& c, const std::string& k,
+                           const Node& v) { w.get_strings(v, k, c.after); }},
+              {"bind_mounts", [](Walker& w, Container& c, const std::string& k,
+                                 const Node& v) { w.bind_mounts(c, k, v); }},
+              {"tmpfs",
+               [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                 if (v.kind != Kind::Array) return w.expected(v, k, "an array of absolute paths");
+                 for (size_t i = 0; i < v.array.size(); ++i) {
+                   std::string p;
+                   if (w.get_abs_path(v.array[i], fmt::format("{}[{}]", k, i), p))
+                     c.tmpfs.push_back(p);
+                 }
+               }},
+              {"additional_capabilities", [](Walker& w, Container& c, const std::string& k,
+                                             const Node& v) { w.capabilities(c, k, v); }},
+              {"allowed_devices", [](Walker& w, Container& c, const std::string& k,
+                                     const Node& v) { w.devices(c, k, v); }},
+              {"nesting", [](Walker& w, Container& c, const std::string& k,
+                             const Node& v) { w.get_bool(v, k, c.nesting); }},
+              {"enable_tun",
+               [](Walker& w, Container& c, const std::string& k,
+                  const Node& v) { w.get_bool(v, k, c.enable_tun); }},
+              {"seccomp", [](Walker& w, Container& c, const std::string& k,
+                             const Node& v) { w.get_bool(v, k, c.seccomp); }},
+              {"private_users", [](Walker& w, Container& c, const std::string& k,
+                                   const Node& v) { w.get_private_users(v, k, c.private_users); }},
+              {"resources", [](Walker& w, Container& c, const std::string& k,
+                               const Node& v) { w.resources(c, k, v); }},
+              {"private_network", [](Walker& w, Container& c, const std::string& k,
+                                     const Node& v) { w.get_bool(v, k, c.private_network); }},
+              {"host_address", [](Walker& w, Container& c, const std::string& k,
+                                  const Node& v) { w.get_cidr(v, k, 4, c.host_address); }},
+              {"local_address", [](Walker& w, Container& c, const std::string& k,
+                                   const Node& v) { w.get_cidr(v, k, 4, c.local_address); }},
+              {"host_address6", [](Walker& w, Container& c, const std::string& k,
+                                   const Node& v) { w.get_cidr(v, k, 6, c.host_address6); }},
+              {"local_address6", [](Walker& w, Container& c, const std::string& k,
+                                    const Node& v) { w.get_cidr(v, k, 6, c.local_address6); }},
+              {"host_bridge", [](
                                   Walker& w, Container& c, const std::string& k,
-                                  const Node& v) { w.get_bool(v, k, c.seccomp); }},
-                  {"private_users",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     constexpr int64_t kMaxBase =
-                         int64_t{std::numeric_limits<uint32_t>::max()} - kPrivateUsersRange + 1;
-                     if (v.kind == Kind::String && v.text == "no")
-                       c.private_users = {};
-                     else if (v.kind == Kind::String && v.text == "pick")
-                       c.private_users.mode = PrivateUsers::Mode::Pick;
-                     else if (v.kind == Kind::Integer && v.integer >= 0 && v.integer <= kMaxBase)
-                       c.private_users = {PrivateUsers::Mode::Base,
-                                          static_cast<uint32_t>(v.integer)};
-                     else
-                       w.expected(v, k,
-                                  fmt::format("\"no\", \"pick\" or a base uid (0-{})", kMaxBase));
-                   }},
-                  {"resources", [](Walker& w, Container& c, const std::string& k,
-                                   const Node& v) { w.resources(c, k, v); }},
-                  {"private_network", [](Walker& w, Container& c, const std::string& k,
-                                         const Node& v) { w.get_bool(v, k, c.private_network); }},
-                  {"host_address", [](Walker& w, Container& c, const std::string& k,
-                                      const Node& v) { w.get_cidr(v, k, 4, c.host_address); }},
-                  {"local_address", [](Walker& w, Container& c, const std::string& k,
-                                       const Node& v) { w.get_cidr(v, k, 4, c.local_address); }},
-                  {"host_address6", [](Walker& w, Container& c, const std::string& k,
-                                       const Node& v) { w.get_cidr(v, k, 6, c.host_address6); }},
-                  {"local_address6", [](Walker& w, Container& c, const std::string& k,
-                                        const Node& v) { w.get_cidr(v, k, 6, c.local_address6); }},
-                  {"host_bridge", [](Walker& w, Container& c, const std::string& k,
-                                     const Node& v) { w.get_link_name(v, k, c.host_bridge); }},
-                  {"macvlans", [](Walker& w, Container& c, const std::string& k,
-                                  const Node& v) { w.link_names(k, v, c.macvlans); }},
-                  {"interfaces", [](Walker& w, Container& c, const std::string& k,
-                                    const Node& v) { w.link_names(k, v, c.interfaces); }},
-                  {"extra_veths", [](Walker& w, Container& c, const std::string& k,
-                                     const Node& v) { w.extra_veths(c, k, v); }},
-                  {"network_namespace",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     w.get_abs_path(v, k, c.network_namespace);
-                   }},
-                  {"forward_ports",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     w.forward_ports(c, "forward_ports", k, v, c.forward_ports);
-                   }},
-                  {"local_mac_address",
-                   [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                     if (v.kind != Kind::String || !valid_mac(v.text))
-                       return w.expected(v, k, "a MAC address like \"02:00:00:00:00:01\"");
-                     c.local_mac_address = v.text;
-                     for (auto& ch : c.local_mac_address)
-                       ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-                   }},
-                  {"nat", [](Walker& w, Container& c, const std::string& k,
-                             const Node& v) { w.get_bool(v, k, c.nat); }},
-              };
+                                  const Node& v) { w.get_link_name(v, k, c.host_bridge); }},
+              {"macvlans", [](Walker& w, Container& c, const std::string& k,
+                              const Node& v) { w.link_names(k, v, c.macvlans); }},
+              {"interfaces",
+               [](Walker& w, Container& c, const std::string& k,
+                  const Node& v) { w.link_names(k, v, c.interfaces); }},
+              {"extra_veths", [](Walker& w, Container& c,
+                                 const std::string& k, const Node& v) { w.extra_veths(c, k, v); }},
+              {"network_namespace",
+               [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                 w.get_abs_path(v, k, c.network_namespace);
+               }},
+              {"forward_ports",
+               [](Walker& w, Container& c, const std::string& k,
+                  const Node& v) { w.forward_ports(c, "forward_ports", k, v, c.forward_ports); }},
+              {"local_mac_address",
+               [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                 if (v.kind != Kind::String || !valid_mac(v.text))
+                   return w.expected(v, k, "a MAC address like \"02:00:00:00:00:01\"");
+                 c.local_mac_address = v.text;
+                 for (auto& ch : c.local_mac_address)
+                   ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+               }},
+              {"nat", [](Walker& w, Container& c, const std::string& k,
+                         const Node& v) { w.get_bool(v, k, c.nat); }},
+          };
   return h;
 }
 

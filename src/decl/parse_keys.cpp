@@ -17,7 +17,7 @@ namespace {
 
 using Kind = Node::Kind;
 
-const std::vector<std::string> kBindKeys = {"host_path", "read_only"};
+const std::vector<std::string> kBindKeys = {"host_path", "read_only", "idmap"};
 const std::vector<std::string> kDeviceKeys = {"node", "modifier"};
 const std::vector<std::string> kPortKeys = {"protocol", "host_port", "container_port"};
 const std::vector<std::string> kVethKeys = {"host_bridge",   "host_address",   "local_address",
@@ -86,6 +86,8 @@ void Walker::bind_mounts(Container& c, const std::string& key, const Node& v) {
           ok &= get_abs_path(bv, kk, b.host_path);
         else if (bk == "read_only")
           ok &= get_bool(bv, kk, b.read_only);
+        else if (bk == "idmap")
+          ok &= get_bool(bv, kk, b.idmap);
         else {
           unknown(bv, k, bk, kBindKeys);
           ok = false;
@@ -93,7 +95,7 @@ void Walker::bind_mounts(Container& c, const std::string& key, const Node& v) {
       }
       if (!ok) continue;
     } else {
-      expected(val, k, "a host path or " + table_word() + " {host_path, read_only}");
+      expected(val, k, "a host path or " + table_word() + " {host_path, read_only, idmap}");
       continue;
     }
     c.bind_mounts[mp] = b;

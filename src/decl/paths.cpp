@@ -47,10 +47,14 @@ std::string Paths::container_log(const std::string& name) const {
 }
 
 std::string resolve_root(const std::string& cli_value) {
-  if (!cli_value.empty()) return cli_value;
-  const char* env = std::getenv("BERTH_ROOT");
-  if (env && *env) return env;
-  return "/";
+  std::string root = cli_value;
+  if (const char* env = std::getenv("BERTH_ROOT"); root.empty() && env && *env) root = env;
+  if (root.empty()) return "/";
+  // Absolute: the monitor that start forks works from "/", so a relative
+  // root would name another place there.
+  std::error_code ec;
+  auto abs = std::filesystem::absolute(root, ec);
+  return ec ? root : abs.lexically_normal().string();
 }
 
 std::vector<std::string> default_declaration_files(const Paths& p) {

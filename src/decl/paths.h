@@ -28,7 +28,7 @@ struct Paths {
 };
 
 // The root to use: the --root value if given (non-empty), else $BERTH_ROOT,
-// else "/".
+// else "/"; made absolute against the working directory.
 std::string resolve_root(const std::string& cli_value);
 
 // The declaration files that exist: etc/containers.toml, etc/containers.json,

@@ -14,6 +14,24 @@
 namespace berth::decl {
 namespace {
 
+// nesting = true: what a runtime inside needs (see decl.h).
+void allow_nesting(oci::Linux& l) {
+  auto under_proc_or_sys = [](const std::string& p) {
+    return p == "/proc" || p.starts_with("/proc/") || p == "/sys" || p.starts_with("/sys/");
+  };
+  std::erase_if(l.masked_paths, under_proc_or_sys);
+  std::erase_if(l.readonly_paths, under_proc_or_sys);
+  if (!l.seccomp) return;
+  // Keyrings (crun and runc give each container a session keyring of its own).
+  const std::vector<std::string> keyrings = {"add_key", "keyctl", "request_key"};
+  for (auto& rule : l.seccomp->syscalls)
+    std::erase_if(rule.names, [&](const std::string& n) {
+      return std::find(keyrings.begin(), keyrings.end(), n) != keyrings.end();
+    });
+  std::erase_if(l.seccomp->syscalls, [](const oci::SeccompSyscall& r) { return r.names.empty(); });
+  l.seccomp->syscalls.push_back({keyrings, "SCMP_ACT_ALLOW", std::nullopt, {}});
+}
+
 constexpr const char* kDefaultPath =
     "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -112,6 +130,7 @@ void add_host_part(oci::Spec& s, const Container& c, const SpecContext& ctx) {
       keep(*set);
   }
   if (c.seccomp && ctx.default_seccomp && !s.linux->seccomp) s.linux->seccomp = ctx.default_seccomp;
+  if (c.nesting) allow_nesting(*s.linux);
 }
 
 }  // namespace
@@ -248,8 +267,12 @@ Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
   std::vector<oci::Mount> user_mounts;
   for (auto& t : c.tmpfs)
     user_mounts.push_back({t, "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755"}, {}, {}});
-  for (auto& [mp, b] : c.bind_mounts)
-    user_mounts.push_back({mp, "bind", b.host_path, {"rbind", b.read_only ? "ro" : "rw"}, {}, {}});
+  bool userns = c.private_users.mode != PrivateUsers::Mode::No;
+  for (auto& [mp, b] : c.bind_mounts) {
+    std::vector<std::string> opts = {"rbind", b.read_only ? "ro" : "rw"};
+    if (userns && b.idmap) opts.push_back("idmap");
+    user_mounts.push_back({mp, "bind", b.host_path, opts, {}, {}});
+  }
   // Parents before children, whatever kind they are.
   std::stable_sort(user_mounts.begin(), user_mounts.end(),
                    [](const oci::Mount& a, const oci::Mount& b) {

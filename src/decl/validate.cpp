@@ -71,6 +71,11 @@ class Validator {
     if (has(c, "reboot_signal") && !c.boot && !c.invalid_keys.count("reboot_signal"))
       err(c, "reboot_signal", "only for boot = true (a command is restarted, not rebooted)");
 
+    if (c.nesting && c.private_users.mode == PrivateUsers::Mode::No &&
+        !c.invalid_keys.count("private_users"))
+      err(c, "nesting",
+          "needs a user namespace: private_users = \"pick\" or a base uid (a nested runtime "
+          "mounts proc and sysfs, which only the user namespace keeps from the host's)");
     if (opts_.check_host) host_checks(c);
     network(c);
   }

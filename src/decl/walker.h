@@ -37,6 +37,7 @@ class Walker {
 
   // --- scalar readers (false: reported; parse.cpp) --------------------------
   bool get_bool(const Node& n, const std::string& key, bool& out);
+  bool get_private_users(const Node& n, const std::string& key, PrivateUsers& out);
   bool get_string(const Node& n, const std::string& key, std::string& out);
   bool get_abs_path(const Node& n, const std::string& key, std::string& out);
   bool get_strings(const Node& n, const std::string& key, std::vector<std::string>& out);

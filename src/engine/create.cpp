@@ -75,6 +75,18 @@ oci::Resources resources_of(const oci::Spec& spec) {
   return res;
 }
 
+// An unprivileged caller (rootless) whose cgroup cannot be made where the
+// host delegates nothing to it: the container runs in the caller's cgroups,
+// as crun and runc run rootless ones on cgroup v1, unless the spec sets a
+// limit, which would then silently not hold.
+bool rootless_without_cgroups(const oci::Spec& spec, const Error& e) {
+  if (::geteuid() == 0 || (e.code != EACCES && e.code != EPERM && e.code != EROFS)) return false;
+  if (!spec.linux || !spec.linux->resources) return true;
+  const oci::Resources& r = *spec.linux->resources;
+  return !r.memory && !r.cpu && !r.pids_limit && !r.block_io && r.hugepage_limits.empty() &&
+         !r.network && r.unified.empty();
+}
+
 // Namespaces the runtime enters for the clone and leaves again after it.
 // An init in a new user namespace cannot join namespaces its parent's user
 // namespace owns (setns needs CAP_SYS_ADMIN over their owner): the runtime
@@ -267,10 +279,13 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   plan.fifo_fd = fifo.get();
   if (opts.use_cgroups) {
     auto made = cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id);
-    if (!made) return std::move(made).error().wrap("linux.cgroupsPath");
-    cg = std::move(*made);  // the guard removes it from here on
-    TRY(cg->apply(resources_of(spec)));
-    plan.cgroup = &*cg;
+    if (!made && !rootless_without_cgroups(spec, made.error()))
+      return std::move(made).error().wrap("linux.cgroupsPath");
+    if (made) {
+      cg = std::move(*made);  // the guard removes it from here on
+      TRY(cg->apply(resources_of(spec)));
+      plan.cgroup = &*cg;
+    }
   }
 
   // A user namespace with a new mount namespace: the tree is built outside
@@ -281,7 +296,9 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   // namespace, may not write the host's cgroup files). A user namespace
   // without a builder: the runtime moves the init.
   CgroupEntry entry;
-  plan.builder = plan.ns.new_user && (plan.ns.clone_flags & CLONE_NEWNS);
+  // Only the host's root can build a tree outside the user namespace: an
+  // unprivileged caller's (rootless) container builds its own, as crun's.
+  plan.builder = plan.ns.new_user && (plan.ns.clone_flags & CLONE_NEWNS) && ::geteuid() == 0;
   if (cg && (!plan.ns.new_user || plan.builder)) entry = cgroup_entry(*cg);
   plan.self_join = entry.self_join && !plan.builder;
   plan.builder_join = entry.self_join && plan.builder;
@@ -290,6 +307,10 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   fifo.reset();
   guard.pid = pid;
   if (plan.ns.new_user && !plan.builder) {
+    // An unprivileged caller may map only its own ids, and its gid only once
+    // setgroups(2) is denied in the namespace (user_namespaces(7)).
+    if (::geteuid() != 0)
+      TRY_CTX(write_existing(fmt::format("/proc/{}/setgroups", pid), "deny"), "linux.gidMappings");
     TRY_CTX(write_id_map(pid, "uid_map", spec.linux->uid_mappings), "linux.uidMappings");
     TRY_CTX(write_id_map(pid, "gid_map", spec.linux->gid_mappings), "linux.gidMappings");
   }

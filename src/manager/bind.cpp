@@ -168,6 +168,18 @@ Result<void> attach(const Target& t, const std::string& host_path, bool dir,
   if (sys.mount_setattr(tree.get(), "", AT_EMPTY_PATH | AT_RECURSIVE, &attr) < 0)
     return errno == ENOSYS ? make_error("the kernel has no mount_setattr (Linux 5.12)")
                            : errno_error("set the flags of {}", host_path);
+  if (t.own_userns && o.idmap) {
+    // Only the top mount: one below on a filesystem that cannot be idmapped
+    // would fail the whole bind (as the engine's "idmap" of a declared one).
+    struct mount_attr idmap = {};
+    idmap.attr_set = MOUNT_ATTR_IDMAP;
+    idmap.userns_fd = static_cast<uint64_t>(t.userns.get());
+    if (sys.mount_setattr(tree.get(), "", AT_EMPTY_PATH, &idmap) < 0)
+      return errno_error(
+          "idmap the bind of {} (the filesystem or kernel may not support idmapped mounts; "
+          "--no-idmap binds it as it is)",
+          host_path);
+  }
   ::setfsgid(t.c.gid);
   ::setfsuid(t.c.uid);
   set_effective_to_permitted();

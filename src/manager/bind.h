@@ -16,6 +16,9 @@ namespace berth::manager {
 struct BindOptions {
   bool read_only = false;
   bool mkdir = false;  // create a missing PATH (a directory or an empty file, as HOST_PATH)
+  // In a user-namespaced container: idmapped to its range (its root owns
+  // what the host's root does), as declared bind_mounts are by default.
+  bool idmap = true;
   // A bind_mounts entry applied live (`apply`): not recorded as transient.
   bool declared = false;
 };

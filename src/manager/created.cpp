@@ -125,6 +125,13 @@ Result<void> apply_request(const CreateRequest& o, KeyValues& kv) {
     decl::set_key(kv, "boot", "true");
   }
   if (o.autostart) decl::set_key(kv, "autostart", "true");
+  // User-namespaced unless told otherwise (README: "Unprivileged containers").
+  if (o.private_users == "no" || o.private_users == "pick")
+    decl::set_key(kv, "private_users", toml_string(o.private_users));
+  else if (!o.private_users.empty())
+    decl::set_key(kv, "private_users", o.private_users);  // a base uid, checked by the parser
+  else if (!has("private_users"))
+    decl::set_key(kv, "private_users", toml_string("pick"));
   using Flag = std::pair<const std::string*, const char*>;
   for (auto [flag, key] :
        {Flag{&o.host_address, "host_address"}, Flag{&o.local_address, "local_address"},
@@ -268,6 +275,13 @@ Result<void> replace_created_settings(const decl::Paths& paths, const std::strin
   if (!decl::has_key(kv, "command") && !decl::has_key(kv, "boot"))
     keep(old.boot ? "boot" : "command", old.boot ? "true" : decl::toml_string_array(old.command));
   if (old.autostart) keep("autostart", "true");
+  if (old.key_lines.count("private_users")) {
+    auto& pu = old.private_users;
+    keep("private_users",
+         pu.mode == decl::PrivateUsers::Mode::Base
+             ? std::to_string(pu.base)
+             : toml_string(pu.mode == decl::PrivateUsers::Mode::Pick ? "pick" : "no"));
+  }
   if (old.private_network) keep("private_network", "true");
   for (auto& [key, a] : addresses_of(old))
     if (key.find('.') == std::string::npos) keep(key, toml_string(a->str()));

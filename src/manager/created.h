@@ -24,6 +24,8 @@ struct CreateRequest {
   std::string bridge;
   std::vector<std::string> ports;  // [tcp:|udp:]HOST_PORT[:CONTAINER_PORT]
   bool autostart = false;
+  // "no", "pick" or a base uid; empty: "pick" unless the config file says.
+  std::string private_users;
   bool ensure_unique = false;  // NAME taken: NAME-1, NAME-2...
   std::string config_file;
 };

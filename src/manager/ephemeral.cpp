@@ -220,6 +220,22 @@ Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci
     }
     spec.mounts = std::move(rest);
   }
+  // A bind marked idmap whose filesystem (or kernel) cannot be idmapped is
+  // bound as it is rather than failing the start; the log says which.
+  for (auto& mnt : spec.mounts) {
+    auto idmap = std::find(mnt.options.begin(), mnt.options.end(), "idmap");
+    if (mnt.type != "bind" || idmap == mnt.options.end()) continue;
+    engine::IdmapOptions o;
+    o.recursive = true;
+    auto probe = userns ? engine::idmapped_tree(mnt.source, userns.get(), o)
+                        : Result<UniqueFd>(make_error("no user namespace to map it with"));
+    if (probe) continue;
+    mnt.options.erase(idmap);
+    note += fmt::format(
+        "{}the bind of {} on {} is not idmapped ({}): inside, its files appear owned by their "
+        "on-disk ids mapped through the container's range (others as nobody)",
+        note.empty() ? "" : "; ", mnt.source, mnt.destination, probe.error().message);
+  }
   return note;
 }
 

@@ -120,6 +120,7 @@ Result<void> update_binds(const decl::Paths& paths, const decl::Container& befor
     auto& b = now.bind_mounts.at(mp);
     BindOptions o;
     o.read_only = b.read_only;
+    o.idmap = b.idmap;
     o.mkdir = true;  // as at start: a missing mount point is made
     o.declared = true;
     TRY_CTX(manager::bind(paths, now.name, b.host_path, mp, o), "bind {}", mp);
@@ -178,7 +179,12 @@ decl::Container with_live_keys(decl::Container running, const decl::Container& n
     running.interfaces = now.interfaces;
     running.macvlans = now.macvlans;
   }
-  running.bind_mounts = now.bind_mounts;
+  // In a user namespace the binds made at start are locked by the kernel
+  // (built outside it): not even the host's root may unmount one, so only
+  // new binds come live; a bind removed or changed takes a restart.
+  if (running.private_users.mode == decl::PrivateUsers::Mode::No ||
+      bind_diff(running, now).unbind.empty())
+    running.bind_mounts = now.bind_mounts;
   running.environment = now.environment;
   running.extra_hosts = now.extra_hosts;
   return running;

@@ -51,6 +51,19 @@ echo "unshare:proc-sys $(try $B unshare -U -r -m $B sh -c "$B mount -o remount,r
          " $(try $B unshare -U -r -m $B sh -c \"$B mount -o remount,rw,bind " + d +
          " && $B touch " + d + "/" + marker + "\")\"\n";
   s += R"SH(
+# The host's limits: a hard limit raised (CAP_SYS_RESOURCE of the host's
+# user namespace), its own cgroup's limits written (they stay the host's).
+echo "rlimit:nofile $(try $B sh -c 'ulimit -H -n $(( $(ulimit -H -n) + 1 ))')"
+for f in /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids/pids.max \
+         /sys/fs/cgroup/memory/memory.limit_in_bytes; do
+  [ -e $f ] && echo "open:$f $(try wopen $f)"
+done
+# The filesystem the host's root is on, mounted by its source name.
+$B mkdir -p /tmp/.probe-mnt
+src=$($B awk '$5 == "/" { for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 2); exit } }' /proc/1/mountinfo)
+case "$src" in /dev/*) echo "mount-host-fs:$src $(try $B mount -o ro "$src" /tmp/.probe-mnt)" ;; esac
+$B umount /tmp/.probe-mnt 2>/dev/null
+$B rmdir /tmp/.probe-mnt
 # A device node of the host's memory, made and opened.
 echo "mknod:mem $(try $B sh -c "$B mknod /tmp/.probe-mem c 1 1 && exec 3</tmp/.probe-mem")"
 echo "mknod:sda $(try $B sh -c "$B mknod /tmp/.probe-sda b 8 0 && exec 3</tmp/.probe-sda")"

@@ -36,6 +36,9 @@ void register_bind(CLI::App& app, Context& ctx) {
   cmd->add_option("host_path", o->host_path, "the file or directory on the host")->required();
   cmd->add_option("path", o->path, "where in the container (default: HOST_PATH)");
   cmd->add_flag("--read-only", o->o.read_only, "bind it read-only");
+  cmd->add_flag("!--no-idmap", o->o.idmap,
+                "in a user-namespaced container, bind it as it is: not idmapped to its range "
+                "(files appear owned by their on-disk ids mapped through it)");
   cmd->add_flag("--mkdir", o->o.mkdir,
                 "create PATH when missing (a directory, or an empty file for a file)");
   cmd->callback([&ctx, o] {

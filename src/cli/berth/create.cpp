@@ -56,6 +56,11 @@ void register_create(CLI::App& app, Context& ctx) {
   cmd->add_option("--bridge", o->bridge, "host bridge to attach the veth to");
   cmd->add_option("--port", o->ports, "forward [tcp:|udp:]HOST_PORT[:CONTAINER_PORT]");
   cmd->add_flag("--autostart", o->autostart, "start it at `berth boot` and `berth apply`");
+  cmd->add_option("--private-users", o->private_users,
+                  "its user namespace: pick (a free 65536-id range, the default), no (root "
+                  "in it is the host's), or a base uid")
+      ->type_name("pick|no|BASE")
+      ->check(CLI::IsMember({"pick", "no"}) | CLI::NonNegativeNumber);
   cmd->add_flag("--ensure-unique-name", o->ensure_unique,
                 "pick NAME-1, NAME-2... when NAME is taken");
   cmd->add_option("--config-file", o->config_file,

@@ -194,21 +194,28 @@ TEST_F(Bind, BadInputChangesNothing) {
   EXPECT_FALSE(exists(root_ / ("run/berth/" + n)));
 }
 
-// In a user namespace: the bind is there, its root's writes are its
-// (uid_base on the host), and a read-only bind stays so: the kernel locks
-// its flags, so that its root cannot remount it read-write.
+// In a user namespace: the bind is there, idmapped by default (its root's
+// writes are the host's root's) or, with --no-idmap, not (they are uid_base's
+// on the host), and a read-only bind stays so: the kernel locks its flags, so
+// that its root cannot remount it read-write.
 TEST_F(Bind, UserNamespacedContainerCannotUnlockTheFlags) {
   auto n = started("bu", "private_users = \"pick\"");
   auto base = status(n)["uid_base"];
   ASSERT_TRUE(base.is_number()) << status(n);
   auto r = berth({"bind", n, data_ / "d", "/rw", "--mkdir"});
   ASSERT_EQ(r.status, 0) << r.err;
+  r = berth({"bind", n, data_ / "d", "/rwn", "--mkdir", "--no-idmap"});
+  ASSERT_EQ(r.status, 0) << r.err;
   r = berth({"bind", n, data_ / "d", "/ro", "--mkdir", "--read-only"});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(in(n, "cat /ro/x; echo mine > /rw/mine"), "dir\n");
+  EXPECT_EQ(in(n, "cat /ro/x; echo mine > /rw/mine; echo its > /rwn/its; stat -c %u /rw/x /rwn/x"),
+            "dir\n0\n65534\n");
   struct stat st;
   ASSERT_EQ(::stat((data_ / "d/mine").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  ASSERT_EQ(::stat((data_ / "d/its").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, base.get<uint32_t>());
+  ASSERT_EQ(berth({"unbind", n, "/rwn"}).status, 0);
   EXPECT_NE(sh(n, "touch /ro/new").status, 0);
   EXPECT_NE(sh(n, "mount -o remount,rw,bind /ro").status, 0);
   EXPECT_NE(sh(n, "mount -o remount,suid,bind /rw").status, 0);
@@ -216,7 +223,90 @@ TEST_F(Bind, UserNamespacedContainerCannotUnlockTheFlags) {
   EXPECT_FALSE(exists(data_ / "d/new"));
   ASSERT_EQ(berth({"unbind", n, "/ro"}).status, 0);
   ASSERT_EQ(berth({"unbind", n, "/rw"}).status, 0);
-  EXPECT_EQ(in(n, "ls -A /ro | wc -l; ls -A /rw | wc -l"), "0\n0\n");
+  EXPECT_EQ(in(n, "ls -A /ro | wc -l; ls -A /rw | wc -l; ls -A /rwn | wc -l"), "0\n0\n0\n");
+  ASSERT_EQ(berth({"stop", n}).status, 0);
+}
+
+// bind_mounts of a user-namespaced container are idmapped (#14): its root
+// is the host's root in them, files it makes there are the host's root's, a
+// host file outside its range stays unwritable, a read-only one cannot be
+// remounted read-write even with CAP_SYS_ADMIN (its user namespace's), and
+// idmap = false binds one as it is (the host's root's files are nobody's).
+TEST_F(Bind, DeclaredBindsOfAUserNamespacedContainerAreIdmapped) {
+  tree_ = copy_tree(t_);
+  fs::create_directories(data_ / "srv");
+  ::chmod((data_ / "srv").c_str(), 0755);
+  std::ofstream(data_ / "srv/root-file") << "root\n";
+  std::ofstream(data_ / "srv/outside") << "outside\n";
+  // A host uid no container range of 65536 ids from 0 reaches.
+  ASSERT_EQ(::chown((data_ / "srv/outside").c_str(), 70000, 70000), 0);
+  ::chmod((data_ / "srv/outside").c_str(), 0644);
+  auto n = name("bid");
+  declare(busybox_decl(n, kLoop,
+                       "private_users = \"pick\"\n"
+                       "additional_capabilities = [\"CAP_SYS_ADMIN\"]\n"
+                       "bind_mounts.\"/srv\" = { host_path = \"" +
+                           data_ / "srv" +
+                           "\", read_only = false }\n"
+                           "bind_mounts.\"/ro\" = \"" +
+                           data_ / "srv" +
+                           "\"\n"
+                           "bind_mounts.\"/plain\" = { host_path = \"" +
+                           data_ / "srv" + "\", read_only = false, idmap = false }\n",
+                       tree_));
+  auto spec = nlohmann::json::parse(berth({"spec", n}).out);
+  for (auto& m : spec["mounts"]) {
+    bool idmap = false;
+    for (auto& o : m["options"]) idmap |= o == "idmap";
+    if (m["destination"] == "/srv" || m["destination"] == "/ro") {
+      EXPECT_TRUE(idmap) << m.dump();
+    } else if (m["destination"] == "/plain") {
+      EXPECT_FALSE(idmap) << m.dump();
+    }
+  }
+  auto r = berth({"start", n});
+  ASSERT_EQ(r.status, 0) << r.err << slurp(root_ / ("var/log/berth/" + n + ".log"));
+  auto base = status(n)["uid_base"];
+  ASSERT_TRUE(base.is_number());
+  EXPECT_EQ(slurp(root_ / ("var/log/berth/" + n + ".log")).find("not idmapped"), std::string::npos);
+  EXPECT_EQ(in(n, "stat -c '%u %g' /srv /srv/root-file /srv/outside /plain/root-file"),
+            "0 0\n0 0\n65534 65534\n65534 65534\n");
+  EXPECT_EQ(in(n,
+               "echo more >> /srv/root-file && mkdir /srv/made && echo new > /srv/made/f && "
+               "cat /srv/root-file"),
+            "root\nmore\n");
+  struct stat st;
+  ASSERT_EQ(::stat((data_ / "srv/made/f").c_str(), &st), 0);
+  EXPECT_EQ(st.st_uid, 0u);
+  EXPECT_EQ(st.st_gid, 0u);
+  // What must stay unwritable does.
+  EXPECT_NE(sh(n, "echo x >> /srv/outside").status, 0);
+  EXPECT_NE(sh(n, "echo x >> /ro/root-file").status, 0);
+  EXPECT_NE(sh(n, "mount -o remount,rw,bind /ro").status, 0);
+  EXPECT_NE(sh(n, "echo x >> /ro/root-file").status, 0);
+  EXPECT_NE(sh(n, "echo x >> /plain/root-file").status, 0);
+  EXPECT_NE(sh(n, "touch /plain/new").status, 0);
+  EXPECT_EQ(slurp(data_ / "srv/outside"), "outside\n");
+  EXPECT_EQ(slurp(data_ / "srv/root-file"), "root\nmore\n");
+  EXPECT_FALSE(exists(data_ / "srv/new"));
+
+  // Those binds are locked (built outside its user namespace): a new one
+  // comes live, one removed takes a restart.
+  std::string decl = slurp(root_ / "etc/berth/containers.toml");
+  std::string added =
+      decl + "bind_mounts.\"/more\" = { host_path = \"" + data_ / "d" + "\", idmap = false }\n";
+  declare(added);
+  auto plan = berth({"plan"});
+  EXPECT_EQ(plan.out, "update " + n + ": live, no restart: bind_mounts: mount namespace (+/more)\n")
+      << plan.err;
+  ASSERT_EQ(berth({"apply"}).status, 0);
+  EXPECT_EQ(in(n, "cat /more/x"), "dir\n");
+  auto plain = added.find("bind_mounts.\"/plain\"");
+  ASSERT_NE(plain, std::string::npos);
+  declare(added.substr(0, plain) + added.substr(added.find('\n', plain) + 1));
+  plan = berth({"plan"});
+  EXPECT_NE(plan.out.find("restart " + n), std::string::npos) << plan.out << plan.err;
+  EXPECT_EQ(plan.out.find("live"), std::string::npos) << plan.out;
   ASSERT_EQ(berth({"stop", n}).status, 0);
 }
 

@@ -299,7 +299,7 @@ TEST_F(Control, CopyResolvesEveryPathInsideTheContainersRoot) {
 }
 
 // In a user namespace: what is copied in is its root's, on an idmapped tree
-// (uid 0 on disk) and on a plain bind (uid_base on the host) alike.
+// (uid 0 on disk) and on a bind that is not idmapped (uid_base on the host) alike.
 TEST_F(Control, CopyToAUserNamespacedContainerIsOwnedByItsRoot) {
   TempDir t("berth-test-cpu");
   std::string tree = copy_tree(t);
@@ -308,7 +308,7 @@ TEST_F(Control, CopyToAUserNamespacedContainerIsOwnedByItsRoot) {
   ::chmod(bound.path().c_str(), 0777);
   declare(busybox_decl(n, kTermLoop,
                        "private_users = \"pick\"\nbind_mounts.\"/data\" = { host_path = \"" +
-                           bound.path() + "\", read_only = false }",
+                           bound.path() + "\", read_only = false, idmap = false }",
                        tree));
   auto s = berth({"start", n});
   ASSERT_EQ(s.status, 0) << s.err << log_of(n);

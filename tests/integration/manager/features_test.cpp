@@ -595,7 +595,7 @@ TEST_F(Features, PrivateUsersPick) {
   auto decl = [&] {
     return busybox_decl(a, kTermLoop,
                         "private_users = \"pick\"\nbind_mounts.\"/data\" = { host_path = \"" +
-                            data_.path() + "\", read_only = false }",
+                            data_.path() + "\", read_only = false, idmap = false }",
                         tree_a) +
            busybox_decl(b, kTermLoop, "private_users = \"pick\"", tree_b);
   };
@@ -624,7 +624,8 @@ TEST_F(Features, PrivateUsersPick) {
   ASSERT_EQ(::stat((tree_a + "/made-inside").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 0u);  // the idmapped tree writes its owner's ids (root's on disk)
   ASSERT_EQ(::stat((data_ / "made-inside").c_str(), &st), 0);
-  EXPECT_EQ(st.st_uid, base_a);  // a plain bind mount: the container's root is base+0 on the host
+  EXPECT_EQ(st.st_uid,
+            base_a);  // a bind, idmap = false: the container's root is base+0 on the host
   EXPECT_EQ(st.st_gid, base_a);
   ASSERT_EQ(::stat((tree_a + "/bin/busybox").c_str(), &st), 0);
   EXPECT_EQ(st.st_uid, 0u);  // never chowned
@@ -643,7 +644,7 @@ TEST_F(Features, PrivateUsersPick) {
   declare(busybox_decl(a, kTermLoop,
                        "private_users = \"pick\"\nresources = { pids = 33 }\nbind_mounts.\"/data\" "
                        "= { host_path = \"" +
-                           data_.path() + "\", read_only = false }",
+                           data_.path() + "\", read_only = false, idmap = false }",
                        tree_a) +
           busybox_decl(b, kTermLoop, "private_users = \"pick\"", tree_b));
   auto up = berth({"update", a});

@@ -406,6 +406,21 @@ TEST_F(Manager, BootInDependencyOrder) {
   EXPECT_EQ(slurp(data_ / "order"), "a\nb\n");
 }
 
+// A relative --root is the working directory's: start (whose monitor works
+// from /) finds the same declarations as check.
+TEST_F(Manager, RelativeRootIsTheWorkingDirectorys) {
+  auto n = name("rel");
+  declare(busybox_decl(n, kTermLoop));
+  auto slash = root_.path().rfind('/');
+  RunOptions o;
+  o.cwd = root_.path().substr(0, slash);
+  std::string rel = root_.path().substr(slash + 1);
+  auto s = run({test::berth(), "--root", rel, "start", n}, o);
+  ASSERT_EQ(s.status, 0) << s.err;
+  EXPECT_EQ(status(n)["state"], "up");
+  EXPECT_EQ(run({test::berth(), "--root", rel, "stop", n}, o).status, 0);
+}
+
 TEST_F(Manager, CreateDestroyResetState) {
   declare("");
   auto n = name("bz");
@@ -414,7 +429,17 @@ TEST_F(Manager, CreateDestroyResetState) {
   ASSERT_EQ(r.status, 0) << r.err;
   auto file = root_ / ("etc/berth/containers.d/" + n + ".toml");
   EXPECT_TRUE(exists(file));
+  // User-namespaced unless told otherwise (#14).
+  EXPECT_NE(slurp(file).find("private_users = \"pick\""), std::string::npos) << slurp(file);
   EXPECT_EQ(berth({"check"}).status, 0);
+  auto priv = name("bp");
+  ASSERT_EQ(berth({"create", priv, "--private-users=no", "--", "/bin/busybox", "true"}).status, 0);
+  auto pf = slurp(root_ / ("etc/berth/containers.d/" + priv + ".toml"));
+  EXPECT_NE(pf.find("private_users = \"no\""), std::string::npos) << pf;
+  auto bad = berth({"create", name("bq"), "--private-users=maybe", "--", "/bin/true"});
+  EXPECT_NE(bad.status, 0);
+  EXPECT_NE(bad.err.find("--private-users"), std::string::npos) << bad.err;
+  EXPECT_EQ(berth({"destroy", priv}).status, 0);
   // Automatic addresses: the first free pair.
   auto m = name("by");
   auto r2 = berth({"create", m, "--private-network", "--", "/bin/busybox", "sleep", "1000"});
@@ -426,6 +451,7 @@ TEST_F(Manager, CreateDestroyResetState) {
   EXPECT_EQ(ip.out, "10.233.0.2\nfd62:6572:7468::2\n");  // create allocates the IPv6 twin too
   EXPECT_NE(berth({"create", n}).status, 0);             // taken
   ASSERT_EQ(berth({"start", n}).status, 0);
+  EXPECT_TRUE(status(n)["uid_base"].is_number()) << status(n);
   EXPECT_NE(berth({"reset-state", n}).status, 0);  // running
   EXPECT_EQ(berth({"destroy", n}).status, 0);
   EXPECT_FALSE(exists(file));

@@ -201,6 +201,52 @@ TEST_F(Security, BootedContainerIsUserNamespacedByDefault) {
   ASSERT_EQ(berth({"stop", n}).status, 0);
 }
 
+// [settings] private_users = "pick" makes a command container unprivileged
+// too (#14): a share_host one holding CAP_SYS_ADMIN (its user namespace's)
+// with an idmapped writable bind reaches nothing of the host's through
+// /proc, /sys, device nodes, remounts, a mount of the host's disk, the
+// host's limits or a read-only bind; it writes only where it was bound.
+TEST_F(Security, UserNamespacedCommandContainerWithSysAdminCannotTouchTheHost) {
+  TempDir d("berth-test-secdata");
+  ::chmod(d.path().c_str(), 0755);
+  std::string rw = d / "rw", ro = d / "ro";
+  ASSERT_EQ(::mkdir(rw.c_str(), 0755), 0);
+  ASSERT_EQ(::mkdir(ro.c_str(), 0755), 0);
+  auto n = name("secun");
+  declare("[settings]\nprivate_users = \"pick\"\n" +
+          share_host_decl(n,
+                          "additional_capabilities = [\"CAP_SYS_ADMIN\"]\n"
+                          "bind_mounts.\"/data\" = { host_path = \"" +
+                              rw +
+                              "\", read_only = false }\n"
+                              "bind_mounts.\"/conf\" = \"" +
+                              ro + "\""));
+  auto c = berth({"check"});
+  EXPECT_EQ(c.status, 0) << c.err;
+  EXPECT_EQ(c.err.find("warning"), std::string::npos) << c.err;
+  auto s = berth({"start", n});
+  ASSERT_EQ(s.status, 0) << s.err << log(n);
+  EXPECT_EQ(status(n)["privileged"], false);
+  EXPECT_TRUE(status(n)["uid_base"].is_number());
+
+  EscapeProbe p;
+  p.remount = {"/usr",       "/usr/bin",      "/",    "/proc/sys", "/sys",
+               "/proc/keys", "/sys/firmware", "/conf"};
+  p.create_in = {"/usr", "/usr/bin", "/conf"};
+  auto m = probe(n, p);
+  EXPECT_TRUE(has_cap_sys_admin(m["capeff"])) << m["capeff"];
+  expect_all_refused(m);
+  EXPECT_TRUE(m.count("remount:/usr") && m.count("remount:/conf") && m.count("mount-proc") &&
+              m.count("unshare:/usr") && m.count("rlimit:nofile"));
+  EXPECT_FALSE(exists("/usr/" + p.marker));
+  EXPECT_FALSE(exists(ro + "/" + p.marker));
+  // Its root writes the writable bind as the host's root, and nothing else.
+  auto w = berth({"run", n, "--", "/bin/busybox", "sh", "-c", "echo hi > /data/f && id -u"});
+  EXPECT_EQ(w.out, "0\n") << w.err;
+  EXPECT_EQ(stat_of(rw + "/f").st_uid, 0u);
+  ASSERT_EQ(berth({"stop", n}).status, 0);
+}
+
 // The explicit opt-ins are accepted, and say what they give away.
 TEST_F(Security, PrivilegedOptInsWarnOnce) {
   auto cmd = name("secpc"), boot = name("secpb");
@@ -244,7 +290,7 @@ TEST_F(Security, PrivilegedOptInsWarnOnce) {
   ASSERT_EQ(berth({"stop", cmd}).status, 0);
 }
 
-// [settings] private_users is the default of booted containers; their own key wins.
+// [settings] private_users is the default of every container; its own key wins.
 TEST_F(Security, SettingsPrivateUsers) {
   auto a = name("secsa"), b = name("secsb");
   declare("[settings]\nprivate_users = \"no\"\n[containers." + a + "]\npath = \"" + test_rootfs() +
@@ -258,7 +304,8 @@ TEST_F(Security, SettingsPrivateUsers) {
   declare("[settings]\nprivate_users = \"maybe\"\n");
   r = berth({"check"});
   EXPECT_NE(r.status, 0);
-  EXPECT_NE(r.err.find("settings.private_users: expected \"no\" or \"pick\", got \"maybe\""),
+  EXPECT_NE(r.err.find("settings.private_users: expected \"no\", \"pick\" or a base uid "
+                       "(0-4294901760), got \"maybe\""),
             std::string::npos)
       << r.err;
 }

@@ -226,6 +226,58 @@ TEST(ToSpec, PrivateUsers) {
   EXPECT_EQ(good->linux->uid_mappings[0].host_id, 1u << 20);
 }
 
+// Binds of a user-namespaced container are idmapped unless idmap = false;
+// without a user namespace there is nothing to map them with.
+TEST(ToSpec, BindsOfAUserNamespacedContainerAreIdmapped) {
+  const std::string binds =
+      "bind_mounts.\"/srv\" = { host_path = \"/srv/www\", read_only = false }\n"
+      "bind_mounts.\"/ro\" = \"/srv/ro\"\n"
+      "bind_mounts.\"/plain\" = { host_path = \"/srv/plain\", idmap = false }\n";
+  Container c = parse_one(
+      "[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\n"
+      "private_users = 524288\n" +
+      binds);
+  EXPECT_FALSE(c.bind_mounts.at("/plain").idmap);
+  auto r = to_spec(c, {});
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(find_mount(*r, "/srv")->options, (std::vector<std::string>{"rbind", "rw", "idmap"}));
+  EXPECT_EQ(find_mount(*r, "/ro")->options, (std::vector<std::string>{"rbind", "ro", "idmap"}));
+  EXPECT_EQ(find_mount(*r, "/plain")->options, (std::vector<std::string>{"rbind", "ro"}));
+  Container n = parse_one("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\n" + binds);
+  auto rn = to_spec(n, {});
+  ASSERT_TRUE(rn.ok());
+  EXPECT_EQ(find_mount(*rn, "/srv")->options, (std::vector<std::string>{"rbind", "rw"}));
+}
+
+// [settings] private_users is the default of every container; a container's
+// own key wins; unset, only booted containers get "pick".
+TEST(ToSpec, SettingsPrivateUsersIsEveryContainersDefault) {
+  LoadOptions o;
+  o.check_host = false;
+  const std::string decls =
+      "[containers.cmd]\nshare_host = true\ncommand = [\"/bin/sh\"]\n"
+      "[containers.own]\nshare_host = true\ncommand = [\"/bin/sh\"]\nprivate_users = \"no\"\n"
+      "[containers.boot]\nshare_host = true\nboot = true\n";
+  auto unset = load_documents({{"c.toml", decls}}, o);
+  ASSERT_TRUE(unset.ok()) << unset.error_text();
+  EXPECT_EQ(unset.decls.containers.at("cmd").private_users.mode, PrivateUsers::Mode::No);
+  EXPECT_EQ(unset.decls.containers.at("boot").private_users.mode, PrivateUsers::Mode::Pick);
+  auto pick = load_documents({{"c.toml", "[settings]\nprivate_users = \"pick\"\n" + decls}}, o);
+  ASSERT_TRUE(pick.ok()) << pick.error_text();
+  EXPECT_EQ(pick.decls.containers.at("cmd").private_users.mode, PrivateUsers::Mode::Pick);
+  EXPECT_EQ(pick.decls.containers.at("own").private_users.mode, PrivateUsers::Mode::No);
+  auto base = load_documents({{"c.toml", "[settings]\nprivate_users = 1048576\n" + decls}}, o);
+  ASSERT_TRUE(base.ok()) << base.error_text();
+  for (auto n : {"cmd", "boot"})
+    EXPECT_EQ(base.decls.containers.at(n).private_users,
+              (PrivateUsers{PrivateUsers::Mode::Base, 1048576}))
+        << n;
+  auto bad = load_documents({{"c.toml", "[settings]\nprivate_users = -1\n" + decls}}, o);
+  EXPECT_EQ(bad.error_text(),
+            "c.toml:2: settings.private_users: expected \"no\", \"pick\" or a base uid "
+            "(0-4294901760), got -1");
+}
+
 TEST(ToSpec, DevicesAndTun) {
   Container c = parse_one(R"([containers.a]
 share_host = true
@@ -403,6 +455,9 @@ TEST(Paths, ResolveRoot) {
   EXPECT_EQ(resolve_root(""), "/from-env");
   EXPECT_EQ(resolve_root("/x"), "/x");
   ::unsetenv("BERTH_ROOT");
+  // Relative: against the working directory (a started monitor works from /).
+  EXPECT_EQ(resolve_root("rel/dir"), (fs::current_path() / "rel/dir").string());
+  EXPECT_EQ(resolve_root("/x/../y/"), "/y/");
 }
 
 TEST(Paths, DefaultDeclarationFiles) {
@@ -462,11 +517,11 @@ TEST(Capabilities, HostTakeover) {
   EXPECT_EQ(why("[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nprivate_users = "
                 "\"pick\"\nadditional_capabilities = [\"CAP_SYS_ADMIN\"]\n"),
             "");
-  // A command container does not take [settings] private_users.
+  // A command container takes [settings] private_users too (#14).
   EXPECT_EQ(parse_one("[settings]\nprivate_users = \"pick\"\n[containers.a]\nshare_host = "
                       "true\ncommand = [\"/bin/sh\"]\n")
                 .private_users.mode,
-            PrivateUsers::Mode::No);
+            PrivateUsers::Mode::Pick);
   auto w = host_takeover_warning(
       parse_one("[containers.b]\npath = \"/t\"\nboot = true\nprivate_users = \"no\"\n"));
   EXPECT_TRUE(
