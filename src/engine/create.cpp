@@ -298,7 +298,8 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   CgroupEntry entry;
   // Only the host's root can build a tree outside the user namespace: an
   // unprivileged caller's (rootless) container builds its own, as crun's.
-  plan.builder = plan.ns.new_user && (plan.ns.clone_flags & CLONE_NEWNS) && ::geteuid() == 0;
+  plan.rootless = ::geteuid() != 0;
+  plan.builder = plan.ns.new_user && (plan.ns.clone_flags & CLONE_NEWNS) && !plan.rootless;
   if (cg && (!plan.ns.new_user || plan.builder)) entry = cgroup_entry(*cg);
   plan.self_join = entry.self_join && !plan.builder;
   plan.builder_join = entry.self_join && plan.builder;
@@ -309,7 +310,7 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   if (plan.ns.new_user && !plan.builder) {
     // An unprivileged caller may map only its own ids, and its gid only once
     // setgroups(2) is denied in the namespace (user_namespaces(7)).
-    if (::geteuid() != 0)
+    if (plan.rootless)
       TRY_CTX(write_existing(fmt::format("/proc/{}/setgroups", pid), "deny"), "linux.gidMappings");
     TRY_CTX(write_id_map(pid, "uid_map", spec.linux->uid_mappings), "linux.uidMappings");
     TRY_CTX(write_id_map(pid, "gid_map", spec.linux->gid_mappings), "linux.gidMappings");

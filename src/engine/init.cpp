@@ -198,8 +198,13 @@ Result<std::string> init_setup(InitPlan& plan, Channel& chan) {
   const oci::Spec& spec = *plan.spec;
   const oci::Process& proc = *spec.process;
   ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-  ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+  // An unprivileged runtime (rootless) writes our id maps through
+  // /proc/PID, which a non-dumpable process in an unmapped user namespace
+  // keeps from it: dumpable until they are written (Go, in
+  // enter_namespaces); the caller owns us either way.
+  if (!plan.rootless) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   TRY(enter_namespaces(plan, chan));
+  if (plan.rootless) ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   TRY(set_names(plan));
   if (plan.builder)
     TRY(take_built_tree(plan));

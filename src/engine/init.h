@@ -37,6 +37,9 @@ struct InitPlan {
   // A user-namespaced container with a mount namespace of its own: its tree
   // is built by the host's root (builder_main), told over `tree` in the init.
   bool builder = false;
+  // The runtime is not the host's root (its euid, read before the clone: in
+  // an unmapped user namespace the init's own is the overflow uid).
+  bool rootless = false;
   Channel* tree = nullptr;
 
   // From the runtime. Joining a v1 cgroup from outside costs an RCU grace
