@@ -78,6 +78,8 @@ for fmt in "${formats[@]}"; do
   make_archive "$fmt" "$a"
   : >"$work/t.tar" >"$work/t.berth"
   for i in $(seq "$n"); do
+    # Each run starts from the same state: neither tree there, all written back.
+    "$berth" --root "$work/root" image remove img >/dev/null 2>&1 || true
     mkdir "$work/x"
     sync
     t0=$(now)
@@ -85,7 +87,6 @@ for fmt in "${formats[@]}"; do
     t1=$(now)
     echo $((t1 - t0)) >>"$work/t.tar"
     rm -rf "$work/x"
-    "$berth" --root "$work/root" image remove img >/dev/null 2>&1 || true
     sync
     t0=$(now)
     "$berth" --root "$work/root" image import --keep-setid img "$a" >/dev/null

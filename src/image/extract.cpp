@@ -13,6 +13,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "image/internal.h"
@@ -80,9 +81,18 @@ class Extractor {
 
  private:
   Result<int> parent_of(const std::vector<std::string>& c, std::string_view name);
+  Result<int> chain_to(const std::vector<std::string>& c, size_t n, bool create,
+                       std::string_view name);
+  void forget_chain() {
+    chain_names_.clear();
+    chain_fds_.clear();
+  }
   Result<UniqueFd> walk(const std::vector<std::string>& c, size_t n, bool create,
                         std::string_view name);
   Result<void> make_room(int dir, const std::string& leaf, std::string_view name);
+  template <class Make>
+  Result<void> replacing(int dir, const std::string& leaf, std::string_view name, const char* what,
+                         Make make);
   Result<void> hard_link(int dir, const std::string& leaf, const char* target,
                          std::string_view name);
   Result<void> regular(int dir, const std::string& leaf, struct archive_entry* e,
@@ -97,8 +107,10 @@ class Extractor {
   int root_;
   const ExtractOptions& o_;
   bool root_user_ = ::geteuid() == 0;
-  std::string cached_path_;
-  UniqueFd cached_fd_;
+  // The directories last walked to, each open: the next entry is most often
+  // in the same one or near it, so only what differs is opened.
+  std::vector<std::string> chain_names_;
+  std::vector<UniqueFd> chain_fds_;
   struct DirFix {
     std::vector<std::string> comps;
     mode_t mode;
@@ -135,25 +147,61 @@ Result<UniqueFd> Extractor::walk(const std::vector<std::string>& c, size_t n, bo
   return cur;
 }
 
+// As walk, through the chain of directories kept open (the returned fd is
+// valid until the next call).
+Result<int> Extractor::chain_to(const std::vector<std::string>& c, size_t n, bool create,
+                                std::string_view name) {
+  size_t k = 0;
+  while (k < n && k < chain_names_.size() && chain_names_[k] == c[k]) k++;
+  chain_names_.resize(k);
+  chain_fds_.resize(k);
+  for (size_t i = k; i < n; i++) {
+    int cur = i ? chain_fds_.back().get() : root_;
+    int fd = ::openat(cur, c[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT && create) {
+      if (::mkdirat(cur, c[i].c_str(), 0755) < 0 && errno != EEXIST)
+        return errno_error("entry {}: make {}", name, join(c, i + 1));
+      fd = ::openat(cur, c[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    }
+    if (fd < 0) {
+      int e = errno;
+      forget_chain();
+      if (e == ELOOP || e == ENOTDIR)
+        return make_error(
+            "entry {}: {} is a symlink or not a directory (refused: no write "
+            "through a symlink)",
+            name, join(c, i + 1));
+      return code_error(e, "entry {}: open {}", name, join(c, i + 1));
+    }
+    chain_names_.push_back(c[i]);
+    chain_fds_.emplace_back(fd);
+  }
+  return n ? chain_fds_[n - 1].get() : root_;
+}
+
 Result<int> Extractor::parent_of(const std::vector<std::string>& c, std::string_view name) {
-  std::string path = join(c, c.size() - 1);
-  if (path.empty()) return root_;
-  if (cached_fd_ && path == cached_path_) return cached_fd_.get();
-  cached_fd_.reset();
-  cached_fd_ = TRY(walk(c, c.size() - 1, true, name));
-  cached_path_ = path;
-  return cached_fd_.get();
+  return chain_to(c, c.size() - 1, true, name);
 }
 
 // Removes what an entry replaces (never following it; an empty directory only).
 Result<void> Extractor::make_room(int dir, const std::string& leaf, std::string_view name) {
   if (::unlinkat(dir, leaf.c_str(), 0) == 0 || errno == ENOENT) return ok();
-  if (errno == EISDIR && ::unlinkat(dir, leaf.c_str(), AT_REMOVEDIR) == 0) {
-    cached_fd_.reset();
-    cached_path_.clear();
-    return ok();
-  }
+  // (The chain of open directories ends at dir: this one is not in it.)
+  if (errno == EISDIR && ::unlinkat(dir, leaf.c_str(), AT_REMOVEDIR) == 0) return ok();
   return errno_error("entry {}: replace what is there", name);
+}
+
+// Runs make() (a *at call that fails with EEXIST when leaf is there) and,
+// when something is in the way, removes it and runs it again.
+template <class Make>
+Result<void> Extractor::replacing(int dir, const std::string& leaf, std::string_view name,
+                                  const char* what, Make make) {
+  if (make() == 0) return ok();
+  if (errno == EEXIST) {
+    TRY(make_room(dir, leaf, name));
+    if (make() == 0) return ok();
+  }
+  return errno_error("entry {}: {}", name, what);
 }
 
 Result<void> Extractor::hard_link(int dir, const std::string& leaf, const char* target,
@@ -161,14 +209,12 @@ Result<void> Extractor::hard_link(int dir, const std::string& leaf, const char* 
   auto tc = TRY_CTX(components(target), "hard link {}", name);
   if (tc.empty()) return make_error("entry {}: a hard link to the tree's root", name);
   auto tdir = TRY(walk(tc, tc.size() - 1, false, target));
-  TRY(make_room(dir, leaf, name));
-  if (::linkat(tdir.get(), tc.back().c_str(), dir, leaf.c_str(), 0) < 0) {
-    if (errno == ENOENT)
-      return make_error("entry {}: a hard link to {}, which is not in the tree before it", name,
-                        target);
-    return errno_error("entry {}: hard link to {}", name, target);
-  }
-  return ok();
+  auto r = replacing(dir, leaf, name, "hard link",
+                     [&] { return ::linkat(tdir.get(), tc.back().c_str(), dir, leaf.c_str(), 0); });
+  if (!r && r.error().code == ENOENT)
+    return make_error("entry {}: a hard link to {}, which is not in the tree before it", name,
+                      target);
+  return r;
 }
 
 mode_t Extractor::mode_of(struct archive_entry* e) {
@@ -217,17 +263,20 @@ Result<void> Extractor::regular(int dir, const std::string& leaf, struct archive
   if (size < 0 || x.tree_bytes + static_cast<uint64_t>(size) > o_.limits.max_bytes)
     return make_error("entry {}: more than {} bytes of files in the archive (--max-size)", name,
                       o_.limits.max_bytes);
-  TRY(make_room(dir, leaf, name));
-  UniqueFd fd(
-      ::openat(dir, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
-  if (!fd) return errno_error("entry {}: create", name);
+  UniqueFd fd;
+  TRY(replacing(dir, leaf, name, "create", [&] {
+    fd.reset(
+        ::openat(dir, leaf.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600));
+    return fd ? 0 : -1;
+  }));
   const void* buf;
   size_t len;
   la_int64_t off;
   int rc;
-  uint64_t written = 0;
+  uint64_t written = 0, end = 0;
   while ((rc = la_.archive_read_data_block(a_, &buf, &len, &off)) == ARCHIVE_OK) {
     written += len;
+    end = std::max<uint64_t>(end, static_cast<uint64_t>(off) + len);
     if (written > static_cast<uint64_t>(size))
       return make_error("entry {}: more data than its size", name);
     for (size_t done = 0; done < len;) {
@@ -242,8 +291,12 @@ Result<void> Extractor::regular(int dir, const std::string& leaf, struct archive
   if (rc != ARCHIVE_EOF)
     return make_error("entry {}: {}", name, la_.archive_error_string(a_) ?: "read error");
   x.tree_bytes += static_cast<uint64_t>(size);
-  if (::ftruncate(fd.get(), size) < 0) return errno_error("entry {}: truncate", name);  // sparse
-  TRY(owner_and_times(dir, leaf, e, false, name));
+  // A sparse file's hole at its end.
+  if (end < static_cast<uint64_t>(size) && ::ftruncate(fd.get(), size) < 0)
+    return errno_error("entry {}: truncate", name);
+  if (root_user_ && ::fchown(fd.get(), static_cast<uid_t>(la_.archive_entry_uid(e)),
+                             static_cast<gid_t>(la_.archive_entry_gid(e))) < 0)
+    return errno_error("entry {}: chown", name);
   if (::fchmod(fd.get(), mode_of(e)) < 0) return errno_error("entry {}: chmod", name);
   xattrs(fd.get(), e);
   struct timespec ts[2] = {{la_.archive_entry_mtime(e), la_.archive_entry_mtime_nsec(e)}};
@@ -295,14 +348,13 @@ Result<void> Extractor::entry(struct archive_entry* e, Extracted& x) {
     case AE_IFLNK: {
       const char* target = la_.archive_entry_symlink(e);
       if (!target || !*target) return make_error("entry {}: a symlink without a target", name);
-      TRY(make_room(dir, leaf, name));
-      if (::symlinkat(target, dir, leaf.c_str()) < 0) return errno_error("entry {}: symlink", name);
+      TRY(replacing(dir, leaf, name, "symlink",
+                    [&] { return ::symlinkat(target, dir, leaf.c_str()); }));
       return owner_and_times(dir, leaf, e, true, name);
     }
     case AE_IFIFO:
-      TRY(make_room(dir, leaf, name));
-      if (::mknodat(dir, leaf.c_str(), S_IFIFO | 0600, 0) < 0)
-        return errno_error("entry {}: mkfifo", name);
+      TRY(replacing(dir, leaf, name, "mkfifo",
+                    [&] { return ::mknodat(dir, leaf.c_str(), S_IFIFO | 0600, 0); }));
       TRY(owner_and_times(dir, leaf, e, false, name));
       if (::fchmodat(dir, leaf.c_str(), mode_of(e), 0) < 0)
         return errno_error("entry {}: chmod", name);
@@ -324,10 +376,12 @@ Result<void> Extractor::entry(struct archive_entry* e, Extracted& x) {
 Result<void> Extractor::finish(Extracted& x) {
   for (auto& d : dirs_) {
     std::string name = d.comps.empty() ? "./" : join(d.comps, d.comps.size());
-    auto fd = TRY(walk(d.comps, d.comps.size(), false, name));
-    if (::fchmod(fd.get(), d.mode) < 0) return errno_error("entry {}: chmod", name);
+    auto opened = chain_to(d.comps, d.comps.size(), false, name);
+    if (!opened) continue;  // replaced by a later entry (a symlink is not followed)
+    int fd = *opened;
+    if (::fchmod(fd, d.mode) < 0) return errno_error("entry {}: chmod", name);
     struct timespec ts[2] = {d.mtime, d.mtime};
-    if (::futimens(fd.get(), ts) < 0) return errno_error("entry {}: set its times", name);
+    if (::futimens(fd, ts) < 0) return errno_error("entry {}: set its times", name);
   }
   if (setid_stripped_)
     x.skipped.push_back(fmt::format("set-uid/set-gid bits of {} file(s) (--keep-setid keeps them)",
