@@ -17,10 +17,11 @@ ALLOWED = {
     "net": {"base"},
     "engine": {"base", "oci", "cgroup", "seccomp"},
     "decl": {"base", "oci", "cgroup"},
-    "manager": {"base", "oci", "cgroup", "seccomp", "engine", "net", "decl"},
+    "image": {"base", "decl"},
+    "manager": {"base", "oci", "cgroup", "seccomp", "engine", "net", "decl", "image"},
     # The command lines parse, call one layer, and print.
     "cli/oci": {"base", "oci", "seccomp", "engine", "cli/doc"},
-    "cli/berth": {"base", "oci", "decl", "manager", "cli/doc"},
+    "cli/berth": {"base", "oci", "decl", "image", "manager", "cli/doc"},
     "cli/doc": set(),
 }
 # What of the engine a command line may use: its operations, state, process

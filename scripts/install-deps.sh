@@ -7,9 +7,11 @@ export DEBIAN_FRONTEND=noninteractive
 build=(build-essential cmake ninja-build pkg-config git
        libseccomp-dev libcap-dev libnl-3-dev libnl-route-3-dev libmnl-dev
        libnftables-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
-       libfmt-dev libgtest-dev libgmock-dev)
+       libfmt-dev libgtest-dev libgmock-dev
+       libarchive-dev libcurl4-openssl-dev)  # berth image (dlopen'd at run time: libarchive13, libcurl4, libssl3)
 test=(busybox-static iproute2 procps util-linux crun runc hyperfine nftables tmux
       iputils-ping socat python3 jq bc strace clang-format-14
+      xz-utils zstd  # the image tests' archives (tests/integration/image)
       dnsmasq-base  # the DNS servers of the resolv_conf tests (tests/integration/manager/net_options_test.cpp)
       zsh man-db  # the generated completion and man pages (tests/integration/cli/docs_test.cpp)
       systemd)  # the host's systemd, booted over an empty tree (share_host + boot) by the demo and tests

@@ -167,15 +167,17 @@ TEST(BerthCheckCrash, UnterminatedArrayIsOneLineNotAnAbort) {
 // The shipped berth needs no shared library for netlink or nftables at
 // exec: libnl is linked in, and libnftables (with libnftnl, libmnl,
 // libjansson, libgmp and libxtables) is loaded when a rule is first written
-// (net/nft.cpp), so a start does not pay for loading them.
+// (net/nft.cpp), so a start does not pay for loading them; likewise
+// libarchive, libcurl and libcrypto, which only `berth image` loads
+// (image/libs.cpp).
 TEST(BerthLinkage, NoNetlinkOrNftablesLibraryAtExec) {
   if (!fs::exists(berth())) GTEST_SKIP() << "berth binary not built at " << berth();
   auto r = run({"readelf", "-d", berth()});
   if (r.status == 127) GTEST_SKIP() << "readelf (binutils) is not installed";
   ASSERT_EQ(r.status, 0) << r.err;
   ASSERT_NE(r.out.find("(NEEDED)"), std::string::npos) << r.out;
-  for (const char* lib :
-       {"libnl", "libnftables", "libnftnl", "libmnl", "libjansson", "libgmp", "libxtables"})
+  for (const char* lib : {"libnl", "libnftables", "libnftnl", "libmnl", "libjansson", "libgmp",
+                          "libxtables", "libarchive", "libcurl", "libcrypto", "libssl"})
     EXPECT_EQ(r.out.find(std::string("[") + lib), std::string::npos) << lib << "\n" << r.out;
 }
 
@@ -210,6 +212,22 @@ const std::vector<BadArgs> kBerthBadArgs = {
      {"bind", "berth-cli-nosuch", "/nonexistent-berth-cli", "/x", "--mkdir"},
      "/nonexistent-berth-cli: No such file or directory"},
     {"UnbindNotRunning", {"unbind", "berth-cli-nosuch", "/x"}, "berth-cli-nosuch is not running"},
+    {"ImageImportBadName",
+     {"image", "import", "Bad_Name", "/nonexistent-berth-cli.tar"},
+     "invalid image name"},
+    {"ImageImportMissingFile",
+     {"image", "import", "img", "/nonexistent-berth-cli.tar"},
+     "/nonexistent-berth-cli.tar: No such file or directory"},
+    {"ImageImportBadChecksum",
+     {"image", "import", "img", "/etc/hostname", "--checksum", "xyz"},
+     "expected a SHA-256"},
+    {"ImageImportFtp",
+     {"image", "import", "img", "ftp://127.0.0.1/x.tar", "--no-verify"},
+     "only http:// and https://"},
+    {"ImageRemoveMissing", {"image", "remove", "berth-cli-nosuch"}, "no image berth-cli-nosuch"},
+    {"ImageExportMissing",
+     {"image", "export", "berth-cli-nosuch", "/nonexistent-berth-cli.tar"},
+     "no image berth-cli-nosuch"},
     // (or "journalctl is not installed", on a host without it)
     {"JournalUndeclared",
      {"logs", "berth-cli-nosuch", "--journal"},

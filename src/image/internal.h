@@ -1,0 +1,64 @@
+// What the image module's files share: extraction of an archive into a
+// directory, downloads, and the store's temporary directories.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/result.h"
+#include "base/unique_fd.h"
+#include "image/image.h"
+#include "image/libs.h"
+
+namespace berth::image {
+
+struct ExtractOptions {
+  bool keep_setid = false;
+  Limits limits;
+  Progress progress;
+  uint64_t input_size = 0;  // for progress (0: unknown)
+};
+struct Extracted {
+  std::string format;  // "tar", "tar.gz", ...
+  std::string sha256;  // of the bytes read
+  uint64_t read_bytes = 0, entries = 0, tree_bytes = 0;
+  std::vector<std::string> skipped;
+};
+// Extracts the tar read from archive_fd into the directory root_fd, safely:
+// see extract.cpp for what is refused and what is changed.
+Result<Extracted> extract(int archive_fd, int root_fd, const ExtractOptions& o);
+
+// Downloads url into out_fd (at most limit bytes) and returns the SHA-256 of
+// what it wrote. An HTTP error is an Error with code ENOENT for 404.
+Result<std::string> download(const std::string& url, int out_fd, uint64_t limit,
+                             const Progress& progress);
+// A small file (SHA256SUMS) into memory.
+Result<std::string> fetch_text(const std::string& url, size_t limit);
+// The SHA-256 that a SHA256SUMS text gives for `file`, or an error.
+Result<std::string> checksum_for(std::string_view sums, std::string_view file);
+
+bool is_url(std::string_view s);
+bool is_sha256_hex(std::string_view s);
+std::string lower(std::string s);
+
+// A temporary directory STATE/images/.tmp-NAME-XXXXXX, flock'ed while it is
+// in use (so the next import can tell a dead one from a running one) and
+// removed on destruction unless released.
+class Staging {
+ public:
+  static Result<Staging> make(const std::string& images, const std::string& name);
+  Staging(Staging&&) = default;
+  ~Staging();
+  const std::string& path() const { return path_; }
+  void release() { path_.clear(); }
+
+ private:
+  Staging() = default;
+  std::string path_;
+  UniqueFd lock_;
+};
+// Removes the temporaries of imports that are no longer running.
+void clean_dead_staging(const std::string& images);
+
+}  // namespace berth::image
