@@ -71,6 +71,10 @@ struct PrivateUsers {
   enum class Mode { No, Pick, Base } mode = Mode::No;
   uint32_t base = 0;
   bool operator==(const PrivateUsers&) const = default;
+  // "no", "pick" or the base uid, as the key is written.
+  std::string text() const {
+    return mode == Mode::Base ? std::to_string(base) : mode == Mode::Pick ? "pick" : "no";
+  }
 };
 inline constexpr uint32_t kPrivateUsersRange = 65536;
 

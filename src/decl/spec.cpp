@@ -436,10 +436,6 @@ std::string summary_conf_text(const Container& c) {
   std::vector<std::string> ports;
   for (auto& p : c.forward_ports)
     ports.push_back(fmt::format("{}:{}:{}", p.protocol, p.host_port, p.container_port));
-  std::string users = c.private_users.mode == PrivateUsers::Mode::No ? "no"
-                      : c.private_users.mode == PrivateUsers::Mode::Pick
-                          ? "pick"
-                          : std::to_string(c.private_users.base);
   std::vector<std::pair<const char*, std::string>> kv = {
       {"NAME", c.name},
       {"SYSTEM_PATH", c.path},
@@ -456,7 +452,7 @@ std::string summary_conf_text(const Container& c) {
       {"LOCAL_MAC_ADDRESS", c.local_mac_address},
       {"HOST_PORT", join(ports, ",")},
       {"NETWORK_NAMESPACE_PATH", c.network_namespace},
-      {"PRIVATE_USERS", users},
+      {"PRIVATE_USERS", c.private_users.text()},
       {"INTERFACES", join(c.interfaces, " ")},
       {"MACVLANS", join(c.macvlans, " ")},
       {"EXTRA_VETHS", join(

@@ -75,12 +75,12 @@ oci::Resources resources_of(const oci::Spec& spec) {
   return res;
 }
 
-// An unprivileged caller (rootless) whose cgroup cannot be made where the
+// An unprivileged caller's (rootless) cgroup that cannot be made where the
 // host delegates nothing to it: the container runs in the caller's cgroups,
 // as crun and runc run rootless ones on cgroup v1, unless the spec sets a
 // limit, which would then silently not hold.
 bool rootless_without_cgroups(const oci::Spec& spec, const Error& e) {
-  if (::geteuid() == 0 || (e.code != EACCES && e.code != EPERM && e.code != EROFS)) return false;
+  if (e.code != EACCES && e.code != EPERM && e.code != EROFS) return false;
   if (!spec.linux || !spec.linux->resources) return true;
   const oci::Resources& r = *spec.linux->resources;
   return !r.memory && !r.cpu && !r.pids_limit && !r.block_io && r.hugepage_limits.empty() &&
@@ -277,9 +277,11 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   UniqueFd fifo(::open(store.fifo(opts.id).c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) return errno_error("open exec.fifo");
   plan.fifo_fd = fifo.get();
+  // Not the host's root: an unprivileged caller's (rootless) container.
+  plan.rootless = ::geteuid() != 0;
   if (opts.use_cgroups) {
     auto made = cgroup::Cgroup::create(spec.linux ? spec.linux->cgroups_path : "", opts.id);
-    if (!made && !rootless_without_cgroups(spec, made.error()))
+    if (!made && !(plan.rootless && rootless_without_cgroups(spec, made.error())))
       return std::move(made).error().wrap("linux.cgroupsPath");
     if (made) {
       cg = std::move(*made);  // the guard removes it from here on
@@ -298,7 +300,6 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   CgroupEntry entry;
   // Only the host's root can build a tree outside the user namespace: an
   // unprivileged caller's (rootless) container builds its own, as crun's.
-  plan.rootless = ::geteuid() != 0;
   plan.builder = plan.ns.new_user && (plan.ns.clone_flags & CLONE_NEWNS) && !plan.rootless;
   if (cg && (!plan.ns.new_user || plan.builder)) entry = cgroup_entry(*cg);
   plan.self_join = entry.self_join && !plan.builder;

@@ -1,29 +1,12 @@
 #include "image/libs.h"
 
-#include <dlfcn.h>
-
 #include <fmt/format.h>
+
+#include "base/dynlib.h"
 
 namespace berth::image {
 
 namespace {
-
-// dlopen's handle of `soname`, or the error naming the package that ships it.
-void* open_library(const char* soname, const char* package, std::string& error) {
-  void* h = ::dlopen(soname, RTLD_NOW | RTLD_LOCAL);
-  if (!h) {
-    const char* e = ::dlerror();
-    error = fmt::format("cannot load {} ({}; Debian's {} package)", soname, e ? e : "not found",
-                        package);
-  }
-  return h;
-}
-
-template <class Fn>
-void load_symbol(void* h, const char* so, Fn& fn, const char* name, std::string& error) {
-  fn = reinterpret_cast<Fn>(::dlsym(h, name));
-  if (!fn && error.empty()) error = fmt::format("{} has no {}", so, name);
-}
 
 // The library `so` loaded once (per Lib and fill), its symbols taken by
 // fill(handle, lib, error); or why it cannot be.

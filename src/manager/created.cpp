@@ -278,9 +278,7 @@ Result<void> replace_created_settings(const decl::Paths& paths, const std::strin
   if (old.key_lines.count("private_users")) {
     auto& pu = old.private_users;
     keep("private_users",
-         pu.mode == decl::PrivateUsers::Mode::Base
-             ? std::to_string(pu.base)
-             : toml_string(pu.mode == decl::PrivateUsers::Mode::Pick ? "pick" : "no"));
+         pu.mode == decl::PrivateUsers::Mode::Base ? pu.text() : toml_string(pu.text()));
   }
   if (old.private_network) keep("private_network", "true");
   for (auto& [key, a] : addresses_of(old))

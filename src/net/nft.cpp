@@ -1,6 +1,5 @@
 #include "net/nft.h"
 
-#include <dlfcn.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
 
@@ -9,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/dynlib.h"
 #include "base/files.h"
 #include "base/json.h"
 #include "net/netns.h"
@@ -36,17 +36,10 @@ struct Nftables {
 const Nftables& nftables() {
   static const Nftables lib = [] {
     Nftables l;
-    void* h = ::dlopen("libnftables.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-      const char* e = ::dlerror();
-      l.error = fmt::format("cannot load libnftables.so.1 ({}; Debian's libnftables1 package)",
-                            e ? e : "not found");
-      return l;
-    }
-    auto sym = [&](auto& fn, const char* name) {
-      fn = reinterpret_cast<std::remove_reference_t<decltype(fn)>>(::dlsym(h, name));
-      if (!fn && l.error.empty()) l.error = fmt::format("libnftables.so.1 has no {}", name);
-    };
+    const char* so = "libnftables.so.1";
+    void* h = open_library(so, "libnftables1", l.error);
+    if (!h) return l;
+    auto sym = [&](auto& fn, const char* name) { load_symbol(h, so, fn, name, l.error); };
     sym(l.ctx_new, "nft_ctx_new");
     sym(l.ctx_free, "nft_ctx_free");
     sym(l.output_set_flags, "nft_ctx_output_set_flags");
