@@ -10,21 +10,11 @@
 # env: BERTH_BUILD_DIR (default <repo>/build), BERTH, BERTH_TEST_ROOTFS.
 set -euo pipefail
 
-here=$(cd "$(dirname "$0")" && pwd)
-repo=$(dirname "$here")
-n=${1:-20}
-rounds=${2:-3}
-for v in "$n" "$rounds"; do
-  case $v in '' | *[!0-9]*) echo "usage: $0 [N] [ROUNDS]" >&2; exit 2 ;; esac
-done
-build=${BERTH_BUILD_DIR:-$repo/build}
-berth=${BERTH:-$build/berth}
+. "$(dirname "$0")/lib.sh"
+bench_args 20 3 "$@"
 rootfs=${BERTH_TEST_ROOTFS:-$build/test-rootfs}
-[ "$(id -u)" = 0 ] || { echo "bench: must run as root" >&2; exit 1; }
-[ -x "$berth" ] || { echo "bench: $berth not built" >&2; exit 1; }
 [ -x "$rootfs/bin/busybox" ] || { echo "bench: no test rootfs at $rootfs (build it first)" >&2; exit 1; }
 
-load0=$(cut -d' ' -f1-3 /proc/loadavg)
 work=$(mktemp -d /tmp/berth-bench-idmap-XXXXXX)
 root=$work/root
 cleanup() {
@@ -48,25 +38,23 @@ for i in 1 2 3 4; do mkdir -p "$work/data$i"; done
   done
 } >"$root/etc/berth/containers.toml"
 
-ms() { date +%s%N; }
-median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 worst=0
 for r in $(seq "$rounds"); do
   : >"$work/bmapped.t"
   : >"$work/bplain.t"
   for _ in $(seq "$n"); do
     for c in bmapped bplain; do
-      t0=$(ms)
+      t0=$(bench_ns)
       "$berth" --root "$root" start "$c" >/dev/null
-      t1=$(ms)
+      t1=$(bench_ns)
       echo $(((t1 - t0) / 1000)) >>"$work/$c.t"
       "$berth" --root "$root" stop "$c" >/dev/null
     done
   done
-  m=$(median <"$work/bmapped.t")
-  p=$(median <"$work/bplain.t")
+  m=$(bench_median <"$work/bmapped.t")
+  p=$(bench_median <"$work/bplain.t")
   ratio=$(echo "scale=2; $m / $p" | bc)
   echo "round $r: idmapped $((m / 1000)).$(((m % 1000) / 100)) ms, plain $((p / 1000)).$(((p % 1000) / 100)) ms, ratio $ratio"
   if [ "$(echo "$ratio > $worst" | bc)" = 1 ]; then worst=$ratio; fi
 done
-echo "worst ratio idmapped/plain: $worst (load $load0 -> $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "worst ratio idmapped/plain: $worst ($(bench_load))"

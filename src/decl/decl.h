@@ -126,8 +126,12 @@ struct Container {
   int line_of(const std::string& key) const;
 
   // What runs.
-  std::string path;                  // a system tree (absolute)
-  bool share_host = false;           // or the host's read-only /usr & co. plus a private /etc
+  std::string path;         // a system tree (absolute)
+  bool share_host = false;  // or the host's read-only /usr & co. plus a private /etc
+  // Or an image of the store (STATE/images/NAME/rootfs): its read-only lower
+  // layer under the container's own persistent writable layer
+  // (STATE/containers/NAME/layer), an overlay only the container sees.
+  std::string image;
   std::vector<std::string> command;  // exactly one of command and boot
   bool boot = false;                 // run the tree's /sbin/init
   // A command runs under berth-init, a stub PID 1 that forwards signals to it,
@@ -239,6 +243,8 @@ struct LoadOptions {
   // Check the host: `path` is a directory (with sbin/init when boot), bind
   // mount sources and allowed device nodes exist. Off for pure syntax tests.
   bool check_host = true;
+  // The image store (STATE/images): with check_host, an `image` must be there.
+  std::string images_dir;
 };
 
 struct LoadResult {

@@ -101,8 +101,10 @@ Result<InitInfo> detect_init(const std::string& root, const std::string& init) {
   return info;
 }
 
-InitInfo container_init(const Container& c, const std::string& host_root) {
-  auto r = detect_init(c.share_host ? host_root : c.path);
+InitInfo container_init(const Container& c, const Paths& paths) {
+  auto r = detect_init(c.share_host       ? std::string("/")
+                       : !c.image.empty() ? paths.image_rootfs(c.image)
+                                          : c.path);
   if (!r) return {InitKind::Unknown, "/sbin/init"};
   return *r;
 }

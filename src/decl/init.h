@@ -9,6 +9,7 @@
 
 #include "base/result.h"
 #include "decl/decl.h"
+#include "decl/paths.h"
 
 namespace berth::decl {
 
@@ -28,9 +29,9 @@ struct InitInfo {
 // "systemd"). An error when the program cannot be opened.
 Result<InitInfo> detect_init(const std::string& root, const std::string& init = "/sbin/init");
 
-// The tree a container's /sbin/init is read from: its path, or the host's
-// own root for share_host (its /usr is the host's).
-InitInfo container_init(const Container& c, const std::string& host_root = "/");
+// The tree a container's /sbin/init is read from: its path, its image's
+// tree, or the host's own root for share_host (its /usr is the host's).
+InitInfo container_init(const Container& c, const Paths& paths);
 
 // What an init is sent by default (a declared halt_signal/reboot_signal
 // wins): systemd SIGRTMIN+4 / SIGINT, busybox SIGUSR1 / SIGTERM, sysvinit

@@ -233,6 +233,13 @@ const std::map<std::string, Walker::Handler>& Walker::handlers() {
                           const Node& v) { w.get_abs_path(v, k, c.path); }},
               {"share_host", [](Walker& w, Container& c, const std::string& k,
                                 const Node& v) { w.get_bool(v, k, c.share_host); }},
+              {"image",
+               [](Walker& w, Container& c, const std::string& k, const Node& v) {
+                 if (w.get_string(v, k, c.image) && !valid_container_name(c.image))
+                   w.expected(v, k,
+                              "an image name (lower-case letters, digits and '-', not at either "
+                              "end)");
+               }},
               {"command",
                [](Walker& w, Container& c, const std::string& k, const Node& v) {
                  if (w.get_strings(v, k, c.command) && (c.command.empty() || c.command[0].empty()))

@@ -39,6 +39,15 @@ std::string Paths::container_state(const std::string& name) const {
 std::string Paths::container_rootfs(const std::string& name) const {
   return container_state(name) + "/rootfs";
 }
+std::string Paths::container_layer(const std::string& name) const {
+  return container_state(name) + "/layer";
+}
+std::string Paths::images() const {
+  return state + "/images";
+}
+std::string Paths::image_rootfs(const std::string& name) const {
+  return images() + "/" + name + "/rootfs";
+}
 std::string Paths::container_run(const std::string& name) const {
   return run + "/" + name;
 }

@@ -23,8 +23,13 @@ struct Paths {
   std::string summary_conf(const std::string& name) const;      // etc/NAME.conf
   std::string container_state(const std::string& name) const;   // state/containers/NAME
   std::string container_rootfs(const std::string& name) const;  // state/containers/NAME/rootfs
-  std::string container_run(const std::string& name) const;     // run/NAME
-  std::string container_log(const std::string& name) const;     // log/NAME.log
+  // The writable layer of a container on an image: state/containers/NAME/layer,
+  // holding upper/ and work/ of its overlay.
+  std::string container_layer(const std::string& name) const;
+  std::string images() const;                                // state/images
+  std::string image_rootfs(const std::string& name) const;   // state/images/NAME/rootfs
+  std::string container_run(const std::string& name) const;  // run/NAME
+  std::string container_log(const std::string& name) const;  // log/NAME.log
 };
 
 // The root to use: the --root value if given (non-empty), else $BERTH_ROOT,

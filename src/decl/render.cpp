@@ -80,6 +80,18 @@ Result<KeyValues> settings_file(const std::string& file) {
   return out;
 }
 
+// The keys of [containers.NAME] as TOML values.
+static Result<KeyValues> settings_of(const Node& mine, const std::string& file,
+                                     const std::string& name) {
+  KeyValues out;
+  for (auto& [k, v] : mine.table) {
+    auto val = toml_value(v, join_key(join_key("containers", name), k));
+    if (!val) return make_error("{}:{}", file, val.error().message);
+    out.emplace_back(k, *val);
+  }
+  return out;
+}
+
 Result<KeyValues> container_settings(const std::string& file, const std::string& name) {
   auto text = TRY(read_file(file));
   Node root;
@@ -95,13 +107,27 @@ Result<KeyValues> container_settings(const std::string& file, const std::string&
   const Node* mine = containers ? only(*containers, name) : nullptr;
   if (!mine || mine->kind != Node::Kind::Table)
     return make_error("{} holds more than [containers.{}]; edit it there", file, name);
-  KeyValues out;
-  for (auto& [k, v] : mine->table) {
-    auto val = toml_value(v, join_key(join_key("containers", name), k));
-    if (!val) return make_error("{}:{}", file, val.error().message);
-    out.emplace_back(k, *val);
-  }
-  return out;
+  return settings_of(*mine, file, name);
+}
+
+Result<KeyValues> declared_settings(const std::string& file, const std::string& name) {
+  auto text = TRY(read_file(file));
+  Node root;
+  SyntaxError err;
+  bool parsed =
+      file.ends_with(".json") ? json_to_tree(text, root, err) : toml_to_tree(text, file, root, err);
+  if (!parsed) return make_error("{}:{}: {}", file, err.line, err.message);
+  auto find = [](const Node& n, const std::string& key) -> const Node* {
+    if (n.kind != Node::Kind::Table) return nullptr;
+    for (auto& [k, v] : n.table)
+      if (k == key) return &v;
+    return nullptr;
+  };
+  const Node* containers = find(root, "containers");
+  const Node* mine = containers ? find(*containers, name) : nullptr;
+  if (!mine || mine->kind != Node::Kind::Table)
+    return make_error("{} does not declare [containers.{}]", file, name);
+  return settings_of(*mine, file, name);
 }
 
 void set_key(KeyValues& kv, const std::string& key, std::string value) {
@@ -121,10 +147,10 @@ void erase_key(KeyValues& kv, const std::string& key) {
   std::erase_if(kv, [&](auto& p) { return p.first == key; });
 }
 
-std::string render_container(const std::string& name, const KeyValues& kv) {
-  std::string t = fmt::format(
-      "# Written by `berth create {}`; `berth destroy {}` removes it.\n[containers.{}]\n", name,
-      name, toml_string(name));
+std::string render_container(const std::string& name, const KeyValues& kv, const char* verb) {
+  std::string t =
+      fmt::format("# Written by `berth {} {}`; `berth destroy {}` removes it.\n[containers.{}]\n",
+                  verb, name, name, toml_string(name));
   for (auto& [k, v] : kv) t += toml_key(k) + " = " + v + "\n";
   return t;
 }

@@ -31,12 +31,18 @@ Result<KeyValues> settings_file(const std::string& file);
 // holding [containers.NAME] and nothing else), for rewriting it.
 Result<KeyValues> container_settings(const std::string& file, const std::string& name);
 
+// The settings of container name wherever it is declared (TOML or JSON,
+// among other containers), for copying them (clone, export).
+Result<KeyValues> declared_settings(const std::string& file, const std::string& name);
+
 // Sets key (replacing its value where it is already set), and tests for it.
 void set_key(KeyValues& kv, const std::string& key, std::string value);
 bool has_key(const KeyValues& kv, const std::string& key);
 void erase_key(KeyValues& kv, const std::string& key);
 
-// The file: a comment saying who wrote it, then [containers.NAME] and kv.
-std::string render_container(const std::string& name, const KeyValues& kv);
+// The file: a comment saying who wrote it (`berth VERB NAME`), then
+// [containers.NAME] and kv.
+std::string render_container(const std::string& name, const KeyValues& kv,
+                             const char* verb = "create");
 
 }  // namespace berth::decl

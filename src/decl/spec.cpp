@@ -226,7 +226,10 @@ std::string host_takeover_warning(const Container& c) {
 
 Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
   oci::Spec s = oci::default_spec(false);
-  s.root.path = c.share_host ? ctx.paths.container_rootfs(c.name) : c.path;
+  // An image's tree is the lower layer of the overlay the monitor makes.
+  s.root.path = c.share_host       ? ctx.paths.container_rootfs(c.name)
+                : !c.image.empty() ? ctx.paths.image_rootfs(c.image)
+                                   : c.path;
   s.root.readonly = false;
   s.hostname = c.effective_hostname();
   s.annotations["org.berth.container"] = c.name;
@@ -440,6 +443,7 @@ std::string summary_conf_text(const Container& c) {
       {"NAME", c.name},
       {"SYSTEM_PATH", c.path},
       {"SHARE_HOST", flag(c.share_host)},
+      {"IMAGE", c.image},
       {"BOOT", flag(c.boot)},
       {"AUTO_START", flag(c.autostart)},
       {"EPHEMERAL", flag(c.ephemeral)},

@@ -51,13 +51,20 @@ class Validator {
                              "either end), at most {} characters",
                              kMaxNameLength));
 
+    constexpr const char* kRoots =
+        "expected \"path\" (a system tree), \"image\" (an image of the store) or "
+        "\"share_host = true\"";
     if (!c.path.empty() && c.share_host)
       err(c, "share_host", "\"path\" and \"share_host = true\" are exclusive");
-    else if (!has(c, "path") && !c.share_host && !has(c, "share_host"))
-      err_top(c, "expected \"path\" (a system tree) or \"share_host = true\"");
-    else if (has(c, "share_host") && !c.share_host && !has(c, "path") &&
+    else if (has(c, "image") && c.share_host)
+      err(c, "share_host", "\"image\" and \"share_host = true\" are exclusive");
+    else if (has(c, "image") && has(c, "path"))
+      err(c, "image", "\"path\" and \"image\" are exclusive");
+    else if (!has(c, "path") && !has(c, "image") && !c.share_host && !has(c, "share_host"))
+      err_top(c, kRoots);
+    else if (has(c, "share_host") && !c.share_host && !has(c, "path") && !has(c, "image") &&
              !c.invalid_keys.count("share_host"))
-      err(c, "share_host", "expected \"path\" (a system tree) or \"share_host = true\"");
+      err(c, "share_host", kRoots);
 
     if (!c.command.empty() && c.boot)
       err(c, "command", "\"command\" and \"boot = true\" are exclusive");
@@ -82,18 +89,32 @@ class Validator {
 
   void host_checks(const Container& c) {
     struct stat st;
-    if (!c.path.empty()) {
-      if (::stat(c.path.c_str(), &st) != 0)
-        err(c, "path", fmt::format("{} does not exist", quote(c.path)));
+    // The tree checked: the path, or the image's (when the store is known).
+    std::string tree = c.path, key = "path", shown = quote(c.path);
+    if (!c.image.empty() && !c.invalid_keys.count("image") && !opts_.images_dir.empty()) {
+      tree = opts_.images_dir + "/" + c.image + "/rootfs";
+      key = "image";
+      shown = "image " + quote(c.image);
+      if (::stat(tree.c_str(), &st) != 0) {
+        err(c, key,
+            fmt::format("no image {} in {} (berth image import adds one; berth image list shows "
+                        "them)",
+                        quote(c.image), opts_.images_dir));
+        tree.clear();
+      }
+    }
+    if (!tree.empty()) {
+      if (::stat(tree.c_str(), &st) != 0)
+        err(c, key, fmt::format("{} does not exist", shown));
       else if (!S_ISDIR(st.st_mode))
-        err(c, "path", fmt::format("{} is not a directory", quote(c.path)));
-      else if (c.boot && ::lstat((c.path + "/sbin/init").c_str(), &st) != 0)
-        err(c, "path", fmt::format("{} has no sbin/init (needed by boot = true)", quote(c.path)));
+        err(c, key, fmt::format("{} is not a directory", shown));
+      else if (c.boot && ::lstat((tree + "/sbin/init").c_str(), &st) != 0)
+        err(c, key, fmt::format("{} has no sbin/init (needed by boot = true)", shown));
       else if (auto prog = c.boot              ? std::string("/sbin/init")
                            : c.command.empty() ? ""
                                                : c.command[0];
-               !prog.empty() && tree_needs_missing_32bit(c.path, prog, {}))
-        err(c, "path", fmt::format("{}: {}", quote(c.path), kNo32bitMessage));
+               !prog.empty() && tree_needs_missing_32bit(tree, prog, {}))
+        err(c, key, fmt::format("{}: {}", shown, kNo32bitMessage));
     }
     if (c.resources.io_weight)
       if (auto r = host_io_weight_support(); !r)

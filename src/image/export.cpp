@@ -4,11 +4,13 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cstring>
 #include <map>
+#include <memory>
 
 #include "image/internal.h"
 
@@ -123,53 +125,149 @@ Result<void> Writer::tree(int dir, const std::string& prefix) {
 
 }  // namespace
 
+namespace {
+
+// An archive being written to FILE (through FILE.tmp-PID, renamed into
+// place by finish) or to stdout ("-": a plain tar, nothing renamed).
+class Output {
+ public:
+  static Result<std::unique_ptr<Output>> open(const Libarchive& la, const std::string& file) {
+    auto ends = [&](const char* s) { return file.ends_with(s); };
+    int (*filter)(struct archive*) = nullptr;
+    if (ends(".tar.gz") || ends(".tgz"))
+      filter = la.archive_write_add_filter_gzip;
+    else if (ends(".tar.xz") || ends(".txz"))
+      filter = la.archive_write_add_filter_xz;
+    else if (ends(".tar.zst") || ends(".tzst"))
+      filter = la.archive_write_add_filter_zstd;
+    else if (!ends(".tar") && file != "-")
+      return make_error("{}: expected a name ending in .tar, .tar.gz, .tar.xz or .tar.zst, or -",
+                        file);
+    std::unique_ptr<Output> o(new Output(la, file));
+    if (file == "-") {
+      o->fd_.reset(::fcntl(1, F_DUPFD_CLOEXEC, 3));
+      if (!o->fd_) return errno_error("stdout");
+    } else {
+      o->tmp_ = fmt::format("{}.tmp-{}", file, ::getpid());
+      o->fd_.reset(::open(o->tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+      if (!o->fd_) return errno_error("create {}", o->tmp_);
+    }
+    o->a_ = la.archive_write_new();
+    if (!o->a_) return make_error("archive_write_new failed");
+    if (la.archive_write_set_format_pax_restricted(o->a_) != ARCHIVE_OK ||
+        (filter && filter(o->a_) != ARCHIVE_OK) ||
+        la.archive_write_open_fd(o->a_, o->fd_.get()) != ARCHIVE_OK)
+      return make_error("{}: {}", file,
+                        la.archive_error_string(o->a_) ?: "cannot write an archive");
+    return o;
+  }
+  ~Output() {
+    if (a_) la_.archive_write_free(a_);
+    if (!tmp_.empty()) ::unlink(tmp_.c_str());
+  }
+  struct archive* archive() {
+    return a_;
+  }
+
+  // Closes the archive, syncs the file and renames it into place; its size.
+  Result<uint64_t> finish() {
+    if (la_.archive_write_close(a_) != ARCHIVE_OK)
+      return make_error("{}: {}", file_,
+                        la_.archive_error_string(a_) ?: "cannot finish the archive");
+    struct stat st;
+    if (tmp_.empty()) return uint64_t{0};
+    if (::fsync(fd_.get()) < 0) return errno_error("fsync {}", tmp_);
+    if (::fstat(fd_.get(), &st) < 0) return errno_error("stat {}", tmp_);
+    if (::rename(tmp_.c_str(), file_.c_str()) < 0)
+      return errno_error("rename {} to {}", tmp_, file_);
+    tmp_.clear();
+    return static_cast<uint64_t>(st.st_size);
+  }
+
+ private:
+  Output(const Libarchive& la, std::string file) : la_(la), file_(std::move(file)) {}
+  const Libarchive& la_;
+  std::string file_, tmp_;
+  UniqueFd fd_;
+  struct archive* a_ = nullptr;
+};
+
+}  // namespace
+
 Result<uint64_t> export_tar(const decl::Paths& p, const std::string& name, const std::string& file,
                             const Progress& progress) {
   auto meta = TRY(read_metadata(p, name));
   const Libarchive& la = *TRY(libarchive());
-  auto ends = [&](const char* s) { return file.ends_with(s); };
-  int (*filter)(struct archive*) = nullptr;
-  if (ends(".tar.gz") || ends(".tgz"))
-    filter = la.archive_write_add_filter_gzip;
-  else if (ends(".tar.xz") || ends(".txz"))
-    filter = la.archive_write_add_filter_xz;
-  else if (ends(".tar.zst") || ends(".tzst"))
-    filter = la.archive_write_add_filter_zstd;
-  else if (!ends(".tar"))
-    return make_error("{}: expected a name ending in .tar, .tar.gz, .tar.xz or .tar.zst", file);
-
+  if (file == "-") return make_error("-: expected a file name");
   std::string rootfs = image_rootfs(p, name);
   UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return errno_error("open {}", rootfs);
   struct stat st;
   if (::fstat(root.get(), &st) < 0) return errno_error("stat {}", rootfs);
-  std::string tmp = fmt::format("{}.tmp-{}", file, ::getpid());
-  UniqueFd out(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-  if (!out) return errno_error("create {}", tmp);
-  struct Done {
-    const Libarchive& la;
-    struct archive* a;
-    std::string tmp;
-    bool keep = false;
-    ~Done() {
-      if (a) la.archive_write_free(a);
-      if (!keep) ::unlink(tmp.c_str());
-    }
-  } done{la, la.archive_write_new(), tmp};
-  struct archive* a = done.a;
-  if (!a) return make_error("archive_write_new failed");
-  if (la.archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
-      (filter && filter(a) != ARCHIVE_OK) || la.archive_write_open_fd(a, out.get()) != ARCHIVE_OK)
-    return make_error("{}: {}", file, la.archive_error_string(a) ?: "cannot write an archive");
-  Writer w(la, a, progress, meta.tree_bytes);
+  auto out = TRY(Output::open(la, file));
+  Writer w(la, out->archive(), progress, meta.tree_bytes);
   TRY(w.one(AT_FDCWD, rootfs.c_str(), ".", st));
-  if (la.archive_write_close(a) != ARCHIVE_OK)
-    return make_error("{}: {}", file, la.archive_error_string(a) ?: "cannot finish the archive");
-  if (::fsync(out.get()) < 0) return errno_error("fsync {}", tmp);
-  if (::fstat(out.get(), &st) < 0) return errno_error("stat {}", tmp);
-  if (::rename(tmp.c_str(), file.c_str()) < 0) return errno_error("rename {} to {}", tmp, file);
-  done.keep = true;
-  return static_cast<uint64_t>(st.st_size);
+  return out->finish();
+}
+
+Result<uint64_t> write_bundle(const std::string& file, const std::vector<BundleFile>& files,
+                              const std::vector<BundlePart>& parts, const Progress& progress) {
+  const Libarchive& la = *TRY(libarchive());
+  auto out = TRY(Output::open(la, file));
+  struct archive* a = out->archive();
+  // The root, then the small files, then each tree under its name.
+  struct stat st = {};
+  st.st_mode = S_IFDIR | 0700;
+  st.st_mtime = ::time(nullptr);
+  struct archive_entry* e = la.archive_entry_new();
+  struct FreeEntry {
+    const Libarchive& la;
+    struct archive_entry* e;
+    ~FreeEntry() { la.archive_entry_free(e); }
+  } free_entry{la, e};
+  auto header = [&](const std::string& path, const struct stat& s) -> Result<void> {
+    la.archive_entry_clear(e);
+    la.archive_entry_copy_pathname(e, path.c_str());
+    la.archive_entry_copy_stat(e, &s);
+    if (la.archive_write_header(a, e) < ARCHIVE_WARN)
+      return make_error("{}: {}", path, la.archive_error_string(a) ?: "cannot write it");
+    return ok();
+  };
+  TRY(header(".", st));
+  for (auto& f : files) {
+    st.st_mode = S_IFREG | 0600;
+    st.st_size = static_cast<off_t>(f.content.size());
+    TRY(header("./" + f.name, st));
+    if (la.archive_write_data(a, f.content.data(), f.content.size()) < 0)
+      return make_error("{}: {}", f.name, la.archive_error_string(a) ?: "cannot write it");
+  }
+  uint64_t total = 0;
+  Writer w(la, a, progress, total);
+  for (auto& part : parts) {
+    struct stat ps;
+    if (::lstat(part.dir.c_str(), &ps) < 0) return errno_error("stat {}", part.dir);
+    TRY(w.one(AT_FDCWD, part.dir.c_str(), "./" + part.name, ps));
+  }
+  return out->finish();
+}
+
+Result<void> read_bundle(const std::string& file, const std::string& dir, bool keep_setid,
+                         const Limits& limits, const Progress& progress) {
+  UniqueFd in;
+  if (file == "-")
+    in.reset(::fcntl(0, F_DUPFD_CLOEXEC, 3));
+  else
+    in.reset(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!in) return errno_error("{}", file);
+  struct stat st;
+  if (::fstat(in.get(), &st) < 0) return errno_error("stat {}", file);
+  if (S_ISDIR(st.st_mode)) return make_error("{}: a directory, not an archive", file);
+  UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return errno_error("open {}", dir);
+  ExtractOptions eo{keep_setid, true, limits, progress,
+                    S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0};
+  TRY(extract(in.get(), root.get(), eo));
+  return ok();
 }
 
 }  // namespace berth::image

@@ -360,6 +360,12 @@ Result<void> Extractor::entry(struct archive_entry* e, Extracted& x) {
         return errno_error("entry {}: chmod", name);
       return owner_and_times(dir, leaf, e, true, name);
     case AE_IFCHR:
+      if (o_.keep_whiteouts && la_.archive_entry_rdev(e) == 0) {
+        TRY(replacing(dir, leaf, name, "mknod",
+                      [&] { return ::mknodat(dir, leaf.c_str(), S_IFCHR, 0); }));
+        return owner_and_times(dir, leaf, e, true, name);
+      }
+      [[fallthrough]];
     case AE_IFBLK:
       x.skipped.push_back(fmt::format("device node {} (the runtime makes /dev)", name));
       return ok();

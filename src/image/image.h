@@ -65,6 +65,11 @@ struct ImportReport {
 Result<ImportReport> import(const decl::Paths& p, const std::string& name,
                             const std::string& source, const ImportOptions& o);
 
+// Adds the tree at `tree` (moved, so on the store's filesystem) as image
+// meta.name, with meta (its `created` set now); an existing image of that
+// name refuses it.
+Result<void> adopt(const decl::Paths& p, const std::string& tree, Metadata meta);
+
 // Every image, by name; a directory without readable metadata is listed with
 // its error.
 struct Listed {
@@ -91,5 +96,49 @@ bool cancelled();
 // renamed into place.
 Result<uint64_t> export_tar(const decl::Paths& p, const std::string& name, const std::string& file,
                             const Progress& progress = {});
+
+// A container export (manager: export/import): small files, then trees,
+// each under its own name at the archive's root.
+struct BundleFile {
+  std::string name;  // "berth-export.json"
+  std::string content;
+};
+struct BundlePart {
+  std::string name;  // "image", "layer", "tree"
+  std::string dir;   // the tree on disk
+};
+// berth-export.json of a container export: what it is and what it needs.
+inline constexpr const char* kExportFormat = "berth-container/1";
+struct ExportInfo {
+  std::string name;
+  std::string kind;   // "image", "path" or "share_host"
+  std::string image;  // kind image: its name and the SHA-256 of its import
+  std::string sha256;
+};
+// Every field checked (format, names, kind, a 64-hex sha256 for an image).
+Result<ExportInfo> parse_export_info(std::string_view json);
+
+// Writes them as one pax tar to FILE, compressed as its suffix says (as
+// export_tar), through FILE.tmp-PID renamed into place; "-" writes a plain
+// tar to stdout. Returns the file's size (0 for stdout).
+Result<uint64_t> write_bundle(const std::string& file, const std::vector<BundleFile>& files,
+                              const std::vector<BundlePart>& parts, const Progress& progress = {});
+// Extracts the bundle FILE ("-": stdin) into dir, an empty directory, as
+// safely as an image import (extract.cpp), keeping overlay whiteouts.
+Result<void> read_bundle(const std::string& file, const std::string& dir, bool keep_setid,
+                         const Limits& limits, const Progress& progress = {});
+
+// What copy_tree copied.
+struct CopyReport {
+  uint64_t files = 0, bytes = 0;
+  uint64_t reflinked = 0;         // files that share their data with the source (FICLONE)
+  uint64_t dirs = 0, others = 0;  // directories; links, devices, fifos, sockets
+};
+// Copies the tree at src to dst (which must not exist; its parent must):
+// every file type, owners, modes, xattrs of all namespaces (user.overlay.*
+// of a container's layer, security.capability), times and hard links; file
+// data shared by reflink where the filesystem can, else copy_file_range.
+// Nothing is left at dst on failure.
+Result<CopyReport> copy_tree(const std::string& src, const std::string& dst);
 
 }  // namespace berth::image

@@ -111,7 +111,7 @@ Result<ImportReport> import(const decl::Paths& p, const std::string& name,
   if (::mkdir(rootfs.c_str(), 0755) < 0) return errno_error("mkdir {}", rootfs);
   UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return errno_error("open {}", rootfs);
-  ExtractOptions eo{o.keep_setid, o.limits, o.progress, static_cast<uint64_t>(st.st_size)};
+  ExtractOptions eo{o.keep_setid, false, o.limits, o.progress, static_cast<uint64_t>(st.st_size)};
   auto x = TRY(extract(in.get(), root.get(), eo));
   if (!want.empty() && x.sha256 != want) return mismatch(source, x.sha256, want);
 
@@ -121,6 +121,21 @@ Result<ImportReport> import(const decl::Paths& p, const std::string& name,
   TRY(write_file_atomic(staging.path() + "/metadata.json", to_json(r.meta), 0644));
   r.replaced = TRY(commit(staging, dest, o.force));
   return r;
+}
+
+Result<void> adopt(const decl::Paths& p, const std::string& tree, Metadata meta) {
+  TRY(check_name(meta.name));
+  std::string images = images_dir(p), dest = image_dir(p, meta.name);
+  if (path_exists(dest)) return make_error("an image {} exists", meta.name);
+  TRY(mkdir_p(images, 0755));
+  clean_dead_staging(images);
+  auto staging = TRY(Staging::make(images, meta.name));
+  std::string rootfs = staging.path() + "/rootfs";
+  if (::rename(tree.c_str(), rootfs.c_str()) < 0) return errno_error("rename {}", tree);
+  meta.created = now_utc();
+  TRY(write_file_atomic(staging.path() + "/metadata.json", to_json(meta), 0644));
+  TRY(commit(staging, dest, false));
+  return ok();
 }
 
 }  // namespace berth::image

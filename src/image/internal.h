@@ -15,6 +15,9 @@ namespace berth::image {
 
 struct ExtractOptions {
   bool keep_setid = false;
+  // Overlay whiteouts (character devices 0/0) are made, not skipped: a
+  // container's layer in an export (bundle.cpp).
+  bool keep_whiteouts = false;
   Limits limits;
   Progress progress;
   uint64_t input_size = 0;  // for progress (0: unknown)

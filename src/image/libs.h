@@ -40,6 +40,7 @@ namespace berth::image {
   X(archive_entry_mtime)                     \
   X(archive_entry_mtime_nsec)                \
   X(archive_entry_size)                      \
+  X(archive_entry_rdev)                      \
   X(archive_entry_xattr_reset)               \
   X(archive_entry_xattr_next)                \
   X(archive_write_new)                       \

@@ -37,13 +37,13 @@ bool cancelled() {
 }
 
 std::string images_dir(const decl::Paths& p) {
-  return p.state + "/images";
+  return p.images();
 }
 std::string image_dir(const decl::Paths& p, const std::string& name) {
   return images_dir(p) + "/" + name;
 }
 std::string image_rootfs(const decl::Paths& p, const std::string& name) {
-  return image_dir(p, name) + "/rootfs";
+  return p.image_rootfs(name);
 }
 
 Result<void> check_name(const std::string& name) {
@@ -108,6 +108,25 @@ Result<Metadata> parse_metadata(std::string_view text) {
   return m;
 }
 
+Result<ExportInfo> parse_export_info(std::string_view text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return make_error("expected a JSON object");
+  auto str = [&](const char* k) -> std::string {
+    auto it = j.find(k);
+    return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+  };
+  if (str("format") != kExportFormat) return make_error("format: expected \"{}\"", kExportFormat);
+  ExportInfo i{str("name"), str("kind"), str("image"), str("sha256")};
+  if (!decl::valid_container_name(i.name)) return make_error("name: expected a container name");
+  if (i.kind != "image" && i.kind != "path" && i.kind != "share_host")
+    return make_error("kind: expected image, path or share_host");
+  if (i.kind == "image") {
+    if (!decl::valid_container_name(i.image)) return make_error("image: expected an image name");
+    if (!is_sha256_hex(i.sha256)) return make_error("sha256: expected 64 hex digits");
+  }
+  return i;
+}
+
 Result<Metadata> read_metadata(const decl::Paths& p, const std::string& name) {
   TRY(check_name(name));
   std::string file = image_dir(p, name) + "/metadata.json";
@@ -154,7 +173,8 @@ Result<void> remove(const decl::Paths& p, const std::string& name,
     return make_error("image {} is used by {}", name, names);
   }
   // Gone from the store at once; a crash while its tree is removed leaves a
-  // temporary the next import cleans up.
+  // temporary the next import or remove cleans up.
+  clean_dead_staging(images_dir(p));
   auto staging = TRY(Staging::make(images_dir(p), name));
   std::string away = staging.path() + "/removed";
   if (::rename(dir.c_str(), away.c_str()) < 0) return errno_error("rename {}", dir);
@@ -178,8 +198,29 @@ Result<Staging> Staging::make(const std::string& images, const std::string& name
   return s;
 }
 
+namespace {
+
+// Whether a running container holds the tree at dir (or a removed image
+// under it): its monitor share-locks the image's directory while it runs,
+// and a replaced or removed image stays until it is gone.
+// with_dir = false: only the removed one (the caller holds dir's lock).
+bool held_by_a_container(const std::string& dir, bool with_dir = true) {
+  for (auto& d : {with_dir ? dir : std::string(), dir + "/removed"}) {
+    if (d.empty()) continue;
+    UniqueFd fd(::open(d.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Staging::~Staging() {
-  if (!path_.empty()) (void)remove_tree(path_);
+  if (path_.empty()) return;
+  lock_.reset();
+  // The next import or remove takes it (clean_dead_staging).
+  if (held_by_a_container(path_)) return;
+  (void)remove_tree(path_);
 }
 
 void clean_dead_staging(const std::string& images) {
@@ -193,8 +234,10 @@ void clean_dead_staging(const std::string& images) {
     if (!n.starts_with(kStagingPrefix)) continue;
     std::string path = images + "/" + n;
     UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
-    // Its import holds the lock while it runs; a lock we get means it died.
-    if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0) dead.push_back(path);
+    // Its import holds the lock while it runs; a lock we get means it died
+    // (or finished, leaving an image a container still ran on).
+    if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0 && !held_by_a_container(path, false))
+      dead.push_back(path);
   }
   ::closedir(d);
   for (auto& path : dead) (void)remove_tree(path);

@@ -42,6 +42,7 @@ std::string changed_keys(const decl::Container& a, const decl::Container& b) {
   };
   check(a.path != b.path, "path");
   check(a.share_host != b.share_host, "share_host");
+  check(a.image != b.image, "image");
   check(a.command != b.command, "command");
   check(a.boot != b.boot, "boot");
   check(a.stub_init != b.stub_init, "stub_init");
@@ -124,6 +125,8 @@ std::vector<std::string> spec_changes(const decl::Paths& paths, const decl::Cont
       pos = end + 1;
     }
     if (key.empty()) key = "the spec";
+    if (key == "annotations." + std::string(kImageAnnotation))
+      key = fmt::format("image {} replaced in the store", c.image);
     if (std::find(where.begin(), where.end(), key) == where.end()) where.push_back(key);
   }
   return where;

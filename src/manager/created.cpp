@@ -1,11 +1,15 @@
 // Containers made by `berth create` (see created.h).
 #include "manager/created.h"
+#include "manager/declarations_internal.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -13,13 +17,18 @@
 #include "base/parse.h"
 #include "base/unique_fd.h"
 #include "decl/render.h"
+#include "decl/util.h"
+#include "image/image.h"
 #include "manager/manager.h"
+#include "manager/runtime.h"
+#include "manager/snapshot.h"
 #include "net/alloc.h"
 #include "net/ip.h"
 
 namespace berth::manager {
 
-namespace {
+// Shared with move.cpp (declarations_internal.h).
+namespace detail {
 
 using decl::KeyValues;
 using decl::toml_string;
@@ -27,6 +36,7 @@ using decl::toml_string;
 decl::LoadResult load_declarations(const decl::Paths& paths, bool check_host) {
   decl::LoadOptions o;
   o.check_host = check_host;
+  o.images_dir = paths.images();
   return decl::load_files(decl::default_declaration_files(paths), o);
 }
 
@@ -111,13 +121,18 @@ Result<std::string> free_name(const decl::Paths& paths, const decl::Declarations
 // The request's options over the config file's settings.
 Result<void> apply_request(const CreateRequest& o, KeyValues& kv) {
   auto has = [&](const std::string& key) { return decl::has_key(kv, key); };
-  if (!o.path.empty()) {
-    decl::set_key(kv, "path", toml_string(o.path));
-    decl::erase_key(kv, "share_host");
-  } else if (o.share_host || (!has("path") && !has("share_host"))) {
-    decl::set_key(kv, "share_host", "true");
-    decl::erase_key(kv, "path");
-  }
+  // One of path, image and share_host: the request's, else the file's, else share_host.
+  auto root = [&](const char* key, const std::string& value) {
+    for (const char* k : {"path", "image", "share_host"})
+      if (std::string_view(k) != key) decl::erase_key(kv, k);
+    decl::set_key(kv, key, value);
+  };
+  if (!o.path.empty())
+    root("path", toml_string(o.path));
+  else if (!o.image.empty())
+    root("image", toml_string(o.image));
+  else if (o.share_host || (!has("path") && !has("image") && !has("share_host")))
+    root("share_host", "true");
   if (!o.command.empty()) {
     decl::set_key(kv, "command", decl::toml_string_array(o.command));
     decl::erase_key(kv, "boot");
@@ -211,7 +226,9 @@ Result<const decl::Container*> created_container(const decl::Paths& paths,
   return &it->second;
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 Result<Created> create(const decl::Paths& paths, CreateRequest req) {
   KeyValues kv;
@@ -250,6 +267,7 @@ Result<void> destroy(const decl::Paths& paths, const std::string& name) {
         name, file);
   TRY(stop(paths, name, false));
   TRY(remove_tree(paths.container_state(name)));
+  TRY(remove_tree(snapshots_dir(paths, name)));
   ::unlink(paths.summary_conf(name).c_str());
   ::unlink(paths.container_log(name).c_str());
   ::unlink((paths.container_log(name) + ".1").c_str());
@@ -270,8 +288,13 @@ Result<void> replace_created_settings(const decl::Paths& paths, const std::strin
   auto keep = [&](const std::string& key, const std::string& value) {
     if (!decl::has_key(kv, key)) decl::set_key(kv, key, value);
   };
-  if (!decl::has_key(kv, "path") && !decl::has_key(kv, "share_host"))
-    keep(old.share_host ? "share_host" : "path", old.share_host ? "true" : toml_string(old.path));
+  if (!decl::has_key(kv, "path") && !decl::has_key(kv, "image") && !decl::has_key(kv, "share_host"))
+    keep(old.share_host       ? "share_host"
+         : !old.image.empty() ? "image"
+                              : "path",
+         old.share_host       ? "true"
+         : !old.image.empty() ? toml_string(old.image)
+                              : toml_string(old.path));
   if (!decl::has_key(kv, "command") && !decl::has_key(kv, "boot"))
     keep(old.boot ? "boot" : "command", old.boot ? "true" : decl::toml_string_array(old.command));
   if (old.autostart) keep("autostart", "true");
@@ -322,6 +345,19 @@ Result<AutostartChange> set_autostart(const decl::Paths& paths, const std::strin
     return make_error("{} sets autostart in a way berth cannot rewrite; edit it there", old.file);
   TRY(write_file_atomic(old.file, decl::render_container(name, kv)));
   return AutostartChange{old.file, true};
+}
+
+std::vector<std::string> image_users(const decl::Paths& paths, const std::string& image) {
+  std::set<std::string> users;
+  // Parsed without the host checks: an invalid file elsewhere still names its users.
+  auto loaded = load_declarations(paths, false);
+  for (auto& [n, c] : loaded.decls.containers)
+    if (c.image == image) users.insert(n);
+  for (auto& n : runtime_names(paths))
+    if (auto snap = load_snapshot(RunDir(paths, n), n);
+        snap && snap->image == image && is_running(paths, n))
+      users.insert(n);
+  return {users.begin(), users.end()};
 }
 
 Result<void> reset_state(const decl::Paths& paths, const std::string& name) {

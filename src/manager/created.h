@@ -18,6 +18,7 @@ struct CreateRequest {
   std::string name;
   std::string path;  // a system tree; empty: share_host unless the file says otherwise
   bool share_host = false;
+  std::string image;                 // or an image of the store
   std::vector<std::string> command;  // empty: boot its /sbin/init unless the file says otherwise
   bool private_network = false;
   std::string host_address, local_address, host_address6, local_address6;
@@ -63,7 +64,11 @@ struct AutostartChange {
 };
 Result<AutostartChange> set_autostart(const decl::Paths& paths, const std::string& name, bool on);
 
-// Wipes a stopped container's state directory.
+// Wipes a stopped container's state directory (for one on an image: back to
+// the image, its layer gone).
 Result<void> reset_state(const decl::Paths& paths, const std::string& name);
+
+// The containers that use image NAME: declared on it, or running on it.
+std::vector<std::string> image_users(const decl::Paths& paths, const std::string& image);
 
 }  // namespace berth::manager

@@ -46,6 +46,13 @@ std::string scratch_dir(const RunDir& rd) {
 std::string idmapped_dir(const RunDir& rd) {
   return rd.dir + "/idmapped";
 }
+// The container's layer of an image, idmapped (in a user namespace).
+std::string layer_view_dir(const RunDir& rd) {
+  return rd.dir + "/layer";
+}
+
+// The image held while the container runs (see hold_image).
+UniqueFd g_image_lock;
 
 void unmount_all(const std::string& path) {
   while (::umount2(path.c_str(), MNT_DETACH) == 0) {
@@ -136,16 +143,20 @@ bool is_shared_host_bind(const oci::Mount& m) {
 }  // namespace
 
 bool needs_private_root(const decl::Container& c) {
-  return c.ephemeral || c.private_users.mode != decl::PrivateUsers::Mode::No;
+  return c.ephemeral || !c.image.empty() || c.private_users.mode != decl::PrivateUsers::Mode::No;
 }
 
-Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci::Spec& spec,
+Result<std::string> prepare_root(const decl::Paths& paths, const RunDir& rd,
+                                 const decl::Container& c, oci::Spec& spec,
                                  std::optional<uint32_t> uid_base) {
-  if (!c.ephemeral && !uid_base) return std::string();
+  if (!c.ephemeral && !uid_base && c.image.empty()) return std::string();
   TRY(ensure_private_mount_ns());
   // What the previous run (a reboot or a restart) left: ephemeral means a
   // fresh overlay every time the container starts.
-  for (auto& d : {root_dir(rd), scratch_dir(rd), idmapped_dir(rd)}) unmount_all(d);
+  for (auto& d : {root_dir(rd), scratch_dir(rd), idmapped_dir(rd), layer_view_dir(rd)})
+    unmount_all(d);
+  g_image_lock.reset();
+  if (!c.image.empty()) g_image_lock = TRY(hold_image(paths, c.image));
 
   std::string note;
   std::string lower = spec.root.path;
@@ -176,7 +187,26 @@ Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci
           lower, m.error().message, *uid_base, *uid_base + decl::kPrivateUsersRange - 1, *uid_base);
     }
   }
-  if (c.ephemeral) {
+  if (!c.image.empty() && !c.ephemeral) {
+    // The image under the container's own layer, persistent. In a user
+    // namespace the layer is idmapped too, so that it holds the container's
+    // ids on disk (0 for its root), as the image does.
+    std::string layer = TRY(ensure_layer(paths, c));
+    int ns = -1;
+    if (idmapped) {
+      if (auto m = mount_idmapped(layer, userns.get(), layer_view_dir(rd)); m) {
+        layer = layer_view_dir(rd);
+        ns = userns.get();
+      } else {
+        note += fmt::format(
+            "{}its layer {} is not idmapped ({}): its files are written with the "
+            "host's ids of the container's range",
+            note.empty() ? "" : "; ", layer, m.error().message);
+      }
+    }
+    TRY(mount_layered_root(lower, layer, root_dir(rd), ns));
+    spec.root.path = root_dir(rd);
+  } else if (c.ephemeral) {
     std::string scratch = scratch_dir(rd), root = root_dir(rd);
     TRY(mkdir_p(scratch, 0700));
     TRY(mkdir_p(root, 0755));
@@ -243,10 +273,11 @@ void remove_root_dirs(const RunDir& rd) {
   // In the monitor's namespace they may still be mount points; elsewhere
   // they are plain dirs (the mounts live only where the monitor made them).
   if (g_private_ns)
-    for (auto& d : {root_dir(rd), scratch_dir(rd), idmapped_dir(rd)}) unmount_all(d);
-  ::rmdir(root_dir(rd).c_str());
-  ::rmdir(scratch_dir(rd).c_str());
-  ::rmdir(idmapped_dir(rd).c_str());
+    for (auto& d : {root_dir(rd), scratch_dir(rd), idmapped_dir(rd), layer_view_dir(rd)})
+      unmount_all(d);
+  for (auto& d : {root_dir(rd), scratch_dir(rd), idmapped_dir(rd), layer_view_dir(rd)})
+    ::rmdir(d.c_str());
+  g_image_lock.reset();
 }
 
 }  // namespace berth::manager

@@ -38,7 +38,10 @@ Result<UniqueFd> tree_root(const decl::Paths& paths, const decl::Container& c, b
   if (running) return std::move(TRY(open_running(paths, c.name)).root);
   if (c.ephemeral)
     return make_error("{} is ephemeral and not running: its journal went at its stop", c.name);
-  std::string tree = c.share_host ? paths.container_rootfs(c.name) : c.path;
+  // An image's container writes its journal into its own layer.
+  std::string tree = c.share_host       ? paths.container_rootfs(c.name)
+                     : !c.image.empty() ? paths.container_layer(c.name) + "/upper"
+                                        : c.path;
   UniqueFd fd(::open(tree.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   if (!fd) return errno_error("{}", tree);
   return fd;

@@ -4,6 +4,7 @@
 #include <sys/prctl.h>
 
 #include "decl/spec.h"
+#include "image/image.h"
 #include "manager/resolv.h"
 #include "manager/runtime.h"
 #include "seccomp/seccomp.h"
@@ -63,6 +64,12 @@ Result<decl::SpecContext> host_context(const decl::Paths& paths, const decl::Con
 Result<oci::Spec> launch_spec(const decl::Paths& paths, const decl::Container& c,
                               const LaunchInputs& in) {
   auto spec = TRY(decl::to_spec(c, TRY(host_context(paths, c, in))));
+  // Which import of the image: another one under the same name changes the
+  // spec, so plan and apply restart the containers on it.
+  if (!c.image.empty()) {
+    auto meta = TRY_CTX(image::read_metadata(paths, c.image), "image");
+    spec.annotations[std::string(kImageAnnotation)] = c.image + "@sha256:" + meta.sha256;
+  }
   // resolv_conf = "bind-host"/"bind-uplink": the host's file, read-only.
   using RC = decl::ResolvConf;
   if (c.resolv_conf != RC::BindHost && c.resolv_conf != RC::BindUplink) return spec;

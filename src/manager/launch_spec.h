@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "base/result.h"
 #include "decl/decl.h"
@@ -15,6 +16,10 @@
 #include "oci/spec.h"
 
 namespace berth::manager {
+
+// The annotation naming the image a container runs on and which import of
+// it ("NAME@sha256:HEX").
+inline constexpr std::string_view kImageAnnotation = "org.berth.image";
 
 struct LaunchInputs {
   std::optional<uint32_t> uid_base;  // of its user namespace (private_users)

@@ -107,7 +107,9 @@ class Monitor {
     TRY(mkdir_p(rd_.dir, 0700));
     TRY(write_status(rd_, st_));
 
-    auto loaded = decl::load_files(decl::default_declaration_files(paths_));
+    decl::LoadOptions lo;
+    lo.images_dir = paths_.images();
+    auto loaded = decl::load_files(decl::default_declaration_files(paths_), lo);
     if (!loaded.ok()) return make_error("invalid declarations: {}", loaded.errors.front().str());
     auto it = loaded.decls.containers.find(name_);
     if (it == loaded.decls.containers.end())
@@ -181,11 +183,7 @@ class Monitor {
     auto spec = TRY(launch_spec(paths_, c_, in));
     TRY(write_file_atomic(rd_.spec(), oci::to_json(spec).dump(), 0600, false));
     if (c_.boot) detect_init();
-    // Into the tree on disk, or into the ephemeral overlay over it.
-    auto resolv = resolv_setup(paths_, c_);
-    if (!c_.ephemeral) place_etc_files(spec.root.path, c_, resolv, log_);
-    if (auto note = TRY(prepare_root(rd_, c_, spec, uid_base_)); !note.empty()) log_.note(note);
-    if (c_.ephemeral) place_etc_files(spec.root.path, c_, resolv, log_);
+    TRY(prepare_tree(paths_, rd_, c_, spec, uid_base_, log_));
     engine::CreateOptions co;
     co.id = name_;
     co.bundle = rd_.dir;
@@ -392,7 +390,7 @@ class Monitor {
   }
 
   void detect_init() {
-    auto info = decl::container_init(c_);
+    auto info = decl::container_init(c_, paths_);
     init_kind_ = info.kind;
     notify_ready_ = decl::waits_for_notify(c_, init_kind_);
     st_.init = std::string(decl::init_name(init_kind_));

@@ -2,6 +2,7 @@
 #include "manager/monitor_parts.h"
 
 #include <fcntl.h>
+#include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -155,6 +156,40 @@ void remove_runtime_files(const RunDir& rd) {
   ::unlink(rd.spec().c_str());
   ::unlink(rd.environment().c_str());
   ::unlink(rd.status().c_str());
+}
+
+namespace {
+
+// The calling thread's filesystem ids as id until destroyed: files made
+// meanwhile are that user's.
+class FsIds {
+ public:
+  explicit FsIds(uint32_t id) {
+    ::setfsgid(id);
+    ::setfsuid(id);
+  }
+  ~FsIds() {
+    ::setfsuid(0);
+    ::setfsgid(0);
+  }
+  FsIds(const FsIds&) = delete;
+  FsIds& operator=(const FsIds&) = delete;
+};
+
+}  // namespace
+
+Result<void> prepare_tree(const decl::Paths& paths, const RunDir& rd, const decl::Container& c,
+                          oci::Spec& spec, std::optional<uint32_t> uid_base, LogWriter& log) {
+  auto resolv = resolv_setup(paths, c);
+  bool overlay = c.ephemeral || !c.image.empty();
+  if (!overlay) place_etc_files(spec.root.path, c, resolv, log);
+  if (auto note = TRY(prepare_root(paths, rd, c, spec, uid_base)); !note.empty()) log.note(note);
+  if (overlay) {
+    std::optional<FsIds> as_root;  // a user-namespaced container's root writes there
+    if (uid_base) as_root.emplace(*uid_base);
+    place_etc_files(spec.root.path, c, resolv, log);
+  }
+  return ok();
 }
 
 void place_etc_files(const std::string& root, const decl::Container& c, const ResolvSetup& rs,

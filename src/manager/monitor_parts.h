@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,6 +15,7 @@
 #include "base/unique_fd.h"
 #include "manager/resolv.h"
 #include "manager/runtime.h"
+#include "oci/spec.h"
 
 namespace berth::manager {
 
@@ -58,6 +60,11 @@ void remove_runtime_files(const RunDir& rd);
 // (manager/resolv.h), logging what there is to say.
 void place_etc_files(const std::string& root, const decl::Container& c, const ResolvSetup& rs,
                      LogWriter& log);
+// The container's root made ready to start: prepare_root (private_root.h)
+// and its resolv.conf and extra_hosts, placed into the tree on disk, or
+// into the overlay over it (ephemeral or an image's) as the container's root.
+Result<void> prepare_tree(const decl::Paths& paths, const RunDir& rd, const decl::Container& c,
+                          oci::Spec& spec, std::optional<uint32_t> uid_base, LogWriter& log);
 
 // True once pid runs another program than the monitor (its command was exec'd).
 std::optional<bool> has_execd(pid_t pid);

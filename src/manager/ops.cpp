@@ -70,7 +70,7 @@ Result<void> stop_orphan(const decl::Paths& paths, const RunDir& rd, const std::
     if (!terminate) {
       // The init the tree has now (the monitor that knew is gone).
       auto kind =
-          snap && snap->boot ? decl::container_init(*snap, "/").kind : decl::InitKind::Unknown;
+          snap && snap->boot ? decl::container_init(*snap, paths).kind : decl::InitKind::Unknown;
       int sig = snap && snap->boot ? decl::halt_signal_of(*snap, kind)
                 : snap             ? snap->halt_signal.value_or(SIGTERM)
                                    : SIGTERM;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "base/result.h"
+#include "base/unique_fd.h"
 #include "decl/decl.h"
 #include "decl/paths.h"
 #include "manager/runtime.h"
@@ -63,11 +64,28 @@ Result<void> open_netns_to_userns(int netns);
 //    the host's /usr & co. marked "ridmap". Where the kernel or filesystem
 //    cannot idmap, the tree is used as it is and the returned note says why.
 // Returns a note for the log ("" when there is nothing to say).
-Result<std::string> prepare_root(const RunDir& rd, const decl::Container& c, oci::Spec& spec,
+//  - image: an overlay of the image's tree (idmapped as above) under the
+//    container's own layer (ensure_layer), kept across starts; while it runs
+//    the monitor holds a shared lock on the image (hold_image).
+Result<std::string> prepare_root(const decl::Paths& paths, const RunDir& rd,
+                                 const decl::Container& c, oci::Spec& spec,
                                  std::optional<uint32_t> uid_base);
 // Whether prepare_root has anything to do for c.
 bool needs_private_root(const decl::Container& c);
 // Removes the (unmounted) mount point dirs prepare_root made under the run dir.
 void remove_root_dirs(const RunDir& rd);
+
+// STATE/images/IMAGE opened and share-locked: an `image import --force` or
+// `image remove` then leaves the replaced tree in place until the lock goes.
+Result<UniqueFd> hold_image(const decl::Paths& paths, const std::string& image);
+// The container's writable layer (upper/ and work/ under
+// paths.container_layer), made on first use with an upper dir owned and
+// moded as the image's root; returns its path.
+Result<std::string> ensure_layer(const decl::Paths& paths, const decl::Container& c);
+// Mounts the overlay of lower and layer's upper/work on root (user.overlay
+// xattrs). userns >= 0: mounted from inside that user namespace as its root,
+// for a layer seen through a mount idmapped to it.
+Result<void> mount_layered_root(const std::string& lower, const std::string& layer,
+                                const std::string& root, int userns);
 
 }  // namespace berth::manager

@@ -273,6 +273,17 @@ Result<int> shell(const decl::Paths& paths, const std::string& name, const std::
   return r;
 }
 
+// The first SSH host public key in the tree at root, if any.
+static std::optional<std::string> host_key_in(int root) {
+  for (const char* kind : {"ed25519", "ecdsa", "rsa"}) {
+    auto key = read_in_root(root, fmt::format("/etc/ssh/ssh_host_{}_key.pub", kind), 65536);
+    if (!key) continue;
+    if (!key->empty() && key->back() != '\n') *key += '\n';
+    return *key;
+  }
+  return std::nullopt;
+}
+
 Result<std::string> host_key(const decl::Paths& paths, const std::string& name,
                              const decl::Container* d) {
   RunDir rd(paths, name);
@@ -280,6 +291,13 @@ Result<std::string> host_key(const decl::Paths& paths, const std::string& name,
   std::string where;
   if (auto pid = engine_pid(rd, name)) {
     root = TRY(container_root(*pid));
+  } else if (d && !d->image.empty()) {
+    // Stopped, on an image: its layer (where a first boot made the keys), then the image.
+    for (auto& tree : {paths.container_layer(name) + "/upper", paths.image_rootfs(d->image)}) {
+      UniqueFd t(::open(tree.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!t) continue;
+      if (auto key = host_key_in(t.get())) return *key;
+    }
   } else if (d) {
     where = d->share_host ? paths.container_rootfs(name) : d->path;
     root.reset(::open(where.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -287,12 +305,8 @@ Result<std::string> host_key(const decl::Paths& paths, const std::string& name,
   } else {
     return make_error("no container \"{}\" is declared", name);
   }
-  for (const char* kind : {"ed25519", "ecdsa", "rsa"}) {
-    auto key = read_in_root(root.get(), fmt::format("/etc/ssh/ssh_host_{}_key.pub", kind), 65536);
-    if (!key) continue;
-    if (!key->empty() && key->back() != '\n') *key += '\n';
-    return *key;
-  }
+  if (root)
+    if (auto key = host_key_in(root.get())) return *key;
   return make_error(
       "container \"{}\" has no SSH host key (no /etc/ssh/ssh_host_{{ed25519,ecdsa,rsa}}_key.pub in "
       "its root)",

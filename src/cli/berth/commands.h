@@ -43,6 +43,8 @@ void register_login(CLI::App& app, Context& ctx);
 void register_root_login(CLI::App& app, Context& ctx);
 void register_shell(CLI::App& app, Context& ctx);
 void register_show_host_key(CLI::App& app, Context& ctx);
+// snapshot, snapshots, restore, snapshot-remove, clone, export, import (snapshot.cpp).
+void register_snapshots(CLI::App& app, Context& ctx);
 // The image store: image import|list|remove|export (image.cpp).
 void register_image(CLI::App& app, Context& ctx);
 // Shell completion and the man page (docs.cpp); registered last: they

@@ -29,6 +29,7 @@ struct Context {
   decl::LoadResult load(const std::vector<std::string>& files = {}, bool check_host = true) const {
     decl::LoadOptions o;
     o.check_host = check_host;
+    o.images_dir = paths().images();
     return decl::load_files(files.empty() ? decl::default_declaration_files(paths()) : files, o);
   }
 };

@@ -47,7 +47,11 @@ void register_create(CLI::App& app, Context& ctx) {
   auto* p = cmd->add_option("--path", o->path, "a system tree to run")->type_name("TREE");
   auto* s = cmd->add_flag("--share-host", o->share_host,
                           "share the host's read-only /usr & co. (the default)");
+  auto* i = cmd->add_option("--image", o->image, "an image of the store (berth image list)")
+                ->type_name("IMAGE");
   p->excludes(s);
+  i->excludes(p);
+  i->excludes(s);
   cmd->add_flag("--private-network", o->private_network, "a veth pair with allocated addresses");
   cmd->add_option("--host-address", o->host_address, "host side of the veth");
   cmd->add_option("--local-address", o->local_address, "container side of the veth");

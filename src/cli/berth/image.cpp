@@ -14,6 +14,7 @@
 #include "cli/berth/commands.h"
 #include "cli/berth/util.h"
 #include "image/image.h"
+#include "manager/created.h"
 
 namespace berth::cli {
 
@@ -187,8 +188,7 @@ void register_image_remove(CLI::App& img, Context& ctx) {
   auto* cmd = img.add_subcommand("remove", "remove an image");
   cmd->add_option("name", *name, "image name")->required();
   cmd->callback([&ctx, name] {
-    // No declaration key names an image yet, so no container can use one.
-    auto r = image::remove(ctx.paths(), *name, {});
+    auto r = image::remove(ctx.paths(), *name, manager::image_users(ctx.paths(), *name));
     if (!r) {
       ctx.exit_code = fail("remove", *name, r.error());
       return;

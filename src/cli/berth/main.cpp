@@ -82,6 +82,7 @@ int run_main(int argc, char** argv) {
     berth::cli::register_root_login(app, ctx);
     berth::cli::register_shell(app, ctx);
     berth::cli::register_show_host_key(app, ctx);
+    berth::cli::register_snapshots(app, ctx);
     berth::cli::register_image(app, ctx);
     berth::cli::register_docs(app, ctx);
 

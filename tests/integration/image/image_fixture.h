@@ -25,39 +25,15 @@
 #include <gtest/gtest.h>
 
 #include "support/testenv.h"
+#include "support/tree_listing.h"
 
 namespace berth::test {
 
 namespace fs = std::filesystem;
 
-// Everything of a tree a user would see: type, mode, owner, size and
-// SHA-256 of files, mtime (seconds), link targets, user xattrs; one line per
-// path, sorted.
+// Everything of a tree a user would see (support/tree_listing.h).
 inline std::string listing(const std::string& dir) {
-  static const char* script = R"(
-import hashlib, os, stat, sys
-root = sys.argv[1]
-out = []
-for d, dirs, files in os.walk(root):
-    for n in [''] + dirs + files if d == root else dirs + files:
-        p = os.path.join(d, n) if n else d
-        st = os.lstat(p)
-        rel = os.path.relpath(p, root)
-        line = '%s %o %d:%d %d' % (rel, st.st_mode, st.st_uid, st.st_gid, int(st.st_mtime))
-        if stat.S_ISREG(st.st_mode):
-            line += ' %d %s' % (st.st_size, hashlib.sha256(open(p, 'rb').read()).hexdigest())
-        if stat.S_ISLNK(st.st_mode):
-            line += ' -> ' + os.readlink(p)
-        if not stat.S_ISLNK(st.st_mode):
-            for x in sorted(os.listxattr(p)):
-                if x.startswith('user.'):
-                    line += ' %s=%r' % (x, os.getxattr(p, x))
-        out.append(line)
-print('\n'.join(sorted(out)))
-)";
-  auto r = run({"python3", "-c", script, dir});
-  EXPECT_EQ(r.status, 0) << r.err;
-  return r.out;
+  return tree_listing(dir, false);
 }
 
 inline std::string slurp_file(const std::string& path) {

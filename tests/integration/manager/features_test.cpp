@@ -29,24 +29,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Lines of every process's mountinfo (all mount namespaces) that mention
-// needle: what "nothing stays mounted" means, not only in the test's view.
-std::vector<std::string> mounts_anywhere(const std::string& needle) {
-  std::vector<std::string> out;
-  DIR* d = ::opendir("/proc");
-  if (!d) return out;
-  while (auto* e = ::readdir(d)) {
-    std::string pid = e->d_name;
-    if (pid.empty() || !std::all_of(pid.begin(), pid.end(), ::isdigit)) continue;
-    std::istringstream in(slurp("/proc/" + pid + "/mountinfo"));
-    std::string line;
-    while (std::getline(in, line))
-      if (line.find(needle) != std::string::npos) out.push_back(pid + ": " + line);
-  }
-  ::closedir(d);
-  return out;
-}
-
 std::string hex(int n) {
   char b[16];
   std::snprintf(b, sizeof b, "%x", n);

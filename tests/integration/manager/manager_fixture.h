@@ -3,12 +3,14 @@
 // that every container it named left nothing behind; and small file helpers.
 #pragma once
 
+#include <dirent.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -42,6 +44,24 @@ inline void expect_one_line(const RunResult& r, const std::string& what) {
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_EQ(count(r.err, "\n"), 1) << r.err;
   EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
+}
+
+// Lines of every process's mountinfo (all mount namespaces) that mention
+// needle: what "nothing stays mounted" means, not only in the test's view.
+inline std::vector<std::string> mounts_anywhere(const std::string& needle) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir("/proc");
+  if (!d) return out;
+  while (auto* e = ::readdir(d)) {
+    std::string pid = e->d_name;
+    if (pid.empty() || !std::all_of(pid.begin(), pid.end(), ::isdigit)) continue;
+    std::istringstream in(slurp("/proc/" + pid + "/mountinfo"));
+    std::string line;
+    while (std::getline(in, line))
+      if (line.find(needle) != std::string::npos) out.push_back(pid + ": " + line);
+  }
+  ::closedir(d);
+  return out;
 }
 
 class ManagerTest : public ::testing::Test {

@@ -209,8 +209,33 @@ command = ["/bin/sleep", 10]
      R"([containers.web]
 command = ["/bin/sh"]
 )",
-     {"/etc/berth/containers.toml:1: containers.web: expected \"path\" (a system tree) or "
-      "\"share_host = true\""}},
+     {"/etc/berth/containers.toml:1: containers.web: expected \"path\" (a system tree), "
+      "\"image\" (an image of the store) or \"share_host = true\""}},
+    {"PathAndImage",
+     kToml,
+     R"([containers.web]
+path = "/var/lib/machines/web"
+image = "debian"
+command = ["/bin/sh"]
+)",
+     {"/etc/berth/containers.toml:3: containers.web.image: \"path\" and \"image\" are exclusive"}},
+    {"ImageAndShareHost",
+     kToml,
+     R"([containers.web]
+share_host = true
+image = "debian"
+command = ["/bin/sh"]
+)",
+     {"/etc/berth/containers.toml:2: containers.web.share_host: \"image\" and \"share_host = "
+      "true\" are exclusive"}},
+    {"ImageName",
+     kToml,
+     R"([containers.web]
+image = "../debian"
+command = ["/bin/sh"]
+)",
+     {"/etc/berth/containers.toml:2: containers.web.image: expected an image name (lower-case "
+      "letters, digits and '-', not at either end), got \"../debian\""}},
     {"PathAndShareHost",
      kToml,
      R"([containers.web]

@@ -201,6 +201,18 @@ TEST(ToSpec, NetworkNamespacePath) {
   EXPECT_FALSE(has(r->process->capabilities->bounding, "CAP_NET_ADMIN"));
 }
 
+// The image's tree is the root the spec names: the monitor mounts the
+// container's overlay over it (a lower layer, never written).
+TEST(ToSpec, ImageTreeIsTheRoot) {
+  Container c = parse_one("[containers.a]\nimage = \"debian\"\ncommand = [\"/bin/sh\"]\n");
+  EXPECT_EQ(c.image, "debian");
+  SpecContext ctx;
+  ctx.paths = Paths::under("/tmp/r");
+  auto r = to_spec(c, ctx);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->root.path, "/tmp/r/var/lib/berth/images/debian/rootfs");
+}
+
 TEST(ToSpec, PrivateUsers) {
   Container c = parse_one(
       "[containers.a]\nshare_host = true\ncommand = [\"/bin/sh\"]\nprivate_users = 524288\n");
@@ -395,6 +407,7 @@ forward_ports = [{ host_port = 8080, container_port = 80 }, { protocol = "udp", 
             "NAME=web\n"
             "SYSTEM_PATH=\n"
             "SHARE_HOST=1\n"
+            "IMAGE=\n"
             "BOOT=0\n"
             "AUTO_START=1\n"
             "EPHEMERAL=0\n"
@@ -443,6 +456,9 @@ TEST(Paths, RootMovesEverything) {
   EXPECT_EQ(t.summary_conf("web"), "/tmp/r/etc/berth/web.conf");
   EXPECT_EQ(t.container_state("web"), "/tmp/r/var/lib/berth/containers/web");
   EXPECT_EQ(t.container_rootfs("web"), "/tmp/r/var/lib/berth/containers/web/rootfs");
+  EXPECT_EQ(t.container_layer("web"), "/tmp/r/var/lib/berth/containers/web/layer");
+  EXPECT_EQ(t.images(), "/tmp/r/var/lib/berth/images");
+  EXPECT_EQ(t.image_rootfs("debian"), "/tmp/r/var/lib/berth/images/debian/rootfs");
   EXPECT_EQ(t.container_run("web"), "/tmp/r/run/berth/web");
   EXPECT_EQ(t.container_log("web"), "/tmp/r/var/log/berth/web.log");
 }
