@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 
 namespace berth {
@@ -127,6 +128,30 @@ std::string unescape_mountinfo(const std::string& s) {
     }
   }
   return out;
+}
+
+Result<std::vector<std::string>> dir_names(int dir_fd) {
+  // Its own open file: readdir moves the offset, and closedir closes it.
+  int fd = ::openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* d = fd < 0 ? nullptr : ::fdopendir(fd);
+  if (!d) {
+    int e = errno;
+    if (fd >= 0) ::close(fd);
+    errno = e;
+    return errno_error("read a directory");
+  }
+  std::vector<std::string> names;
+  errno = 0;
+  while (auto* e = ::readdir(d))
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      names.push_back(e->d_name);
+  int err = errno;
+  ::closedir(d);
+  if (err) {
+    errno = err;
+    return errno_error("read a directory");
+  }
+  return names;
 }
 
 }  // namespace berth

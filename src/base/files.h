@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
@@ -24,6 +25,9 @@ Result<void> write_file_atomic(const std::string& path, std::string_view data, m
 // Plain write (O_WRONLY|O_TRUNC, no create): for /proc and /sys files.
 Result<void> write_existing(const std::string& path, std::string_view data);
 Result<void> mkdir_p(const std::string& path, mode_t mode = 0755);
+// The names in the directory dir_fd (an open directory; "." and ".."
+// left out), in the order readdir gives them.
+Result<std::vector<std::string>> dir_names(int dir_fd);
 // Removes path and everything below it; a missing path is not an error.
 Result<void> remove_tree(const std::string& path);
 bool path_exists(const std::string& path);

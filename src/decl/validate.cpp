@@ -68,7 +68,8 @@ class Validator {
 
     if (!c.command.empty() && c.boot)
       err(c, "command", "\"command\" and \"boot = true\" are exclusive");
-    else if (!has(c, "command") && !c.boot)
+    else if (!has(c, "command") && !c.boot && !has(c, "image"))
+      // (On an image, an OCI image's Entrypoint and Cmd may be the command.)
       err_top(c, "expected \"command\" (or \"boot = true\" to run the tree's /sbin/init)");
     if (c.boot && c.stub_init && has(c, "stub_init") && !c.invalid_keys.count("stub_init"))
       err(c, "stub_init", "only for a command (with boot = true the tree's init is PID 1)");

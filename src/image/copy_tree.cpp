@@ -47,24 +47,7 @@ class TreeCopier {
 
  private:
   Result<void> entries(int src_dir, int dst_dir, const std::string& shown, const std::string& rel) {
-    int fd = ::openat(src_dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    DIR* d = fd < 0 ? nullptr : ::fdopendir(fd);
-    if (!d) {
-      if (fd >= 0) ::close(fd);
-      return errno_error("read {}", shown);
-    }
-    std::vector<std::string> names;
-    errno = 0;
-    while (auto* e = ::readdir(d)) {
-      std::string n = e->d_name;
-      if (n != "." && n != "..") names.push_back(std::move(n));
-    }
-    int err = errno;
-    ::closedir(d);
-    if (err) {
-      errno = err;
-      return errno_error("read {}", shown);
-    }
+    auto names = TRY_CTX(dir_names(src_dir), "{}", shown);
     // fmt rather than operator+: g++ 12 warns (-Wrestrict) on the latter here.
     for (auto& n : names)
       TRY(entry(src_dir, dst_dir, n, fmt::format("{}/{}", shown, n), fmt::format("{}/{}", rel, n)));

@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 
+#include "base/files.h"
 #include "image/internal.h"
 
 namespace berth::image {
@@ -102,17 +103,7 @@ Result<void> Writer::one(int dir, const char* name, const std::string& path,
 
 // Everything below dir, in name order (the same tree gives the same archive).
 Result<void> Writer::tree(int dir, const std::string& prefix) {
-  int dup = ::fcntl(dir, F_DUPFD_CLOEXEC, 3);
-  DIR* d = dup < 0 ? nullptr : ::fdopendir(dup);
-  if (!d) {
-    if (dup >= 0) ::close(dup);
-    return errno_error("read {}", prefix);
-  }
-  std::vector<std::string> names;
-  while (auto* ent = ::readdir(d))
-    if (std::strcmp(ent->d_name, ".") && std::strcmp(ent->d_name, ".."))
-      names.push_back(ent->d_name);
-  ::closedir(d);
+  auto names = TRY_CTX(dir_names(dir), "{}", prefix);
   std::sort(names.begin(), names.end());
   for (auto& n : names) {
     struct stat st;
@@ -264,8 +255,11 @@ Result<void> read_bundle(const std::string& file, const std::string& dir, bool k
   if (S_ISDIR(st.st_mode)) return make_error("{}: a directory, not an archive", file);
   UniqueFd root(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return errno_error("open {}", dir);
-  ExtractOptions eo{keep_setid, true, limits, progress,
-                    S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0};
+  ExtractOptions eo{.keep_setid = keep_setid,
+                    .keep_whiteouts = true,
+                    .limits = limits,
+                    .progress = progress,
+                    .input_size = S_ISREG(st.st_mode) ? static_cast<uint64_t>(st.st_size) : 0};
   TRY(extract(in.get(), root.get(), eo));
   return ok();
 }

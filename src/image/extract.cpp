@@ -7,6 +7,7 @@
 // runtime makes /dev); set-uid and set-gid bits of files and file
 // capabilities are dropped unless keep_setid; ownership, modes, times and
 // user/trusted/ACL xattrs are kept.
+#include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -15,7 +16,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
+#include "base/files.h"
 #include "image/internal.h"
 
 namespace berth::image {
@@ -95,6 +98,7 @@ class Extractor {
                          Make make);
   Result<void> hard_link(int dir, const std::string& leaf, const char* target,
                          std::string_view name);
+  Result<void> whiteout(int dir, const std::string& leaf, std::string_view name);
   Result<void> regular(int dir, const std::string& leaf, struct archive_entry* e,
                        std::string_view name, Extracted& x);
   Result<void> owner_and_times(int dir, const std::string& leaf, struct archive_entry* e,
@@ -183,8 +187,33 @@ Result<int> Extractor::parent_of(const std::vector<std::string>& c, std::string_
   return chain_to(c, c.size() - 1, true, name);
 }
 
-// Removes what an entry replaces (never following it; an empty directory only).
+Result<void> empty_dir(int dir, std::string_view name);
+
+// Removes leaf below dir and, when it is a directory, what is in it; never
+// following a symlink.
+Result<void> remove_below(int dir, const std::string& leaf, std::string_view name) {
+  if (::unlinkat(dir, leaf.c_str(), 0) == 0 || errno == ENOENT) return ok();
+  if (errno != EISDIR) return errno_error("entry {}: remove {}", name, leaf);
+  UniqueFd d(::openat(dir, leaf.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!d) return errno_error("entry {}: open {}", name, leaf);
+  TRY(empty_dir(d.get(), name));
+  if (::unlinkat(dir, leaf.c_str(), AT_REMOVEDIR) < 0) return errno_error("entry {}: remove", name);
+  return ok();
+}
+
+Result<void> empty_dir(int dir, std::string_view name) {
+  auto names = TRY_CTX(dir_names(dir), "entry {}", name);
+  for (auto& n : names) TRY(remove_below(dir, n, name));
+  return ok();
+}
+
+// Removes what an entry replaces (never following it; an empty directory
+// only, but anything of a lower layer under oci_layer).
 Result<void> Extractor::make_room(int dir, const std::string& leaf, std::string_view name) {
+  if (o_.oci_layer) {
+    forget_chain();  // it may hold what goes
+    return remove_below(dir, leaf, name);
+  }
   if (::unlinkat(dir, leaf.c_str(), 0) == 0 || errno == ENOENT) return ok();
   // (The chain of open directories ends at dir: this one is not in it.)
   if (errno == EISDIR && ::unlinkat(dir, leaf.c_str(), AT_REMOVEDIR) == 0) return ok();
@@ -202,6 +231,19 @@ Result<void> Extractor::replacing(int dir, const std::string& leaf, std::string_
     if (make() == 0) return ok();
   }
   return errno_error("entry {}: {}", name, what);
+}
+
+// An OCI whiteout: what a lower layer had at the name goes (all of the
+// directory's entries for the opaque marker); the marker itself is not made.
+Result<void> Extractor::whiteout(int dir, const std::string& leaf, std::string_view name) {
+  UniqueFd d(::fcntl(dir, F_DUPFD_CLOEXEC, 3));
+  if (!d) return errno_error("dup");
+  forget_chain();  // it may hold what goes
+  if (leaf == ".wh..wh..opq") return empty_dir(d.get(), name);
+  std::string gone = leaf.substr(4);
+  if (gone.empty() || gone == "." || gone == "..")
+    return make_error("entry {}: a whiteout of nothing", name);
+  return remove_below(d.get(), gone, name);
 }
 
 Result<void> Extractor::hard_link(int dir, const std::string& leaf, const char* target,
@@ -324,6 +366,7 @@ Result<void> Extractor::entry(struct archive_entry* e, Extracted& x) {
   }
   int dir = TRY(parent_of(c, name));
   const std::string& leaf = c.back();
+  if (o_.oci_layer && leaf.starts_with(".wh.")) return whiteout(dir, leaf, name);
   if (link) return hard_link(dir, leaf, link, name);
   switch (type) {
     case AE_IFREG:

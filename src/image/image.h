@@ -15,16 +15,28 @@
 
 namespace berth::image {
 
+// What an OCI image's config says a container runs (import-oci): the
+// defaults of a command container on the image.
+struct OciConfig {
+  std::vector<std::string> env;         // "KEY=VALUE"
+  std::vector<std::string> entrypoint;  // then cmd: the command
+  std::vector<std::string> cmd;
+  std::string working_dir;
+  std::string user;  // "uid[:gid]" or names of the image's /etc/passwd and /etc/group
+  bool operator==(const OciConfig&) const = default;
+};
+
 // What metadata.json says of an image.
 struct Metadata {
   std::string name;
-  std::string origin;       // the absolute file path or the URL imported
-  std::string sha256;       // of the bytes imported (the archive as read)
-  uint64_t size = 0;        // those bytes
-  std::string created;      // UTC, RFC 3339 ("2026-12-06T23:59:01Z")
-  std::string format;       // "tar", "tar.gz", "tar.xz", "tar.zst"
-  uint64_t entries = 0;     // archive entries extracted
-  uint64_t tree_bytes = 0;  // bytes of file data in rootfs/
+  std::string origin;               // the absolute file path or the URL imported
+  std::string sha256;               // of the bytes imported (the archive as read)
+  uint64_t size = 0;                // those bytes
+  std::string created;              // UTC, RFC 3339 ("2026-12-06T23:59:01Z")
+  std::string format;               // "tar", "tar.gz", "tar.xz", "tar.zst"
+  uint64_t entries = 0;             // archive entries extracted
+  uint64_t tree_bytes = 0;          // bytes of file data in rootfs/
+  std::optional<OciConfig> config;  // an OCI image's (format "oci")
 };
 std::string to_json(const Metadata& m);
 // Every field checked (types, a 64-hex sha256, a known format, a valid name).
@@ -69,6 +81,14 @@ Result<ImportReport> import(const decl::Paths& p, const std::string& name,
 // meta.name, with meta (its `created` set now); an existing image of that
 // name refuses it.
 Result<void> adopt(const decl::Paths& p, const std::string& tree, Metadata meta);
+
+// Imports the OCI image at source, "PATH[:TAG]" (an image layout directory
+// or an oci-archive tar): the manifest tagged TAG (or the only one), its
+// layers applied in order with whiteouts, its config kept in metadata
+// (format "oci", sha256 the manifest's digest). As import, nothing is left
+// behind on failure. checksum and verify do not apply.
+Result<ImportReport> import_oci(const decl::Paths& p, const std::string& name,
+                                const std::string& source, const ImportOptions& o);
 
 // Every image, by name; a directory without readable metadata is listed with
 // its error.

@@ -15,8 +15,6 @@
 
 namespace berth::image {
 
-namespace {
-
 std::string now_utc() {
   std::time_t t = std::time(nullptr);
   struct tm tm;
@@ -25,6 +23,8 @@ std::string now_utc() {
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
 }
+
+namespace {
 
 // The URL's directory and file name, without a query or fragment.
 std::pair<std::string, std::string> split_url(const std::string& url) {
@@ -52,6 +52,8 @@ Error mismatch(const std::string& source, const std::string& got, const std::str
   return make_error("{}: checksum mismatch: its SHA-256 is {}, expected {}", source, got, want);
 }
 
+}  // namespace
+
 // Moves the finished tree into place (exchanged with the old image under
 // force, which the staging directory's removal then takes).
 Result<bool> commit(Staging& staging, const std::string& dest, bool force) {
@@ -66,8 +68,6 @@ Result<bool> commit(Staging& staging, const std::string& dest, bool force) {
   staging.release();
   return false;
 }
-
-}  // namespace
 
 Result<ImportReport> import(const decl::Paths& p, const std::string& name,
                             const std::string& source, const ImportOptions& o) {
@@ -111,7 +111,10 @@ Result<ImportReport> import(const decl::Paths& p, const std::string& name,
   if (::mkdir(rootfs.c_str(), 0755) < 0) return errno_error("mkdir {}", rootfs);
   UniqueFd root(::open(rootfs.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return errno_error("open {}", rootfs);
-  ExtractOptions eo{o.keep_setid, false, o.limits, o.progress, static_cast<uint64_t>(st.st_size)};
+  ExtractOptions eo{.keep_setid = o.keep_setid,
+                    .limits = o.limits,
+                    .progress = o.progress,
+                    .input_size = static_cast<uint64_t>(st.st_size)};
   auto x = TRY(extract(in.get(), root.get(), eo));
   if (!want.empty() && x.sha256 != want) return mismatch(source, x.sha256, want);
 

@@ -18,6 +18,10 @@ struct ExtractOptions {
   // Overlay whiteouts (character devices 0/0) are made, not skipped: a
   // container's layer in an export (bundle.cpp).
   bool keep_whiteouts = false;
+  // An OCI image layer applied over the tree (oci.cpp): `.wh.NAME` removes
+  // NAME, `.wh..wh..opq` empties its directory (of what lower layers put
+  // there), and an entry replaces whatever a lower layer had at its name.
+  bool oci_layer = false;
   Limits limits;
   Progress progress;
   uint64_t input_size = 0;  // for progress (0: unknown)
@@ -63,5 +67,11 @@ class Staging {
 };
 // Removes the temporaries of imports that are no longer running.
 void clean_dead_staging(const std::string& images);
+// Moves the finished staging directory to dest (exchanged with the old
+// image under force, which the staging directory's removal then takes);
+// whether an image was replaced.
+Result<bool> commit(Staging& staging, const std::string& dest, bool force);
+// Now, UTC, RFC 3339 ("2026-12-06T23:59:01Z").
+std::string now_utc();
 
 }  // namespace berth::image

@@ -20,7 +20,7 @@ namespace berth::image {
 
 namespace {
 
-constexpr const char* kFormats[] = {"tar", "tar.gz", "tar.xz", "tar.zst"};
+constexpr const char* kFormats[] = {"tar", "tar.gz", "tar.xz", "tar.zst", "oci"};
 constexpr std::string_view kStagingPrefix = ".tmp-";
 
 }  // namespace
@@ -71,7 +71,14 @@ std::string to_json(const Metadata& m) {
   nlohmann::json j = {{"name", m.name},       {"origin", m.origin},        {"sha256", m.sha256},
                       {"size", m.size},       {"created", m.created},      {"format", m.format},
                       {"entries", m.entries}, {"tree_bytes", m.tree_bytes}};
-  return j.dump(2) + "\n";
+  if (m.config)
+    j["config"] = {{"env", m.config->env},
+                   {"entrypoint", m.config->entrypoint},
+                   {"cmd", m.config->cmd},
+                   {"working_dir", m.config->working_dir},
+                   {"user", m.config->user}};
+  // Replaced rather than thrown: an origin or a config's text need not be UTF-8.
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 Result<Metadata> parse_metadata(std::string_view text) {
@@ -104,7 +111,34 @@ Result<Metadata> parse_metadata(std::string_view text) {
   if (!check_name(m.name)) return make_error("metadata: name: invalid image name");
   if (!is_sha256_hex(m.sha256)) return make_error("metadata: sha256: expected 64 hex digits");
   if (std::find(std::begin(kFormats), std::end(kFormats), m.format) == std::end(kFormats))
-    return make_error("metadata: format: expected tar, tar.gz, tar.xz or tar.zst");
+    return make_error("metadata: format: expected tar, tar.gz, tar.xz, tar.zst or oci");
+  if (auto c = j.find("config"); c != j.end()) {
+    if (!c->is_object()) return make_error("metadata: config: expected an object");
+    OciConfig oc;
+    auto strings = [&](const char* key, std::vector<std::string>& out) -> Result<void> {
+      auto it = c->find(key);
+      if (it == c->end()) return ok();
+      if (!it->is_array()) return make_error("metadata: config.{}: expected strings", key);
+      for (auto& v : *it) {
+        if (!v.is_string()) return make_error("metadata: config.{}: expected strings", key);
+        out.push_back(v.get<std::string>());
+      }
+      return ok();
+    };
+    auto text = [&](const char* key, std::string& out) -> Result<void> {
+      auto it = c->find(key);
+      if (it == c->end()) return ok();
+      if (!it->is_string()) return make_error("metadata: config.{}: expected a string", key);
+      out = it->get<std::string>();
+      return ok();
+    };
+    TRY(strings("env", oc.env));
+    TRY(strings("entrypoint", oc.entrypoint));
+    TRY(strings("cmd", oc.cmd));
+    TRY(text("working_dir", oc.working_dir));
+    TRY(text("user", oc.user));
+    m.config = std::move(oc);
+  }
   return m;
 }
 

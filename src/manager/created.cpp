@@ -295,7 +295,8 @@ Result<void> replace_created_settings(const decl::Paths& paths, const std::strin
          old.share_host       ? "true"
          : !old.image.empty() ? toml_string(old.image)
                               : toml_string(old.path));
-  if (!decl::has_key(kv, "command") && !decl::has_key(kv, "boot"))
+  if (!decl::has_key(kv, "command") && !decl::has_key(kv, "boot") &&
+      (old.boot || !old.command.empty()))
     keep(old.boot ? "boot" : "command", old.boot ? "true" : decl::toml_string_array(old.command));
   if (old.autostart) keep("autostart", "true");
   if (old.key_lines.count("private_users")) {

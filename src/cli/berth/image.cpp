@@ -93,25 +93,37 @@ int fail(const char* verb, const std::string& name, const Error& e) {
   return 1;
 }
 
-void register_import(CLI::App& img, Context& ctx) {
+// `image import` (a tar) and, with oci, `image import-oci` (an OCI layout).
+void register_import(CLI::App& img, Context& ctx, bool oci) {
   struct Opts {
     std::string name, source, checksum, max_size;
     bool keep_setid = false, force = false, no_verify = false;
     uint64_t max_entries = image::Limits{}.max_entries;
   };
   auto o = std::make_shared<Opts>();
+  const char* verb = oci ? "import-oci" : "import";
   auto* cmd = img.add_subcommand(
-      "import",
-      "import a tar (.tar, .tar.gz, .tar.xz, .tar.zst) from a file or an http(s) URL as image "
-      "NAME");
+      verb, oci ? "import an OCI image layout (a directory, or an oci-archive tar) as image NAME: "
+                  "its layers in order, its config's Env, Entrypoint, Cmd, WorkingDir and User "
+                  "the defaults of a command container on it"
+                : "import a tar (.tar, .tar.gz, .tar.xz, .tar.zst) from a file or an http(s) URL "
+                  "as image NAME");
   cmd->add_option("name", o->name, "image name")->required();
-  cmd->add_option("source", o->source, "the archive: a file, or an http:// or https:// URL")
-      ->required()
-      ->type_name("FILE|URL");
-  cmd->add_option("--checksum", o->checksum,
-                  "its SHA-256; a URL without it needs a SHA256SUMS file beside it")
-      ->type_name("SHA256");
-  cmd->add_flag("--no-verify", o->no_verify, "import a URL with neither --checksum nor SHA256SUMS");
+  if (oci) {
+    cmd->add_option("source", o->source,
+                    "the layout directory or oci-archive, and the tag when it holds several")
+        ->required()
+        ->type_name("PATH[:TAG]");
+  } else {
+    cmd->add_option("source", o->source, "the archive: a file, or an http:// or https:// URL")
+        ->required()
+        ->type_name("FILE|URL");
+    cmd->add_option("--checksum", o->checksum,
+                    "its SHA-256; a URL without it needs a SHA256SUMS file beside it")
+        ->type_name("SHA256");
+    cmd->add_flag("--no-verify", o->no_verify,
+                  "import a URL with neither --checksum nor SHA256SUMS");
+  }
   cmd->add_flag("--keep-setid", o->keep_setid,
                 "keep set-uid/set-gid bits and file capabilities (dropped by default)");
   cmd->add_flag("--force", o->force, "replace an image of that name");
@@ -120,7 +132,7 @@ void register_import(CLI::App& img, Context& ctx) {
   cmd->add_option("--max-size", o->max_size,
                   "refuse an archive of more file data than this (default 64G)")
       ->type_name("SIZE");
-  cmd->callback([&ctx, o] {
+  cmd->callback([&ctx, o, oci, verb] {
     image::ImportOptions io;
     io.checksum = o->checksum;
     io.verify = !o->no_verify;
@@ -130,7 +142,7 @@ void register_import(CLI::App& img, Context& ctx) {
     if (!o->max_size.empty()) {
       auto s = decl::parse_size(o->max_size);
       if (!s) {
-        ctx.exit_code = fail("import", o->name,
+        ctx.exit_code = fail(verb, o->name,
                              make_error("--max-size {}: expected a size (64G, 512M)", o->max_size));
         return;
       }
@@ -139,14 +151,15 @@ void register_import(CLI::App& img, Context& ctx) {
     ProgressView view;
     io.progress = view.callback();
     stop_on_signals();
-    auto r = image::import(ctx.paths(), o->name, o->source, io);
+    auto r = oci ? image::import_oci(ctx.paths(), o->name, o->source, io)
+                 : image::import(ctx.paths(), o->name, o->source, io);
     view.end();
     if (!r) {
-      ctx.exit_code = fail("import", o->name, r.error());
+      ctx.exit_code = fail(verb, o->name, r.error());
       return;
     }
     for (auto& s : r->skipped)
-      std::fprintf(stderr, "berth: image import %s: skipped %s\n", o->name.c_str(), s.c_str());
+      std::fprintf(stderr, "berth: image %s %s: skipped %s\n", verb, o->name.c_str(), s.c_str());
     std::printf("%s image %s: %s, %llu entries, %s of files, sha256 %s\n",
                 r->replaced ? "replaced" : "imported", o->name.c_str(), r->meta.format.c_str(),
                 static_cast<unsigned long long>(r->meta.entries), mib(r->meta.tree_bytes).c_str(),
@@ -227,7 +240,8 @@ void register_image_export(CLI::App& img, Context& ctx) {
 void register_image(CLI::App& app, Context& ctx) {
   auto* img = app.add_subcommand("image", "the image store: import, list, remove, export");
   img->require_subcommand(1);
-  register_import(*img, ctx);
+  register_import(*img, ctx, false);
+  register_import(*img, ctx, true);
   register_image_list(*img, ctx);
   register_image_remove(*img, ctx);
   register_image_export(*img, ctx);
