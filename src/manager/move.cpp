@@ -1,6 +1,7 @@
 // clone, export and import of containers (see move.h).
 #include "manager/move.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -144,8 +145,14 @@ const char* kind_of(const decl::Container& c) {
 // A directory STATE/.import-XXXXXX, removed with what is left in it.
 class ImportDir {
  public:
+  // Called under the declarations' lock, which every import holds while it
+  // runs: any other .import-* is what a killed one left, and goes.
   static Result<ImportDir> make(const decl::Paths& paths) {
     TRY(mkdir_p(paths.state, 0755));
+    if (UniqueFd state(::open(paths.state.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)); state)
+      if (auto names = dir_names(state.get()))
+        for (auto& n : *names)
+          if (n.starts_with(".import-")) (void)remove_tree(paths.state + "/" + n);
     std::string tmpl = paths.state + "/.import-XXXXXX";
     if (!::mkdtemp(tmpl.data())) return errno_error("make a directory in {}", paths.state);
     ImportDir d;

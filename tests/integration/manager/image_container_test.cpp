@@ -417,7 +417,13 @@ TEST_F(ImageContainer, ImportRefusesWhatIsNotAnExportAndLeavesNothing) {
   // An image tarball, not an export.
   std::string plain = data_ / "plain.tar";
   ASSERT_EQ(run({"tar", "-C", test_rootfs(), "-cf", plain, "."}).status, 0);
+  // What a killed import left goes with the next one.
+  ::mkdir((other / "var").c_str(), 0755);
+  ::mkdir((other / "var/lib").c_str(), 0755);
+  ::mkdir((other / "var/lib/berth").c_str(), 0755);
+  ::mkdir((other / "var/lib/berth/.import-dead").c_str(), 0700);
   expect_one_line(there({"import", plain}), "not a berth export");
+  EXPECT_FALSE(exists(other / "var/lib/berth/.import-dead"));
   // A hostile one: an export whose tree writes through a symlink.
   std::string evil = data_ / "evil";
   ::mkdir(evil.c_str(), 0755);
