@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <regex>
 
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
@@ -106,7 +107,13 @@ TEST_F(OciImport, LayersWhiteoutsAndConfigMakeTheImage) {
   ASSERT_EQ(run({"tar", "-C", layout(), "-cf", archive, "."}).status, 0);
   auto a = berth({"image", "import-oci", "app2", archive + ":latest"});
   ASSERT_EQ(a.status, 0) << a.err;
-  EXPECT_EQ(listing(rootfs("app2")), listing(t));
+  // The same tree, but for the times of the directories the second layer
+  // changed (".", etc, opt/dir: the second in which each import applied it).
+  auto without_dir_times = [](std::string l) {
+    static const std::regex dir_time(R"((^|\n)(\S+ 40[0-7]+ \S+) [0-9]+)");
+    return std::regex_replace(l, dir_time, "$1$2");
+  };
+  EXPECT_EQ(without_dir_times(listing(rootfs("app2"))), without_dir_times(listing(t)));
   EXPECT_EQ(store_entries(), (std::vector<std::string>{"app", "app2"}));
 
   // A command container on it runs the config's command, environment,
