@@ -1,7 +1,6 @@
 // Snapshots of a container's writable part (see snapshot.h).
 #include "manager/snapshot.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -15,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "base/files.h"
+#include "base/unique_fd.h"
 #include "decl/util.h"
 #include "image/image.h"
 #include "manager/manager.h"
@@ -134,16 +134,13 @@ Result<SnapshotInfo> snapshot(const decl::Paths& paths, const decl::Container& c
 Result<std::vector<SnapshotInfo>> snapshots(const decl::Paths& paths, const std::string& name) {
   std::vector<SnapshotInfo> out;
   std::string dir = snapshots_dir(paths, name);
-  DIR* d = ::opendir(dir.c_str());
-  if (!d) {
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) {
     if (errno == ENOENT) return out;
     return errno_error("open {}", dir);
   }
-  std::vector<std::string> names;
-  while (auto* e = ::readdir(d))
-    if (e->d_name[0] != '.') names.push_back(e->d_name);
-  ::closedir(d);
-  for (auto& n : names) {
+  for (auto& n : TRY_CTX(dir_names(fd.get()), "{}", dir)) {
+    if (n.starts_with(".")) continue;  // temporaries
     auto info = read_info(dir + "/" + n, n);
     out.push_back(info ? *info : SnapshotInfo{n, "", 0, 0, ""});
   }
