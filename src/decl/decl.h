@@ -225,8 +225,34 @@ struct Settings {
   int line = 0;
 };
 
+// A system built from its declaration ([images.NAME]): `berth image build`
+// (and `apply`, for the images its containers use) makes image NAME with
+// mmdebstrap, and rebuilds it only when the recipe changes (recipe_text).
+struct ImageRecipe {
+  std::string name;
+  std::string file;  // where it was declared, for messages
+  int line = 0;
+  std::map<std::string, int> key_lines;
+  int line_of(const std::string& key) const;
+
+  std::string distro = "debian";
+  std::string suite;                         // "bookworm" (required)
+  std::string variant = "minbase";           // mmdebstrap's --variant
+  std::vector<std::string> packages;         // Debian package names
+  std::map<std::string, std::string> files;  // absolute path -> its text
+  std::vector<std::string> run;              // shell commands run inside once built, in order
+  std::string mirror;                        // a deb URL; empty: the host's apt sources
+  bool operator==(const ImageRecipe&) const = default;
+};
+// What a recipe's hash covers: everything that makes the image (not where it
+// was declared), in a canonical form (packages sorted and unique).
+std::string recipe_text(const ImageRecipe& r);
+inline const std::vector<std::string> kImageVariants = {"minbase",  "essential", "apt",
+                                                        "required", "important", "standard"};
+
 struct Declarations {
   std::map<std::string, Container> containers;
+  std::map<std::string, ImageRecipe> images;
   Settings settings;
 };
 

@@ -21,7 +21,7 @@ namespace {
 
 using Kind = Node::Kind;
 
-const std::vector<std::string> kTopKeys = {"containers", "settings"};
+const std::vector<std::string> kTopKeys = {"containers", "images", "settings"};
 const std::vector<std::string> kSettingsKeys = {"nat", "private_users"};
 
 }  // namespace
@@ -40,6 +40,8 @@ void Walker::document(const Node& root, Declarations& d) {
       for (auto& [name, body] : v.table) container(name, body, d);
     } else if (k == "settings") {
       settings(v, d.settings);
+    } else if (k == "images") {
+      images(v, d);
     } else {
       unknown(v, "", k, kTopKeys);
     }

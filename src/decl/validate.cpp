@@ -92,7 +92,10 @@ class Validator {
     struct stat st;
     // The tree checked: the path, or the image's (when the store is known).
     std::string tree = c.path, key = "path", shown = quote(c.path);
-    if (!c.image.empty() && !c.invalid_keys.count("image") && !opts_.images_dir.empty()) {
+    if (!c.image.empty() && d_.images.count(c.image)) {
+      // Declared in [images]: apply builds it (and the tree is not known yet).
+      tree.clear();
+    } else if (!c.image.empty() && !c.invalid_keys.count("image") && !opts_.images_dir.empty()) {
       tree = opts_.images_dir + "/" + c.image + "/rootfs";
       key = "image";
       shown = "image " + quote(c.image);

@@ -50,6 +50,9 @@ class Walker {
   // --- sections (parse.cpp) -------------------------------------------------
   void settings(const Node& n, Settings& s);
   void container(const std::string& name, const Node& n, Declarations& d);
+  // [images.NAME] (parse_image.cpp)
+  void images(const Node& n, Declarations& d);
+  void image(const std::string& name, const Node& n, Declarations& d);
   // One handler per container key: the schema of a container.
   using Handler = void (*)(Walker&, Container&, const std::string& key, const Node&);
   static const std::map<std::string, Handler>& handlers();

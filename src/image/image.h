@@ -13,6 +13,10 @@
 #include "base/result.h"
 #include "decl/paths.h"
 
+namespace berth::decl {
+struct ImageRecipe;
+}
+
 namespace berth::image {
 
 // What an OCI image's config says a container runs (import-oci): the
@@ -147,6 +151,41 @@ Result<uint64_t> write_bundle(const std::string& file, const std::vector<BundleF
 // safely as an image import (extract.cpp), keeping overlay whiteouts.
 Result<void> read_bundle(const std::string& file, const std::string& dir, bool keep_setid,
                          const Limits& limits, const Progress& progress = {});
+
+// --- images built from their declaration ([images.NAME], build.cpp) --------
+// The SHA-256 of decl::recipe_text: what a built image's metadata keeps as
+// its sha256, and how a build knows it is up to date.
+Result<std::string> recipe_hash(const decl::ImageRecipe& r);
+enum class BuildState {
+  Missing,   // no image of that name
+  Stale,     // built from another recipe
+  UpToDate,  // built from this one
+  Imported,  // an image of that name that was not built (build --force replaces it)
+};
+Result<BuildState> build_state(const decl::Paths& p, const decl::ImageRecipe& r);
+struct BuildOptions {
+  bool force = false;  // build even when up to date; replace an imported image
+  // Each line mmdebstrap prints, as it prints it.
+  std::function<void(const std::string& line)> log;
+  std::string apt_dir = "/etc/apt";  // whose sources a recipe without a mirror uses
+};
+struct BuildReport {
+  Metadata meta;
+  bool built = false;     // false: it was up to date
+  bool replaced = false;  // an older image of that name was replaced
+  double seconds = 0;
+};
+// Builds image r.name with mmdebstrap (root mode) unless it is up to date:
+// the suite's sources from o.apt_dir (every deb entry of SUITE and
+// SUITE-*) or r.mirror, then the declared files, then the run commands in a
+// chroot; the build's machine-id and host name removed. As import, nothing
+// is left behind on failure or cancel().
+Result<BuildReport> build(const decl::Paths& p, const decl::ImageRecipe& r, const BuildOptions& o);
+
+// Removes the old trees of replaced images that no container runs on any
+// longer, and what dead imports and builds left (an import or build does it
+// first, too; apply does it after restarting the users of rebuilt images).
+void remove_replaced(const decl::Paths& p);
 
 // What copy_tree copied.
 struct CopyReport {

@@ -49,6 +49,10 @@ bool is_url(std::string_view s);
 bool is_sha256_hex(std::string_view s);
 std::string lower(std::string s);
 
+// "deb URI SUITE COMPONENTS" for each deb source of apt_dir (sources.list,
+// sources.list.d/*.list and *.sources) whose suite is SUITE or SUITE-*.
+std::vector<std::string> apt_sources_for(const std::string& apt_dir, const std::string& suite);
+
 // A temporary directory STATE/images/.tmp-NAME-XXXXXX, flock'ed while it is
 // in use (so the next import can tell a dead one from a running one) and
 // removed on destruction unless released.

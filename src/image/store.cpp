@@ -20,7 +20,7 @@ namespace berth::image {
 
 namespace {
 
-constexpr const char* kFormats[] = {"tar", "tar.gz", "tar.xz", "tar.zst", "oci"};
+constexpr const char* kFormats[] = {"tar", "tar.gz", "tar.xz", "tar.zst", "oci", "build"};
 constexpr std::string_view kStagingPrefix = ".tmp-";
 
 }  // namespace
@@ -111,7 +111,7 @@ Result<Metadata> parse_metadata(std::string_view text) {
   if (!check_name(m.name)) return make_error("metadata: name: invalid image name");
   if (!is_sha256_hex(m.sha256)) return make_error("metadata: sha256: expected 64 hex digits");
   if (std::find(std::begin(kFormats), std::end(kFormats), m.format) == std::end(kFormats))
-    return make_error("metadata: format: expected tar, tar.gz, tar.xz, tar.zst or oci");
+    return make_error("metadata: format: expected tar, tar.gz, tar.xz, tar.zst, oci or build");
   if (auto c = j.find("config"); c != j.end()) {
     if (!c->is_object()) return make_error("metadata: config: expected an object");
     OciConfig oc;
@@ -275,6 +275,10 @@ void clean_dead_staging(const std::string& images) {
   }
   ::closedir(d);
   for (auto& path : dead) (void)remove_tree(path);
+}
+
+void remove_replaced(const decl::Paths& p) {
+  if (path_exists(images_dir(p))) clean_dead_staging(images_dir(p));
 }
 
 }  // namespace berth::image

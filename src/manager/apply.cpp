@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdio>
+#include <functional>
 #include <set>
 
 #include <fmt/format.h>
@@ -13,6 +14,7 @@
 #include "base/files.h"
 #include "decl/spec.h"
 #include "engine/container.h"
+#include "image/image.h"
 #include "manager/console.h"
 #include "manager/launch_spec.h"
 #include "manager/live.h"
@@ -24,6 +26,7 @@
 namespace berth::manager {
 
 std::string Action::text() const {
+  if (kind == Kind::Build) return fmt::format("build image {}: {}", name, reason);
   const char* verb = kind == Kind::Start     ? "start"
                      : kind == Kind::Stop    ? "stop"
                      : kind == Kind::Restart ? "restart"
@@ -177,6 +180,19 @@ static std::optional<Action> plan_running(const decl::Paths& paths, const decl::
 
 std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& decls) {
   std::vector<Action> out;
+  // Declared images first: missing, or built from another recipe (an
+  // imported image of that name is left alone: `image build --force`).
+  std::set<std::string> rebuilt;
+  for (auto& [n, r] : decls.images) {
+    auto state = image::build_state(paths, r);
+    if (!state)
+      out.push_back(
+          {Action::Kind::Build, n, "its metadata cannot be read (" + state.error().message + ")"});
+    else if (*state == image::BuildState::Missing)
+      out.push_back({Action::Kind::Build, n, "not built yet"});
+    else if (*state == image::BuildState::Stale)
+      out.push_back({Action::Kind::Build, n, "its recipe changed"}), rebuilt.insert(n);
+  }
   std::set<std::string> running;
   for (auto& n : runtime_names(paths))
     if (is_running(paths, n)) running.insert(n);
@@ -185,6 +201,17 @@ std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& dec
   for (auto& [n, c] : decls.containers) {
     if (!running.count(n)) {
       if (c.autostart) out.push_back({Action::Kind::Start, n, "autostart, not running"});
+      continue;
+    }
+    if (!c.image.empty() && rebuilt.count(c.image)) {
+      std::string why = fmt::format("image {} is rebuilt", c.image);
+      if (c.restart_if_changed)
+        out.push_back({Action::Kind::Restart, n, why});
+      else
+        out.push_back({Action::Kind::Keep, n,
+                       fmt::format("not restarted (restart_if_changed = false), so not applied: "
+                                   "{}; `berth restart {}` applies it",
+                                   why, n)});
       continue;
     }
     if (auto a = plan_running(paths, c, decls)) out.push_back(*a);
@@ -224,6 +251,7 @@ Result<void> apply_one(const decl::Paths& paths, const decl::Declarations& decls
     case Action::Kind::Stop:
       return stop(paths, a.name, false);
     case Action::Kind::Keep:
+    case Action::Kind::Build:  // done before the other phases (build_images)
       return ok();
     case Action::Kind::Start: {
       auto r = start(paths, decls.containers.at(a.name), self_exe);
@@ -246,6 +274,32 @@ Result<void> apply_one(const decl::Paths& paths, const decl::Declarations& decls
   return ok();
 }
 
+// The Build actions, one at a time (mmdebstrap uses every core): each line
+// it prints goes to stdout after the image's name. The images that failed.
+std::set<std::string> build_images(
+    const decl::Paths& paths, const decl::Declarations& decls, const std::vector<Action>& actions,
+    const std::function<void(const Action&, const Result<void>&)>& report) {
+  std::set<std::string> failed;
+  for (auto& a : actions) {
+    if (a.kind != Action::Kind::Build) continue;
+    image::BuildOptions o;
+    o.log = [&](const std::string& line) {
+      std::printf("image %s: %s\n", a.name.c_str(), line.c_str());
+      std::fflush(stdout);
+    };
+    auto r = image::build(paths, decls.images.at(a.name), o);
+    if (!r) {
+      report(a, std::move(r).error());
+      failed.insert(a.name);
+      continue;
+    }
+    std::printf("built image %s in %.0f s (%.1f MiB of files)\n", a.name.c_str(), r->seconds,
+                static_cast<double>(r->meta.tree_bytes) / (1 << 20));
+    std::fflush(stdout);
+  }
+  return failed;
+}
+
 }  // namespace
 
 Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
@@ -263,11 +317,17 @@ Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
     std::fprintf(stderr, "berth: %s: %s\n", a.text().c_str(), r.error().message.c_str());
     if (first) first = r;
   };
+  auto unbuilt = build_images(paths, decls, actions, report);
   auto run_phase = [&](bool stops) {
     std::vector<Job> list;
     std::vector<const Action*> of;
     for (auto& a : actions) {
-      if ((a.kind == Action::Kind::Stop) != stops) continue;
+      if (a.kind == Action::Kind::Build || (a.kind == Action::Kind::Stop) != stops) continue;
+      if (auto it = decls.containers.find(a.name);
+          !stops && it != decls.containers.end() && unbuilt.count(it->second.image)) {
+        report(a, make_error("image {} was not built", it->second.image));
+        continue;
+      }
       Job j;
       j.name = a.name;
       if (auto it = decls.containers.find(a.name); it != decls.containers.end())
@@ -280,6 +340,10 @@ Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
   };
   run_phase(true);
   run_phase(false);
+  // The old trees of rebuilt images, now that their users run the new ones.
+  if (std::any_of(actions.begin(), actions.end(),
+                  [](const Action& a) { return a.kind == Action::Kind::Build; }))
+    image::remove_replaced(paths);
   return first;
 }
 

@@ -32,8 +32,10 @@ Result<UniqueFd> hold_image(const decl::Paths& paths, const std::string& image) 
     UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (!fd) {
       if (errno == ENOENT)
-        return make_error("no image \"{}\" in {} (berth image import adds one)", image,
-                          paths.images());
+        return make_error(
+            "no image \"{}\" in {} (berth image import adds one; one declared in [images] is "
+            "built by `berth image build {}` or `berth apply`)",
+            image, paths.images(), image);
       return errno_error("open {}", dir);
     }
     int r;

@@ -100,16 +100,19 @@ Result<void> print_logs(const decl::Paths& paths, const std::string& name, bool 
 struct Action {
   // Keep: a restart the declaration asks not to be done (restart_if_changed
   // = false); nothing is done and the reason says what is not applied.
-  enum class Kind { Start, Stop, Restart, Update, Keep } kind;
+  // Build: image `name` of [images], missing or built from another recipe.
+  enum class Kind { Start, Stop, Restart, Update, Keep, Build } kind;
   std::string name;
   std::string reason;
   std::string text() const;  // "restart web: declaration changed (command)"
 };
 std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& decls);
-// Carries out the actions: prints them all (as `plan`), then stops the
+// Carries out the actions: prints them all (as `plan`), builds the images
+// (one at a time, mmdebstrap's lines on stdout), then stops the
 // containers no longer declared, then starts, restarts and updates the rest,
 // at most `jobs` at a time (< 1: manager::default_jobs()), each after the
-// containers in its `after`; returns the first failure after trying all.
+// containers in its `after` (not those whose image failed to build);
+// returns the first failure after trying all.
 Result<void> apply(const decl::Paths& paths, const decl::Declarations& decls,
                    const std::vector<Action>& actions, const std::string& self_exe, int jobs = 0);
 

@@ -19,6 +19,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       FUZZ_CHECK(line.rfind(file, 0) == 0, "a diagnostic does not name the file: %s", line.c_str());
     }
     FUZZ_CHECK(r.ok() || !r.error_text().empty(), "errors without text");
+    for (auto& [name, image] : r.decls.images) (void)berth::decl::recipe_text(image);
   }
   return 0;
 }

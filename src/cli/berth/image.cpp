@@ -1,4 +1,5 @@
-// berth image import|list|remove|export: the image store (image/image.h).
+// berth image import|import-oci|build|list|remove|export: the image store
+// (image/image.h).
 // Progress is a bar on stderr when it is a terminal, plain lines on stdout
 // otherwise.
 #include <signal.h>
@@ -235,13 +236,63 @@ void register_image_export(CLI::App& img, Context& ctx) {
   });
 }
 
+// `image build NAME`: from [images.NAME] of the declarations.
+void register_image_build(CLI::App& img, Context& ctx) {
+  struct Opts {
+    std::string name;
+    bool force = false;
+  };
+  auto o = std::make_shared<Opts>();
+  auto* cmd = img.add_subcommand(
+      "build",
+      "build image NAME from [images.NAME] of the declarations with mmdebstrap, unless it is up "
+      "to date (built from the same recipe)");
+  cmd->add_option("name", o->name, "image name")->required();
+  cmd->add_flag("--force", o->force,
+                "build even when up to date, or replace an imported image of that name");
+  cmd->callback([&ctx, o] {
+    auto d = load_or_report(ctx);
+    if (!d) {
+      ctx.exit_code = 1;
+      return;
+    }
+    auto it = d->images.find(o->name);
+    if (it == d->images.end()) {
+      ctx.exit_code =
+          fail("build", o->name, make_error("no [images.{}] in the declarations", o->name));
+      return;
+    }
+    image::BuildOptions bo;
+    bo.force = o->force;
+    bo.log = [](const std::string& line) {
+      std::printf("%s\n", line.c_str());
+      std::fflush(stdout);
+    };
+    stop_on_signals();
+    auto r = image::build(ctx.paths(), it->second, bo);
+    if (!r) {
+      ctx.exit_code = fail("build", o->name, r.error());
+      return;
+    }
+    if (!r->built)
+      std::printf("image %s is up to date (recipe sha256 %s)\n", o->name.c_str(),
+                  r->meta.sha256.c_str());
+    else
+      std::printf("%s image %s in %.0f s: %llu entries, %s of files, recipe sha256 %s\n",
+                  r->replaced ? "rebuilt" : "built", o->name.c_str(), r->seconds,
+                  static_cast<unsigned long long>(r->meta.entries), mib(r->meta.tree_bytes).c_str(),
+                  r->meta.sha256.c_str());
+  });
+}
+
 }  // namespace
 
 void register_image(CLI::App& app, Context& ctx) {
-  auto* img = app.add_subcommand("image", "the image store: import, list, remove, export");
+  auto* img = app.add_subcommand("image", "the image store: import, build, list, remove, export");
   img->require_subcommand(1);
   register_import(*img, ctx, false);
   register_import(*img, ctx, true);
+  register_image_build(*img, ctx);
   register_image_list(*img, ctx);
   register_image_remove(*img, ctx);
   register_image_export(*img, ctx);

@@ -105,6 +105,14 @@ const std::vector<BadDecl> kBadDecls = {
     {"JsonDeepNesting", "json", std::string(100, '[') + std::string(100, ']') + "\n", 1,
      "invalid JSON"},
     {"JsonNotAnObject", "json", "[1, 2, 3]\n", 1, ""},
+    {"ImageRecipeBadFilePath", "toml",
+     "[images.deb]\nsuite = \"bookworm\"\n[images.deb.files]\n\"/etc/../../x\" = \"y\"\n", 4,
+     "images.deb.files"},
+    {"ImageRecipeNoSuite", "toml", "\n[images.deb]\npackages = [\"dbus\"]\n", 2,
+     "expected \"suite\""},
+    {"ImageRecipeJsonBadMirror", "json",
+     "{\"images\": {\"deb\": {\"suite\": \"bookworm\",\n\"mirror\": \"ftp://x\"}}}\n", 2,
+     "images.deb.mirror"},
 };
 
 class BadDeclarations : public ::testing::TestWithParam<BadDecl> {
@@ -147,6 +155,7 @@ TEST_P(BadDeclarations, ApplyChangesNothing) {
   }
   EXPECT_FALSE(fs::exists(root_ / "run/berth/a")) << "apply started something";
   EXPECT_FALSE(fs::exists(root_ / "var/lib/berth/containers/a"));
+  EXPECT_FALSE(fs::exists(root_ / "var/lib/berth/images/deb")) << "apply built an image";
 }
 
 INSTANTIATE_TEST_SUITE_P(Cli, BadDeclarations, ::testing::ValuesIn(kBadDecls),
@@ -228,6 +237,9 @@ const std::vector<BadArgs> kBerthBadArgs = {
     {"ImageExportMissing",
      {"image", "export", "berth-cli-nosuch", "/nonexistent-berth-cli.tar"},
      "no image berth-cli-nosuch"},
+    {"ImageBuildUndeclared",
+     {"image", "build", "berth-cli-nosuch"},
+     "no [images.berth-cli-nosuch] in the declarations"},
     // (or "journalctl is not installed", on a host without it)
     {"JournalUndeclared",
      {"logs", "berth-cli-nosuch", "--journal"},

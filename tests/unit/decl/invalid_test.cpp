@@ -783,6 +783,63 @@ resources = { memory = "1Q", cpu = -1 }
 }}})",
      {"/etc/berth/containers.d/gen.json:6: containers.web.forward_ports[1].host_port: expected a "
       "port number (1-65535), got 0"}},
+    {"ImageRecipeEveryBadValue",
+     kToml,
+     R"([images.deb]
+distro = "arch"
+suite = "Bookworm"
+variant = "tiny"
+packages = ["systemd", "Foo", "x"]
+run = ["true", ""]
+mirror = "ftp://mirror.example/debian"
+colour = "red"
+[images.deb.files]
+"/etc/ok" = "fine"
+"/etc/../passwd" = "x"
+"etc/rel" = "x"
+"/etc/it's" = "x"
+"/etc/n" = 3
+)",
+     {"/etc/berth/containers.toml:2: images.deb.distro: expected \"debian\" (the one distribution "
+      "berth builds, with mmdebstrap), got \"arch\"",
+      "/etc/berth/containers.toml:3: images.deb.suite: expected a Debian suite like "
+      "\"bookworm\", got \"Bookworm\"",
+      "/etc/berth/containers.toml:4: images.deb.variant: expected one of \"minbase\", "
+      "\"essential\", \"apt\", \"required\", \"important\", \"standard\" (mmdebstrap's "
+      "variants), got \"tiny\"",
+      "/etc/berth/containers.toml:5: images.deb.packages[1]: expected a Debian package name "
+      "(lower-case letters, digits, '+', '-', '.'), got \"Foo\"",
+      "/etc/berth/containers.toml:5: images.deb.packages[2]: expected a Debian package name "
+      "(lower-case letters, digits, '+', '-', '.'), got \"x\"",
+      "/etc/berth/containers.toml:6: images.deb.run[1]: expected a shell command, got \"\"",
+      "/etc/berth/containers.toml:7: images.deb.mirror: expected a Debian mirror URL (http://, "
+      "https:// or file:/), got \"ftp://mirror.example/debian\"",
+      "/etc/berth/containers.toml:8: images.deb.colour: unknown key",
+      "/etc/berth/containers.toml:11: images.deb.files.\"/etc/../passwd\": expected an absolute "
+      "path without \".\", \"..\" or \"//\" parts, of letters, digits and ._+@:-",
+      "/etc/berth/containers.toml:12: images.deb.files.\"etc/rel\": expected an absolute path "
+      "without \".\", \"..\" or \"//\" parts, of letters, digits and ._+@:-",
+      "/etc/berth/containers.toml:13: images.deb.files.\"/etc/it's\": expected an absolute path "
+      "without \".\", \"..\" or \"//\" parts, of letters, digits and ._+@:-",
+      "/etc/berth/containers.toml:14: images.deb.files.\"/etc/n\": expected a string, got 3"}},
+    {"ImageRecipeWithoutSuiteAndBadName",
+     kToml,
+     R"([images.Deb]
+packages = ["systemd"]
+[images.ok]
+suite = "bookworm"
+packages = "systemd"
+)",
+     {"/etc/berth/containers.toml:1: images.Deb: invalid image name: expected lower-case "
+      "letters, digits and '-' (not at either end)",
+      "/etc/berth/containers.toml:1: images.Deb: expected \"suite\" (the Debian release to "
+      "build, like \"bookworm\")",
+      "/etc/berth/containers.toml:5: images.ok.packages: expected an array of strings, got "
+      "\"systemd\""}},
+    {"ImagesNotATable",
+     kJson,
+     R"({"images": ["deb"]})",
+     {"/etc/berth/containers.d/gen.json:1: images: expected an object, got an array"}},
 };
 
 class InvalidDeclaration : public ::testing::TestWithParam<Case> {};
