@@ -146,10 +146,13 @@ bool needs_private_root(const decl::Container& c) {
   return c.ephemeral || !c.image.empty() || c.private_users.mode != decl::PrivateUsers::Mode::No;
 }
 
-Result<std::string> prepare_root(const decl::Paths& paths, const RunDir& rd,
-                                 const decl::Container& c, oci::Spec& spec,
-                                 std::optional<uint32_t> uid_base) {
-  if (!c.ephemeral && !uid_base && c.image.empty()) return std::string();
+namespace {
+
+// prepare_root's first half (start_image_root's too): the mounts of the
+// previous run gone, the image held, the tree idmapped in a user namespace,
+// and for an image (not ephemeral) its layer idmapped and the overlay begun.
+Result<void> start_root(const decl::Paths& paths, const RunDir& rd, const decl::Container& c,
+                        const std::string& tree, std::optional<uint32_t> uid_base, EarlyRoot& e) {
   TRY(ensure_private_mount_ns());
   // What the previous run (a reboot or a restart) left: ephemeral means a
   // fresh overlay every time the container starts.
@@ -157,11 +160,8 @@ Result<std::string> prepare_root(const decl::Paths& paths, const RunDir& rd,
     unmount_all(d);
   g_image_lock.reset();
   if (!c.image.empty()) g_image_lock = TRY(hold_image(paths, c.image));
-
-  std::string note;
-  std::string lower = spec.root.path;
-  UniqueFd userns;
-  bool idmapped = false;
+  e.started = true;
+  e.lower = tree;
   if (uid_base) {
     // The init resolves the root path as the container's root, which the
     // host's root owns nothing of: it needs to search the run dir.
@@ -173,18 +173,18 @@ Result<std::string> prepare_root(const decl::Paths& paths, const RunDir& rd,
     if (auto ns = make_userns(*uid_base); !ns) {
       m = Result<void>(std::move(ns).error());
     } else {
-      userns = std::move(*ns);
-      m = mount_idmapped(lower, userns.get(), idmapped_dir(rd));
+      e.userns = std::move(*ns);
+      m = mount_idmapped(tree, e.userns.get(), idmapped_dir(rd));
     }
     if (m) {
-      lower = idmapped_dir(rd);
-      idmapped = true;
+      e.lower = idmapped_dir(rd);
+      e.idmapped = true;
     } else {
-      note = fmt::format(
+      e.note = fmt::format(
           "the tree {} is not idmapped ({}): inside, files appear owned by their on-disk ids "
           "mapped through {}..{} (others as nobody); chown the tree by {} or use a kernel and "
           "filesystem with idmapped mounts",
-          lower, m.error().message, *uid_base, *uid_base + decl::kPrivateUsersRange - 1, *uid_base);
+          tree, m.error().message, *uid_base, *uid_base + decl::kPrivateUsersRange - 1, *uid_base);
     }
   }
   if (!c.image.empty() && !c.ephemeral) {
@@ -193,18 +193,43 @@ Result<std::string> prepare_root(const decl::Paths& paths, const RunDir& rd,
     // ids on disk (0 for its root), as the image does.
     std::string layer = TRY(ensure_layer(paths, c));
     int ns = -1;
-    if (idmapped) {
-      if (auto m = mount_idmapped(layer, userns.get(), layer_view_dir(rd)); m) {
+    if (e.idmapped) {
+      if (auto m = mount_idmapped(layer, e.userns.get(), layer_view_dir(rd)); m) {
         layer = layer_view_dir(rd);
-        ns = userns.get();
+        ns = e.userns.get();
       } else {
-        note += fmt::format(
+        e.note += fmt::format(
             "{}its layer {} is not idmapped ({}): its files are written with the "
             "host's ids of the container's range",
-            note.empty() ? "" : "; ", layer, m.error().message);
+            e.note.empty() ? "" : "; ", layer, m.error().message);
       }
     }
-    TRY(mount_layered_root(lower, layer, root_dir(rd), ns));
+    e.overlay = TRY(begin_layered_root(e.lower, layer, root_dir(rd), ns));
+  }
+  return ok();
+}
+
+}  // namespace
+
+Result<void> start_image_root(const decl::Paths& paths, const RunDir& rd, const decl::Container& c,
+                              std::optional<uint32_t> uid_base, EarlyRoot& early) {
+  if (c.image.empty() || c.ephemeral) return ok();
+  return start_root(paths, rd, c, paths.image_rootfs(c.image), uid_base, early);
+}
+
+Result<std::string> prepare_root(const decl::Paths& paths, const RunDir& rd,
+                                 const decl::Container& c, oci::Spec& spec,
+                                 std::optional<uint32_t> uid_base, EarlyRoot* early) {
+  if (!c.ephemeral && !uid_base && c.image.empty()) return std::string();
+  EarlyRoot here;
+  EarlyRoot& e = early && early->started ? *early : here;
+  if (!e.started) TRY(start_root(paths, rd, c, spec.root.path, uid_base, e));
+  std::string note = e.note;
+  std::string lower = e.lower;
+  UniqueFd& userns = e.userns;
+  bool idmapped = e.idmapped;
+  if (!c.image.empty() && !c.ephemeral) {
+    TRY(finish_layered_root(e.overlay));
     spec.root.path = root_dir(rd);
   } else if (c.ephemeral) {
     std::string scratch = scratch_dir(rd), root = root_dir(rd);

@@ -108,9 +108,18 @@ bool configure(int fs, const std::string& lower, const std::string& upper,
 
 }  // namespace
 
-Result<void> mount_layered_root(const std::string& lower, const std::string& layer,
-                                const std::string& root, int userns) {
+PendingOverlay::~PendingOverlay() {
+  if (pid <= 0) return;
+  ::kill(pid, SIGKILL);
+  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+Result<PendingOverlay> begin_layered_root(const std::string& lower, const std::string& layer,
+                                          const std::string& root, int userns) {
   TRY(mkdir_p(root, 0755));
+  PendingOverlay p;
+  p.root = root;
   std::string upper = layer + "/upper", work = layer + "/work";
   // user.overlay.* xattrs either way: the layer on disk is the same with and
   // without a user namespace (which has no trusted.* ones).
@@ -120,7 +129,7 @@ Result<void> mount_layered_root(const std::string& lower, const std::string& lay
                     engine::overlay_escape(upper), engine::overlay_escape(work));
     if (::mount("overlay", root.c_str(), "overlay", 0, opts.c_str()) < 0)
       return errno_error("mount the overlay of the image on {}", root);
-    return ok();
+    return p;
   }
   // Mounted from inside the container's user namespace as its root, so that
   // what the overlay makes in the upper layer (its work dir, copy-ups, new
@@ -147,13 +156,28 @@ Result<void> mount_layered_root(const std::string& lower, const std::string& lay
     ChildReport rep;
     _exit(send_with_fd(s, &rep, sizeof rep, m) < 0 ? 1 : 0);
   }
-  theirs.reset();
+  p.pid = pid;
+  p.sock = std::move(mine);
+  return p;
+}
+
+Result<void> finish_layered_root(PendingOverlay& p) {
+  if (p.pid <= 0) return ok();  // mounted at once
   ChildReport rep;
   int fd = -1;
-  ssize_t n = recv_with_fd(mine.get(), &rep, sizeof rep, &fd);
+  ssize_t n = recv_with_fd(p.sock.get(), &rep, sizeof rep, &fd);
   int saved = errno;
   UniqueFd tree(fd);
-  while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+  // Not waited for: its exit tears down its mount namespace, which waits for
+  // an RCU grace period (namespace_unlock; up to ~10 ms on a busy machine).
+  // The monitor's loop reaps it (any child of the monitor's), off the path a
+  // start waits on; one that failed has exited already.
+  if (n == sizeof rep && tree) p.pid = -1;
+  p.sock.reset();
+  if (p.pid > 0) {
+    while (::waitpid(p.pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+    p.pid = -1;
   }
   if (n < 0) {
     errno = saved;
@@ -165,9 +189,9 @@ Result<void> mount_layered_root(const std::string& lower, const std::string& lay
     errno = rep.err;
     return errno_error("mount the overlay of the image: {}", rep.what);
   }
-  if (::syscall(SYS_move_mount, tree.get(), "", AT_FDCWD, root.c_str(), MOVE_MOUNT_F_EMPTY_PATH) <
+  if (::syscall(SYS_move_mount, tree.get(), "", AT_FDCWD, p.root.c_str(), MOVE_MOUNT_F_EMPTY_PATH) <
       0)
-    return errno_error("mount the overlay of the image on {}", root);
+    return errno_error("mount the overlay of the image on {}", p.root);
   return ok();
 }
 

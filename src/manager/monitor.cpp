@@ -180,10 +180,13 @@ class Monitor {
     in.uid_base = uid_base_;
     in.terminal = console_ != nullptr;
     if (netns_) in.netns_path = fmt::format("/proc/{}/fd/{}", ::getpid(), netns_.get());
+    // An image's overlay is mounted meanwhile (private_root.h EarlyRoot).
+    EarlyRoot early;
+    TRY(start_image_root(paths_, rd_, c_, uid_base_, early));
     auto spec = TRY(launch_spec(paths_, c_, in));
     TRY(write_file_atomic(rd_.spec(), oci::to_json(spec).dump(), 0600, false));
     if (c_.boot) detect_init();
-    TRY(prepare_tree(paths_, rd_, c_, spec, uid_base_, log_));
+    TRY(prepare_tree(paths_, rd_, c_, spec, uid_base_, log_, &early));
     engine::CreateOptions co;
     co.id = name_;
     co.bundle = rd_.dir;

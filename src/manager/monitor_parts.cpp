@@ -179,11 +179,13 @@ class FsIds {
 }  // namespace
 
 Result<void> prepare_tree(const decl::Paths& paths, const RunDir& rd, const decl::Container& c,
-                          oci::Spec& spec, std::optional<uint32_t> uid_base, LogWriter& log) {
+                          oci::Spec& spec, std::optional<uint32_t> uid_base, LogWriter& log,
+                          EarlyRoot* early) {
   auto resolv = resolv_setup(paths, c);
   bool overlay = c.ephemeral || !c.image.empty();
   if (!overlay) place_etc_files(spec.root.path, c, resolv, log);
-  if (auto note = TRY(prepare_root(paths, rd, c, spec, uid_base)); !note.empty()) log.note(note);
+  if (auto note = TRY(prepare_root(paths, rd, c, spec, uid_base, early)); !note.empty())
+    log.note(note);
   if (overlay) {
     std::optional<FsIds> as_root;  // a user-namespaced container's root writes there
     if (uid_base) as_root.emplace(*uid_base);

@@ -13,6 +13,7 @@
 
 #include "base/result.h"
 #include "base/unique_fd.h"
+#include "manager/private_root.h"
 #include "manager/resolv.h"
 #include "manager/runtime.h"
 #include "oci/spec.h"
@@ -63,8 +64,10 @@ void place_etc_files(const std::string& root, const decl::Container& c, const Re
 // The container's root made ready to start: prepare_root (private_root.h)
 // and its resolv.conf and extra_hosts, placed into the tree on disk, or
 // into the overlay over it (ephemeral or an image's) as the container's root.
+// early: what start_image_root began, if anything.
 Result<void> prepare_tree(const decl::Paths& paths, const RunDir& rd, const decl::Container& c,
-                          oci::Spec& spec, std::optional<uint32_t> uid_base, LogWriter& log);
+                          oci::Spec& spec, std::optional<uint32_t> uid_base, LogWriter& log,
+                          EarlyRoot* early = nullptr);
 
 // True once pid runs another program than the monitor (its command was exec'd).
 std::optional<bool> has_execd(pid_t pid);

@@ -3,9 +3,12 @@
 // picked uid range of private_users = "pick".
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <utility>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
@@ -67,9 +70,11 @@ Result<void> open_netns_to_userns(int netns);
 //  - image: an overlay of the image's tree (idmapped as above) under the
 //    container's own layer (ensure_layer), kept across starts; while it runs
 //    the monitor holds a shared lock on the image (hold_image).
+struct EarlyRoot;  // below
+// early: what start_image_root began, if anything.
 Result<std::string> prepare_root(const decl::Paths& paths, const RunDir& rd,
                                  const decl::Container& c, oci::Spec& spec,
-                                 std::optional<uint32_t> uid_base);
+                                 std::optional<uint32_t> uid_base, EarlyRoot* early = nullptr);
 // Whether prepare_root has anything to do for c.
 bool needs_private_root(const decl::Container& c);
 // Removes the (unmounted) mount point dirs prepare_root made under the run dir.
@@ -82,10 +87,47 @@ Result<UniqueFd> hold_image(const decl::Paths& paths, const std::string& image);
 // paths.container_layer), made on first use with an upper dir owned and
 // moded as the image's root; returns its path.
 Result<std::string> ensure_layer(const decl::Paths& paths, const decl::Container& c);
-// Mounts the overlay of lower and layer's upper/work on root (user.overlay
-// xattrs). userns >= 0: mounted from inside that user namespace as its root,
-// for a layer seen through a mount idmapped to it.
-Result<void> mount_layered_root(const std::string& lower, const std::string& layer,
-                                const std::string& root, int userns);
+// The overlay of lower and layer's upper/work (user.overlay xattrs) on its
+// way to root: begin_layered_root mounts it at once when userns < 0;
+// otherwise a child mounts it from inside that user namespace as its root
+// (for a layer seen through a mount idmapped to it) while the caller goes
+// on, and finish_layered_root attaches what the child made (the child
+// itself is left to the caller's reaping of any child, the monitor's
+// loop). Dropped unfinished, the child is killed.
+struct PendingOverlay {
+  pid_t pid = -1;
+  UniqueFd sock;
+  std::string root;
+  PendingOverlay() = default;
+  PendingOverlay(PendingOverlay&& o) noexcept
+      : pid(std::exchange(o.pid, -1)), sock(std::move(o.sock)), root(std::move(o.root)) {}
+  PendingOverlay& operator=(PendingOverlay&& o) noexcept {
+    std::swap(pid, o.pid);
+    std::swap(sock, o.sock);
+    std::swap(root, o.root);
+    return *this;
+  }
+  ~PendingOverlay();
+};
+Result<PendingOverlay> begin_layered_root(const std::string& lower, const std::string& layer,
+                                          const std::string& root, int userns);
+Result<void> finish_layered_root(PendingOverlay& p);
+
+// The first half of prepare_root, for a container on an image (not
+// ephemeral): the image held, the user namespace made, the image and the
+// layer idmapped and the overlay begun. The monitor starts it before it
+// compiles and writes the spec, which the overlay's mount (~1 ms of work in
+// the layer's filesystem) then overlaps; prepare_root finishes it.
+struct EarlyRoot {
+  bool started = false;
+  std::string note, lower;
+  UniqueFd userns;
+  bool idmapped = false;
+  PendingOverlay overlay;
+};
+// Does nothing (leaves early.started false) unless c is on an image and
+// not ephemeral.
+Result<void> start_image_root(const decl::Paths& paths, const RunDir& rd, const decl::Container& c,
+                              std::optional<uint32_t> uid_base, EarlyRoot& early);
 
 }  // namespace berth::manager
