@@ -165,17 +165,22 @@ static std::optional<Action> plan_restart_or_update(const decl::Paths& paths,
   return std::nullopt;
 }
 
-// As plan_restart_or_update, but a restart that restart_if_changed = false
-// declines is kept: the container runs on as it is, and the plan says what
-// it did not apply.
-static std::optional<Action> plan_running(const decl::Paths& paths, const decl::Container& c,
-                                          const decl::Declarations& decls) {
-  auto a = plan_restart_or_update(paths, c, decls);
-  if (!a || a->kind != Action::Kind::Restart || c.restart_if_changed) return a;
+// a, unless it is a restart that restart_if_changed = false declines: then
+// the container runs on as it is, and the plan says what it did not apply.
+static Action unless_declined(const decl::Container& c, Action a) {
+  if (a.kind != Action::Kind::Restart || c.restart_if_changed) return a;
   return Action{Action::Kind::Keep, c.name,
                 fmt::format("not restarted (restart_if_changed = false), so not applied: {}; "
                             "`berth restart {}` applies it",
-                            a->reason, c.name)};
+                            a.reason, c.name)};
+}
+
+// As plan_restart_or_update, with a declined restart kept (unless_declined).
+static std::optional<Action> plan_running(const decl::Paths& paths, const decl::Container& c,
+                                          const decl::Declarations& decls) {
+  auto a = plan_restart_or_update(paths, c, decls);
+  if (!a) return a;
+  return unless_declined(c, std::move(*a));
 }
 
 std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& decls) {
@@ -204,14 +209,8 @@ std::vector<Action> plan(const decl::Paths& paths, const decl::Declarations& dec
       continue;
     }
     if (!c.image.empty() && rebuilt.count(c.image)) {
-      std::string why = fmt::format("image {} is rebuilt", c.image);
-      if (c.restart_if_changed)
-        out.push_back({Action::Kind::Restart, n, why});
-      else
-        out.push_back({Action::Kind::Keep, n,
-                       fmt::format("not restarted (restart_if_changed = false), so not applied: "
-                                   "{}; `berth restart {}` applies it",
-                                   why, n)});
+      out.push_back(unless_declined(
+          c, {Action::Kind::Restart, n, fmt::format("image {} is rebuilt", c.image)}));
       continue;
     }
     if (auto a = plan_running(paths, c, decls)) out.push_back(*a);
