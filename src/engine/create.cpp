@@ -247,6 +247,25 @@ Result<pid_t> spawn_init(InitPlan& plan, const CgroupEntry& entry, Channel& chil
   return *init;
 }
 
+// The init's id maps. An unprivileged caller (rootless) may write only its
+// own ids, and its gid only once setgroups(2) is denied in the namespace
+// (user_namespaces(7)); more than that (its subordinate ids) goes through
+// newuidmap/newgidmap, which leave setgroups allowed.
+Result<void> write_maps(const InitPlan& plan, pid_t pid) {
+  const oci::Linux& l = *plan.spec->linux;
+  if (plan.rootless && !maps_only(l.uid_mappings, ::geteuid()))
+    TRY_CTX(write_id_map_with_helper(pid, "newuidmap", l.uid_mappings), "linux.uidMappings");
+  else
+    TRY_CTX(write_id_map(pid, "uid_map", l.uid_mappings), "linux.uidMappings");
+  if (plan.rootless && !maps_only(l.gid_mappings, ::getegid())) {
+    TRY_CTX(write_id_map_with_helper(pid, "newgidmap", l.gid_mappings), "linux.gidMappings");
+    return ok();
+  }
+  if (plan.rootless)
+    TRY_CTX(write_existing(fmt::format("/proc/{}/setgroups", pid), "deny"), "linux.gidMappings");
+  TRY_CTX(write_id_map(pid, "gid_map", l.gid_mappings), "linux.gidMappings");
+  return ok();
+}
 }  // namespace
 
 Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOptions& opts) {
@@ -308,14 +327,7 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   pid_t pid = TRY(spawn_init(plan, entry, child_chan, parent_chan, guard));
   fifo.reset();
   guard.pid = pid;
-  if (plan.ns.new_user && !plan.builder) {
-    // An unprivileged caller may map only its own ids, and its gid only once
-    // setgroups(2) is denied in the namespace (user_namespaces(7)).
-    if (plan.rootless)
-      TRY_CTX(write_existing(fmt::format("/proc/{}/setgroups", pid), "deny"), "linux.gidMappings");
-    TRY_CTX(write_id_map(pid, "uid_map", spec.linux->uid_mappings), "linux.uidMappings");
-    TRY_CTX(write_id_map(pid, "gid_map", spec.linux->gid_mappings), "linux.gidMappings");
-  }
+  if (plan.ns.new_user && !plan.builder) TRY(write_maps(plan, pid));
   TRY(parent_chan.send(Msg::Go, std::to_string(pid)));
   TRY(send_idmapped_trees(plan, pid, parent_chan));
   if (cg) TRY(finish_cgroup_entry(*cg, entry, pid));

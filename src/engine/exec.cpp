@@ -199,7 +199,12 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
   if (target.pidns) {
     own_pidns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
     if (!own_pidns) return errno_error("open /proc/self/ns/pid");
-    if (::setns(target.pidns.get(), CLONE_NEWPID) < 0) return errno_error("join pid namespace");
+    if (::setns(target.pidns.get(), CLONE_NEWPID) < 0)
+      return errno_error("join pid namespace{}",
+                         errno == EPERM && ::geteuid() != 0
+                             ? " (an unprivileged caller cannot join it yet: no exec in a "
+                               "rootless container)"
+                             : "");
   }
   CgroupEntry entry;
   if (cg) entry = cgroup_entry(*cg);

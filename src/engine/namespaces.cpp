@@ -2,10 +2,16 @@
 
 #include <fcntl.h>
 #include <sched.h>
+#include <spawn.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "base/files.h"
 #include "base/unique_fd.h"
@@ -95,6 +101,55 @@ Result<void> write_id_map(pid_t pid, const char* file, const std::vector<oci::Id
   std::string text;
   for (auto& m : maps) text += fmt::format("{} {} {}\n", m.container_id, m.host_id, m.size);
   return write_existing(fmt::format("/proc/{}/{}", pid, file), text);
+}
+
+bool maps_only(const std::vector<oci::IdMapping>& maps, uint32_t own) {
+  return maps.size() == 1 && maps[0].size == 1 && maps[0].host_id == own;
+}
+
+Result<void> write_id_map_with_helper(pid_t pid, const char* helper,
+                                      const std::vector<oci::IdMapping>& maps) {
+  std::vector<std::string> args = {helper, std::to_string(pid)};
+  for (auto& m : maps)
+    for (uint32_t v : {m.container_id, m.host_id, m.size}) args.push_back(std::to_string(v));
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
+  UniqueFd out_r(p[0]), out_w(p[1]);
+  posix_spawn_file_actions_t fa;
+  ::posix_spawn_file_actions_init(&fa);
+  ::posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+  ::posix_spawn_file_actions_adddup2(&fa, out_w.get(), 1);
+  ::posix_spawn_file_actions_adddup2(&fa, out_w.get(), 2);
+  pid_t child = -1;
+  int e = ::posix_spawnp(&child, helper, &fa, nullptr, argv.data(), environ);
+  ::posix_spawn_file_actions_destroy(&fa);
+  out_w.reset();
+  if (e == ENOENT)
+    return make_error(
+        "{} not found on PATH: a rootless container's subordinate ids are mapped "
+        "by it (Debian's uidmap package)",
+        helper);
+  if (e != 0) return code_error(e, "run {}", helper);
+  std::string said;
+  char buf[512];
+  for (ssize_t n; (n = ::read(out_r.get(), buf, sizeof(buf))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    said.append(buf, static_cast<size_t>(n));
+  }
+  int status = 0;
+  while (::waitpid(child, &status, 0) < 0)
+    if (errno != EINTR) return errno_error("wait for {}", helper);
+  if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return ok();
+  while (!said.empty() && (said.back() == '\n' || said.back() == ' ')) said.pop_back();
+  for (auto& c : said)
+    if (c == '\n') c = ' ';
+  return make_error("{} failed ({}): {}", fmt::join(args, " "),
+                    WIFEXITED(status) ? fmt::format("exit {}", WEXITSTATUS(status)) : "killed",
+                    said.empty() ? "(it said nothing)" : said);
 }
 
 Result<void> setup_time_namespace(const oci::Linux& l) {

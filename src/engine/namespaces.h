@@ -48,6 +48,15 @@ Result<NamespacePlan> plan_namespaces(const oci::Spec& spec);
 int setns_path(const std::string& path, int flag);
 // Writes /proc/PID/{uid,gid}_map (file: "uid_map" or "gid_map").
 Result<void> write_id_map(pid_t pid, const char* file, const std::vector<oci::IdMapping>& maps);
+// An unprivileged caller's maps beyond its own id: shadow's setuid helper
+// (helper: "newuidmap" or "newgidmap", Debian's uidmap, found on PATH) writes
+// them, as far as /etc/subuid or /etc/subgid grants them. The only programs
+// the engine runs (crun and podman do the same).
+Result<void> write_id_map_with_helper(pid_t pid, const char* helper,
+                                      const std::vector<oci::IdMapping>& maps);
+// Whether maps map only `own` (one id, as an unprivileged caller may write
+// itself).
+bool maps_only(const std::vector<oci::IdMapping>& maps, uint32_t own);
 // In the init: a new time namespace with linux.timeOffsets, entered.
 Result<void> setup_time_namespace(const oci::Linux& l);
 
