@@ -271,6 +271,10 @@ struct LoadOptions {
   bool check_host = true;
   // The image store (STATE/images): with check_host, an `image` must be there.
   std::string images_dir;
+  // The caller is not root (a rootless berth): every container gets
+  // private_users = "pick" (ids from /etc/subuid and /etc/subgid), and what
+  // a rootless berth cannot do yet is refused (see README "Rootless berth").
+  bool rootless = false;
 };
 
 struct LoadResult {

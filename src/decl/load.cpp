@@ -15,6 +15,10 @@ namespace berth::decl {
 LoadResult load_documents(const std::vector<Document>& docs, const LoadOptions& opts) {
   LoadResult r;
   for (auto& d : docs) parse_text(d.text, d.file, r.decls, r.errors);
+  // Rootless, every container is user-namespaced: "pick" is the default of
+  // all (validate refuses any other value said).
+  if (opts.rootless && !r.decls.settings.private_users)
+    r.decls.settings.private_users = PrivateUsers{PrivateUsers::Mode::Pick, 0};
   for (auto& [name, c] : r.decls.containers) apply_defaults(c, r.decls.settings);
   validate(r.decls, opts, r.errors);
   // Report in the order a reader goes through the files.

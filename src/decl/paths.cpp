@@ -1,11 +1,17 @@
 #include "decl/paths.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
 #include <filesystem>
 #include <system_error>
 
 #include <fmt/format.h>
+
+#include "base/files.h"
 
 namespace berth::decl {
 
@@ -64,6 +70,51 @@ std::string resolve_root(const std::string& cli_value) {
   std::error_code ec;
   auto abs = std::filesystem::absolute(root, ec);
   return ec ? root : abs.lexically_normal().string();
+}
+
+Result<Paths> user_paths(Getenv getenv) {
+  // The XDG spec: only absolute values count.
+  auto absolute = [&](const char* var) -> std::string {
+    const char* v = getenv(var);
+    return v && v[0] == '/' ? std::string(v) : std::string();
+  };
+  std::string runtime = absolute("XDG_RUNTIME_DIR");
+  if (runtime.empty())
+    return make_error(
+        "XDG_RUNTIME_DIR is not set (or not absolute): a rootless berth keeps its runtime state "
+        "in $XDG_RUNTIME_DIR/berth; set it (a 0700 directory of yours) or give --root DIR");
+  std::string home = absolute("HOME");
+  std::string config = absolute("XDG_CONFIG_HOME"), data = absolute("XDG_DATA_HOME");
+  if (home.empty() && (config.empty() || data.empty()))
+    return make_error(
+        "HOME is not set (or not absolute): a rootless berth keeps its files in "
+        "$XDG_CONFIG_HOME/berth and $XDG_DATA_HOME/berth, under HOME by default");
+  if (config.empty()) config = home + "/.config";
+  if (data.empty()) data = home + "/.local/share";
+  Paths p = Paths::under("/");
+  p.user = true;
+  p.etc = config + "/berth";
+  p.state = data + "/berth";
+  p.log = p.state + "/log";
+  p.run = runtime + "/berth";
+  return p;
+}
+
+Result<Paths> resolve_paths(const std::string& cli_value) {
+  const char* env = std::getenv("BERTH_ROOT");
+  if (!cli_value.empty() || (env && *env) || ::geteuid() == 0)
+    return Paths::under(resolve_root(cli_value));
+  return user_paths([](const char* name) -> const char* { return std::getenv(name); });
+}
+
+Result<void> make_user_dirs(const Paths& p) {
+  // (mkdir_p's mode is the umask's: the directory itself is made here.)
+  for (auto* d : {&p.etc, &p.state, &p.run}) {
+    if (path_exists(*d)) continue;
+    TRY(mkdir_p(std::filesystem::path(*d).parent_path().string()));
+    if (::mkdir(d->c_str(), 0700) < 0 && errno != EEXIST) return errno_error("mkdir {}", *d);
+  }
+  return ok();
 }
 
 std::vector<std::string> default_declaration_files(const Paths& p) {

@@ -224,6 +224,10 @@ std::string host_takeover_warning(const Container& c) {
                      c.name, why);
 }
 
+std::string cgroup_path_of(const Container& c) {
+  return "/berth/" + c.name;
+}
+
 Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
   oci::Spec s = oci::default_spec(false);
   // An image's tree is the lower layer of the overlay the monitor makes.
@@ -270,7 +274,7 @@ Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
   std::vector<oci::Mount> user_mounts;
   for (auto& t : c.tmpfs)
     user_mounts.push_back({t, "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=755"}, {}, {}});
-  bool userns = c.private_users.mode != PrivateUsers::Mode::No;
+  bool userns = c.private_users.mode != PrivateUsers::Mode::No && !ctx.rootless_maps;
   for (auto& [mp, b] : c.bind_mounts) {
     std::vector<std::string> opts = {"rbind", b.read_only ? "ro" : "rw"};
     if (userns && b.idmap) opts.push_back("idmap");
@@ -291,7 +295,13 @@ Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
     l.namespaces.push_back({"network", ctx.netns_path});
   else if (!c.network_namespace.empty())
     l.namespaces.push_back({"network", c.network_namespace});
-  if (c.private_users.mode != PrivateUsers::Mode::No) {
+  if (ctx.rootless_maps) {
+    l.namespaces.push_back({"user", ""});
+    l.uid_mappings = ctx.rootless_maps->uids;
+    l.gid_mappings = ctx.rootless_maps->gids;
+    // Its cgroupfs cannot be mounted (as berth-oci spec --rootless).
+    std::erase_if(s.mounts, [](const oci::Mount& m) { return m.destination == "/sys/fs/cgroup"; });
+  } else if (c.private_users.mode != PrivateUsers::Mode::No) {
     uint32_t base = c.private_users.base;
     if (c.private_users.mode == PrivateUsers::Mode::Pick) {
       if (!ctx.picked_uid_base)
@@ -329,7 +339,7 @@ Result<oci::Spec> to_spec(const Container& c, const SpecContext& ctx) {
 
   add_limits(c, r);
   l.resources = r;
-  l.cgroups_path = "/berth/" + c.name;
+  l.cgroups_path = cgroup_path_of(c);
   // A 32-bit tree runs as i686, as on its own machine (or not at all).
   TRY_CTX(detect_personality(s), "containers.{}.path", c.name);
   add_host_part(s, c, ctx);

@@ -38,6 +38,13 @@ struct SpecContext {
   // - the profile a container with seccomp = true and no profile of its
   //   own gets.
   std::optional<oci::Seccomp> default_seccomp;
+  // A rootless berth's maps (manager/rootless.h; they take the place of
+  // picked_uid_base): root inside is the caller, 1.. its subordinate ids.
+  // Nothing is idmapped (only the host's root can idmap a mount).
+  struct UserMaps {
+    std::vector<oci::IdMapping> uids, gids;
+  };
+  std::optional<UserMaps> rootless_maps;
 };
 
 // The directories a share_host container takes read-only from the host, when
@@ -63,6 +70,9 @@ std::vector<std::string> capabilities_of(const Container& c);
 std::string host_takeover_reason(const Container& c);
 // The one warning line check, plan and start print for it ("" when none).
 std::string host_takeover_warning(const Container& c);
+
+// Its cgroup, in every hierarchy (linux.cgroupsPath): /berth/NAME.
+std::string cgroup_path_of(const Container& c);
 
 // Compiles the declaration and the host's part of ctx into the complete spec
 // the container runs with: rootfs, args, env (container=berth), hostname,

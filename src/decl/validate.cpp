@@ -86,6 +86,27 @@ class Validator {
           "mounts proc and sysfs, which only the user namespace keeps from the host's)");
     if (opts_.check_host) host_checks(c);
     network(c);
+    if (opts_.rootless) rootless(c);
+  }
+
+  // What a rootless berth cannot do (yet): each said once, on its key.
+  void rootless(const Container& c) {
+    if (c.private_users.mode != PrivateUsers::Mode::Pick && !c.invalid_keys.count("private_users"))
+      err(c, has(c, "private_users") ? "private_users" : "", {"private_users"},
+          fmt::format("expected \"pick\"{}: a rootless berth runs every container in a user "
+                      "namespace of the caller's ids (/etc/subuid, /etc/subgid)",
+                      has(c, "private_users") ? "" : " (not [settings] private_users)"));
+    auto not_yet = [&](bool set, const char* k, const char* what) {
+      if (set && !c.invalid_keys.count(k))
+        err(c, k, fmt::format("not supported by a rootless berth yet: expected {}", what));
+    };
+    not_yet(c.private_network, "private_network",
+            "false (no pasta or slirp4netns network yet: it shares the host's, as with "
+            "private_network = false as root)");
+    not_yet(!c.network_namespace.empty(), "network_namespace", "none");
+    not_yet(!c.image.empty(), "image", "\"path\" or \"share_host = true\"");
+    not_yet(c.ephemeral, "ephemeral", "false");
+    not_yet(c.boot, "boot", "a command (boot = true is not yet rootless)");
   }
 
   void host_checks(const Container& c) {
