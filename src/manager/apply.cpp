@@ -21,6 +21,7 @@
 #include "manager/manager.h"
 #include "manager/parallel.h"
 #include "manager/private_root.h"
+#include "manager/rootless.h"
 #include "manager/runtime.h"
 
 namespace berth::manager {
@@ -109,9 +110,8 @@ std::vector<std::string> spec_changes(const decl::Paths& paths, const decl::Cont
   if (running.is_discarded()) return {"a spec file berth cannot read"};
   LaunchInputs in;
   in.terminal = wants_console(c);
-  auto base = uid_base_of(paths, c, decls, /*record=*/false);
-  if (!base) return {"a uid range that cannot be picked (" + base.error().message + ")"};
-  in.uid_base = *base;
+  if (auto ids = ids_for_spec(in, paths, c, decls); !ids)
+    return {"a uid range that cannot be picked (" + ids.error().message + ")"};
   if (c.private_network) in.netns_path = "/proc/self/fd/0";  // normalized by comparable()
   auto now = launch_spec(paths, c, in);
   if (!now) return {"a declaration that no longer compiles (" + now.error().message + ")"};

@@ -37,6 +37,7 @@ decl::LoadResult load_declarations(const decl::Paths& paths, bool check_host) {
   decl::LoadOptions o;
   o.check_host = check_host;
   o.images_dir = paths.images();
+  o.rootless = ::geteuid() != 0;
   return decl::load_files(decl::default_declaration_files(paths), o);
 }
 

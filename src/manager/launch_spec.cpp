@@ -110,6 +110,7 @@ Result<decl::SpecContext> host_context(const decl::Paths& paths, const decl::Con
   decl::SpecContext ctx;
   ctx.paths = paths;
   ctx.picked_uid_base = in.uid_base;
+  ctx.rootless_maps = in.rootless_maps;
   ctx.terminal = in.terminal;
   ctx.netns_path = in.netns_path;
   ctx.notify_dir = RunDir(paths, c.name).notify_dir();

@@ -25,6 +25,8 @@ struct LaunchInputs {
   std::optional<uint32_t> uid_base;  // of its user namespace (private_users)
   bool terminal = false;             // a console pty (boot containers)
   std::string netns_path;            // the network namespace the monitor made
+  // A rootless berth's maps (manager/rootless.h), in place of uid_base.
+  std::optional<decl::SpecContext::UserMaps> rootless_maps;
 };
 
 // The host's part of c's compile, read from this process and host.

@@ -19,6 +19,7 @@
 #include "manager/manager.h"
 #include "manager/private_root.h"
 #include "manager/resolv.h"
+#include "manager/rootless.h"
 #include "manager/runtime.h"
 #include "net/container_network.h"
 
@@ -136,7 +137,7 @@ Result<void> record_spec(const decl::Paths& paths, const decl::Declarations& dec
   RunDir rd(paths, now.name);
   LaunchInputs in;
   in.terminal = wants_console(now);
-  in.uid_base = TRY(uid_base_of(paths, now, decls, /*record=*/false));
+  TRY(ids_for_spec(in, paths, now, decls));
   auto spec = TRY(launch_spec(paths, now, in));
   std::string env;
   if (spec.process)

@@ -64,6 +64,10 @@ struct Status {
   std::string privileged_reason;
   std::string init;      // boot: the init in its tree ("systemd", "busybox", ...)
   std::string ready_on;  // boot: "notify" (READY=1) or "started"
+  // A rootless berth's container (see MonitorStatus): its id maps, and
+  // "not applied (no delegated cgroup for uid N)" when its limits do not hold.
+  std::string user_ns;
+  std::string limits;
   // What `berth bind` added to this run: "PATH from HOST_PATH[ (read-only)]"
   // (JSON "binds": [{path, host_path, read_only}]); gone at stop and restart.
   std::vector<TransientBind> binds;

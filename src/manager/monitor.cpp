@@ -107,16 +107,13 @@ class Monitor {
     TRY(mkdir_p(rd_.dir, 0700));
     TRY(write_status(rd_, st_));
 
-    decl::LoadOptions lo;
-    lo.images_dir = paths_.images();
-    auto loaded = decl::load_files(decl::default_declaration_files(paths_), lo);
-    if (!loaded.ok()) return make_error("invalid declarations: {}", loaded.errors.front().str());
-    auto it = loaded.decls.containers.find(name_);
-    if (it == loaded.decls.containers.end())
-      return make_error("no container \"{}\" is declared", name_);
-    c_ = it->second;
-    uid_base_ = TRY(uid_base_of(paths_, c_, loaded.decls));
-    nat_all_ = loaded.decls.settings.nat;
+    auto declared = TRY(load_declared(paths_, name_));
+    c_ = std::move(declared.c);
+    uid_base_ = declared.uid_base;
+    rootless_ = std::move(declared.rootless);
+    nat_all_ = declared.nat_all;
+    st_.user_ns = rootless_ ? describe_maps(rootless_->maps.uids) : "";
+    st_.limits = rootless_ ? rootless_->limits_note : "";
     TRY(save_snapshot(rd_, c_));
     log_.note(fmt::format("monitor {} starting container {}", ::getpid(), name_));
 
@@ -178,6 +175,7 @@ class Monitor {
     ::unlink(rd_.environment().c_str());  // the new init's is the declared one
     LaunchInputs in;
     in.uid_base = uid_base_;
+    if (rootless_) in.rootless_maps = rootless_->maps;
     in.terminal = console_ != nullptr;
     if (netns_) in.netns_path = fmt::format("/proc/{}/fd/{}", ::getpid(), netns_.get());
     // An image's overlay is mounted meanwhile (private_root.h EarlyRoot).
@@ -190,6 +188,7 @@ class Monitor {
     engine::CreateOptions co;
     co.id = name_;
     co.bundle = rd_.dir;
+    co.use_cgroups = !rootless_ || rootless_->limits_note.empty();
     if (stub_init_) {
       co.init_fd = stub_init_.get();
       co.init_name = "berth-init";
@@ -569,7 +568,8 @@ class Monitor {
   LogWriter log_;
   decl::Container c_;
   bool nat_all_ = false;
-  std::optional<uint32_t> uid_base_;  // of its user namespace, if any
+  std::optional<uint32_t> uid_base_;     // of its user namespace, if any
+  std::optional<RootlessRun> rootless_;  // a rootless berth's container
   UniqueFd sig_r_, sig_w_, out_r_, ctl_, notify_, netns_;
   UniqueFd stub_init_;  // berth-init, protected (engine/sealed_exe.h), for command containers
   std::unique_ptr<ConsoleServer> console_;  // boot containers: the console pty

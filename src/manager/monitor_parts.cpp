@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "base/files.h"
+#include "decl/decl.h"
 #include "manager/console.h"
 #include "manager/private_root.h"
 
@@ -202,6 +203,24 @@ void place_etc_files(const std::string& root, const decl::Container& c, const Re
   std::string hosts = h ? *h : "extra_hosts: " + h.error().message;
   for (const std::string& n : {rs.note, note, hosts})
     if (!n.empty()) log.note(n);
+}
+
+Result<Declared> load_declared(const decl::Paths& paths, const std::string& name) {
+  decl::LoadOptions lo;
+  lo.images_dir = paths.images();
+  lo.rootless = ::geteuid() != 0;
+  auto loaded = decl::load_files(decl::default_declaration_files(paths), lo);
+  if (!loaded.ok()) return make_error("invalid declarations: {}", loaded.errors.front().str());
+  auto it = loaded.decls.containers.find(name);
+  if (it == loaded.decls.containers.end())
+    return make_error("no container \"{}\" is declared", name);
+  Declared d;
+  d.c = it->second;
+  d.nat_all = loaded.decls.settings.nat;
+  d.rootless = TRY(rootless_run(d.c));
+  // Rootless, nothing is recorded or idmapped: its maps are the caller's.
+  if (!d.rootless) d.uid_base = TRY(uid_base_of(paths, d.c, loaded.decls));
+  return d;
 }
 
 }  // namespace berth::manager

@@ -15,6 +15,7 @@
 #include "base/unique_fd.h"
 #include "manager/private_root.h"
 #include "manager/resolv.h"
+#include "manager/rootless.h"
 #include "manager/runtime.h"
 #include "oci/spec.h"
 
@@ -68,6 +69,18 @@ void place_etc_files(const std::string& root, const decl::Container& c, const Re
 Result<void> prepare_tree(const decl::Paths& paths, const RunDir& rd, const decl::Container& c,
                           oci::Spec& spec, std::optional<uint32_t> uid_base, LogWriter& log,
                           EarlyRoot* early = nullptr);
+
+// What the monitor runs: the container's declaration (loaded as the CLI
+// loads it, a rootless berth's defaults included), [settings] nat, and the
+// ids of its user namespace: a uid base (private_users), or a rootless
+// berth's maps and whether it has a cgroup.
+struct Declared {
+  decl::Container c;
+  bool nat_all = false;
+  std::optional<uint32_t> uid_base;
+  std::optional<RootlessRun> rootless;
+};
+Result<Declared> load_declared(const decl::Paths& paths, const std::string& name);
 
 // True once pid runs another program than the monitor (its command was exec'd).
 std::optional<bool> has_execd(pid_t pid);

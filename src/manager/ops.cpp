@@ -165,11 +165,14 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
   auto protected_exe = self_exe == "/proc/self/exe"
                            ? engine::open_protected_self()
                            : Result<engine::ProtectedExe>(make_error("not self"));
-  // Made before the fork: apply starts monitors from several threads.
-  std::string argv_s[] = {"berth", "--root", paths.root, "monitor", c.name, "--ready-fd", "3"};
-  char* argv[8];
-  for (int i = 0; i < 7; i++) argv[i] = argv_s[i].data();
-  argv[7] = nullptr;
+  // Made before the fork: apply starts monitors from several threads. A
+  // rootless berth's monitor finds its layout in the same environment.
+  std::vector<std::string> argv_s = {"berth", "--root",     paths.root, "monitor",
+                                     c.name,  "--ready-fd", "3"};
+  if (paths.user) argv_s.erase(argv_s.begin() + 1, argv_s.begin() + 3);
+  std::vector<char*> argv;
+  for (auto& a : argv_s) argv.push_back(a.data());
+  argv.push_back(nullptr);
   pid_t child = ::fork();
   if (child < 0) return errno_error("fork");
   if (child == 0) {
@@ -193,8 +196,8 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
         if (fd != exe_fd) ::close(fd);
     // The overlay's mount fd goes to the monitor, which closes it after it
     // has reported (engine::release_exe_mount): our copy's close is cheap.
-    if (exe_fd >= 0) engine::exec_protected(*protected_exe, argv);
-    ::execv(self_exe.c_str(), argv);
+    if (exe_fd >= 0) engine::exec_protected(*protected_exe, argv.data());
+    ::execv(self_exe.c_str(), argv.data());
     dprintf(2, "berth: exec %s: %s\n", self_exe.c_str(), strerror(errno));
     _exit(127);
   }
@@ -287,6 +290,8 @@ nlohmann::json Status::to_json() const {
       privileged_reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(privileged_reason);
   j["init"] = init.empty() ? nlohmann::json(nullptr) : nlohmann::json(init);
   j["ready_on"] = ready_on.empty() ? nlohmann::json(nullptr) : nlohmann::json(ready_on);
+  if (!user_ns.empty()) j["user_namespace"] = user_ns;
+  if (!limits.empty()) j["limits"] = limits;
   j["binds"] = nlohmann::json::array();
   for (auto& b : binds)
     j["binds"].push_back(
@@ -305,6 +310,8 @@ std::string Status::text() const {
   if (uid_base)
     s += fmt::format("  user namespace: uids 0-65535 are {}-{} on the host\n", *uid_base,
                      *uid_base + decl::kPrivateUsersRange - 1);
+  if (!user_ns.empty()) s += fmt::format("  user namespace: ids {} on the host\n", user_ns);
+  if (!limits.empty()) s += fmt::format("  limits: {}\n", limits);
   if (!capabilities.empty()) s += fmt::format("  capabilities: {}\n", fmt::join(capabilities, " "));
   if (!privileged_reason.empty())
     s += fmt::format("  privileged: root in it can take over the host ({})\n", privileged_reason);
@@ -336,6 +343,8 @@ Status status(const decl::Paths& paths, const std::string& name, const decl::Con
     out.last_exit = st->last_exit;
     out.init = st->init;
     out.ready_on = st->ready_on;
+    out.user_ns = st->user_ns;
+    out.limits = st->limits;
   } else if (epid) {
     out.state = "up";
     out.monitor_died = true;

@@ -92,7 +92,9 @@ Result<void> write_status(const RunDir& rd, const MonitorStatus& s) {
                       {"restarts", s.restarts},
                       {"last_exit", s.last_exit},
                       {"init", s.init},
-                      {"ready_on", s.ready_on}};
+                      {"ready_on", s.ready_on},
+                      {"user_ns", s.user_ns},
+                      {"limits", s.limits}};
   // Runtime state under <run> is atomic but not fsynced: it does not outlive
   // a reboot, and the fsyncs cost milliseconds on every start and stop.
   return write_file_atomic(rd.status(), j.dump() + "\n", 0644, false);
@@ -117,6 +119,8 @@ std::optional<MonitorStatus> read_status(const RunDir& rd) {
     s.last_exit = j.value("last_exit", "");
     s.init = j.value("init", "");
     s.ready_on = j.value("ready_on", "");
+    s.user_ns = j.value("user_ns", "");
+    s.limits = j.value("limits", "");
     return s;
   } catch (const std::exception&) {
     return std::nullopt;

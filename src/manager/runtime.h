@@ -69,6 +69,10 @@ struct MonitorStatus {
   std::string last_exit;
   std::string init;      // boot: the init detected in its tree (decl::init_name)
   std::string ready_on;  // boot: "notify" (READY=1) or "started"
+  // A rootless berth's container: its id maps ("0 -> 1001, 1-65536 ->
+  // 100000-165535"), and why its limits do not hold ("" when they do).
+  std::string user_ns;
+  std::string limits;
 };
 Result<void> write_status(const RunDir& rd, const MonitorStatus& s);
 std::optional<MonitorStatus> read_status(const RunDir& rd);

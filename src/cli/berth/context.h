@@ -4,6 +4,10 @@
 // ctx.exit_code.
 #pragma once
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <vector>
@@ -21,14 +25,28 @@ struct Context {
   // and returns its exit code.
   std::function<int()> run_after_parse;
 
-  // --root, else $BERTH_ROOT, else "/".
-  decl::Paths paths() const { return decl::Paths::under(decl::resolve_root(root_option)); }
+  // --root, else $BERTH_ROOT, else "/" for root and the user's XDG
+  // directories (made 0700) for anyone else. A rootless layout that cannot
+  // be (no XDG_RUNTIME_DIR) ends the command with one line, before it does
+  // anything.
+  decl::Paths paths() const {
+    auto p = decl::resolve_paths(root_option);
+    if (p && p->user) {
+      if (auto made = decl::make_user_dirs(*p); !made) p = std::move(made).error();
+    }
+    if (!p) {
+      std::fprintf(stderr, "berth: %s\n", p.error().message.c_str());
+      std::exit(1);
+    }
+    return *p;
+  }
 
   // The declarations every command works from: the given files, or the
   // default ones under the root. Check r.ok() and print r.errors otherwise.
   decl::LoadResult load(const std::vector<std::string>& files = {}, bool check_host = true) const {
     decl::LoadOptions o;
     o.check_host = check_host;
+    o.rootless = ::geteuid() != 0;
     o.images_dir = paths().images();
     return decl::load_files(files.empty() ? decl::default_declaration_files(paths()) : files, o);
   }

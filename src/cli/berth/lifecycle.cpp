@@ -9,6 +9,7 @@
 #include "cli/berth/util.h"
 #include "manager/manager.h"
 #include "manager/parallel.h"
+#include "manager/rootless.h"
 
 namespace berth::cli {
 
@@ -26,6 +27,7 @@ int do_start(Context& ctx, const Names& names, int jobs) {
     const decl::Container* c = find_or_report(*d, "start", name);
     if (!c) return 1;
     warn_if_privileged(*c);
+    if (auto w = manager::limits_warning(*c); !w.empty()) std::fprintf(stderr, "%s\n", w.c_str());
     list.push_back({name, c->after, [&ctx, c, name]() -> Result<void> {
                       auto r = manager::start(ctx.paths(), *c);
                       if (!r) return std::move(r).error();

@@ -6,6 +6,7 @@
 #include "manager/console.h"
 #include "manager/launch_spec.h"
 #include "manager/private_root.h"
+#include "manager/rootless.h"
 #include "oci/spec.h"
 
 namespace berth::cli {
@@ -34,14 +35,12 @@ void register_spec(CLI::App& app, Context& ctx) {
     manager::LaunchInputs in;
     in.terminal = manager::wants_console(c);
     // The range it runs (or would run) with, without recording a pick.
-    auto base = manager::uid_base_of(paths, c, *d, /*record=*/false);
-    if (!base) {
+    if (auto ids = manager::ids_for_spec(in, paths, c, *d); !ids) {
       std::fprintf(stderr, "berth: spec %s: %s\n", name->c_str(),
-                   one_line(base.error().message).c_str());
+                   one_line(ids.error().message).c_str());
       ctx.exit_code = 1;
       return;
     }
-    in.uid_base = *base;
     auto spec = manager::launch_spec(paths, c, in);
     if (!spec) {
       std::fprintf(stderr, "berth: spec %s: %s\n", name->c_str(),
