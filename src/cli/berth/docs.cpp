@@ -28,6 +28,10 @@ runtime: each running container's monitor socket, status and engine state
 each container's log (its console and berth's notes)
 .PP
 \fB\-\-root\fR \fIDIR\fR (or \fBBERTH_ROOT\fR) moves all of them under \fIDIR\fR.
+Without either, an ordinary user's berth (rootless) keeps declarations in
+\fI$XDG_CONFIG_HOME/berth\fR (\fI~/.config/berth\fR), state and logs in
+\fI$XDG_DATA_HOME/berth\fR (\fI~/.local/share/berth\fR) and runtime state in
+\fI$XDG_RUNTIME_DIR/berth\fR, which must be set.
 .SH EXIT STATUS
 0 on success; 1 when the command failed (one line on standard error says why); 2 for a usage
 error; \fBrun\fR passes the command's own status through (125 when it could not be run).

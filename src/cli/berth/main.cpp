@@ -45,7 +45,7 @@ int run_main(int argc, char** argv) {
     app.add_option(
            "--root", ctx.root_option,
            "move every berth path under DIR (DIR/etc/berth, DIR/var/lib/berth, DIR/run/berth, "
-           "DIR/var/log/berth); default /")
+           "DIR/var/log/berth); default / for root, the XDG directories of anyone else")
         ->envname("BERTH_ROOT")
         ->type_name("DIR");
     app.require_subcommand(1);
