@@ -2,7 +2,9 @@
 // container. The runtime opens the init's namespaces, forks (into the pid
 // namespace, and straight into the v2 cgroup), and the child joins the rest,
 // takes the process config and execs; the runtime relays its console and
-// seccomp listener until it is Ready.
+// seccomp listener until it is Ready. An unprivileged caller cannot join
+// the namespaces of a rootless container from outside its user namespace, so
+// it forks through an intermediate that joins that first (fork_through_userns).
 #include <fcntl.h>
 #include <linux/nsfs.h>
 #include <sched.h>
@@ -15,6 +17,7 @@
 
 #include <algorithm>
 
+#include "base/parse.h"
 #include "engine/console.h"
 #include "engine/container.h"
 #include "engine/namespaces.h"
@@ -83,12 +86,16 @@ struct ExecChild {
   bool early;
   const cgroup::Cgroup* cgroup;  // to join its v1 hierarchies (self_join)
   Target* target;
+  // Born of an intermediate that exits: its parent dies at once, so the
+  // death signal is set once the caller (its new parent) sends Go.
+  bool orphan = false;
 };
 
 // In the child, up to the executable to run.
 Result<std::string> exec_setup(const ExecChild& c, Channel& chan) {
   const oci::Process& proc = *c.proc;
   TRY(chan.expect(Msg::Go));
+  if (c.orphan) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   if (c.cgroup) TRY(c.cgroup->join_self_v1());
   for (auto& [n, fd] : c.target->joins)
     if (::setns(fd.get(), n->flag) < 0) return errno_error("join {} namespace", n->type);
@@ -113,7 +120,7 @@ Result<std::string> exec_setup(const ExecChild& c, Channel& chan) {
 
 [[noreturn]] void exec_child(const ExecChild& c, Channel& chan, int preserve_fds) {
   forget_exe_mount_in_child();
-  ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+  if (!c.orphan) ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   auto exe = exec_setup(c, chan);
   if (!exe) {
@@ -125,6 +132,91 @@ Result<std::string> exec_setup(const ExecChild& c, Channel& chan) {
   (void)chan.send(Msg::Ready);
   chan.close();
   exec_workload(*exe, *c.proc, c.seccomp && !c.early ? c.seccomp : nullptr);
+}
+
+// In the intermediate, joined to the container's user namespace: its pid
+// namespace, for the fork of the process.
+Result<pid_t> fork_in_userns(const ExecChild& c, int userns, const CgroupEntry& entry,
+                             Channel& child_chan, int preserve_fds) {
+  if (::setns(userns, CLONE_NEWUSER) < 0) return errno_error("join user namespace");
+  if (c.target->pidns && ::setns(c.target->pidns.get(), CLONE_NEWPID) < 0)
+    return errno_error("join pid namespace");
+  pid_t pid = entry.self_join ? clone_into(0, entry.v2dir.get()) : ::fork();
+  if (pid < 0) return errno_error("fork");
+  if (pid == 0) exec_child(c, child_chan, preserve_fds);
+  return pid;
+}
+
+// As crun and runc exec in a rootless container: an intermediate child joins
+// the container's user namespace first (a single-threaded process may, and
+// then holds every capability in it; the caller would lose its own ids for
+// good), then its pid namespace, forks the process, sends its pid (InitPid,
+// as the tree builder sends the init's) and exits.
+// We are a child subreaper meanwhile, so the process becomes our child as on
+// the privileged path: waitpid, signals and its exit status pass as they do.
+Result<pid_t> fork_through_userns(const ExecChild& c, int userns, const CgroupEntry& entry,
+                                  Channel& parent_chan, Channel& child_chan, int preserve_fds) {
+  int was = 0;
+  ::prctl(PR_GET_CHILD_SUBREAPER, &was, 0, 0, 0);
+  if (!was && ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+    return errno_error("become a child subreaper");
+  pid_t mid = ::fork();
+  if (mid == 0) {
+    parent_chan.close();
+    forget_exe_mount_in_child();
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+    auto pid = fork_in_userns(c, userns, entry, child_chan, preserve_fds);
+    if (!pid) {
+      (void)child_chan.send(Msg::ErrorMsg, pid.error().message);
+      _exit(1);
+    }
+    (void)child_chan.send(Msg::InitPid, std::to_string(*pid));
+    _exit(0);
+  }
+  int fork_errno = errno;
+  child_chan.close();
+  int ws;
+  while (mid > 0 && ::waitpid(mid, &ws, 0) < 0 && errno == EINTR) {
+  }
+  if (!was) ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+  if (mid < 0) {
+    errno = fork_errno;
+    return errno_error("fork");
+  }
+  auto msg = parent_chan.recv();
+  if (!msg) return make_error("exec: the intermediate process ended before forking");
+  if (msg->type == Msg::ErrorMsg) return Error{0, msg->payload};
+  auto pid = parse_int<pid_t>(msg->payload);
+  if (msg->type != Msg::InitPid || !pid || *pid <= 0)
+    return make_error("exec: unexpected message from the intermediate process");
+  return *pid;
+}
+
+// The privileged path: this process joins the pid namespace for the fork.
+Result<pid_t> fork_here(const ExecChild& child, const CgroupEntry& entry, Channel& parent_chan,
+                        Channel& child_chan, int preserve_fds) {
+  const Target& target = *child.target;
+  // The pid namespace is joined for the fork only: afterwards this process's
+  // children (a sanitizer's tracer, say) are born in its own again.
+  UniqueFd own_pidns;
+  if (target.pidns) {
+    own_pidns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
+    if (!own_pidns) return errno_error("open /proc/self/ns/pid");
+    if (::setns(target.pidns.get(), CLONE_NEWPID) < 0) return errno_error("join pid namespace");
+  }
+  pid_t pid = entry.self_join ? clone_into(0, entry.v2dir.get()) : ::fork();
+  if (pid == 0) {
+    parent_chan.close();
+    exec_child(child, child_chan, preserve_fds);
+  }
+  if (own_pidns) {  // joining one's own active pid namespace cannot fail
+    int fork_errno = errno;
+    (void)::setns(own_pidns.get(), CLONE_NEWPID);
+    errno = fork_errno;
+  }
+  if (pid < 0) return errno_error("fork");
+  child_chan.close();
+  return pid;
 }
 
 // In the runtime: the child into its cgroup, Go, then its console and
@@ -188,24 +280,19 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
   std::optional<cgroup::Cgroup> cg;
   if (!s.cgroup.is_null()) cg = TRY(cgroup::Cgroup::from_json(s.cgroup));
   Target target = TRY(open_target(s));
+  // Not root, and the container in a user namespace we are not in: through it.
+  UniqueFd userns;
+  auto user = std::find_if(target.joins.begin(), target.joins.end(),
+                           [](auto& j) { return j.first->flag == CLONE_NEWUSER; });
+  if (::geteuid() != 0 && user != target.joins.end()) {
+    userns = std::move(user->second);
+    target.joins.erase(user);
+  }
   // The init may have died while we looked.
   auto again = process_start_time(s.pid);
   if (!again || *again != s.start_time) return make_error("cannot exec in a stopped container");
 
   auto [parent_chan, child_chan] = TRY(Channel::pair());
-  // The pid namespace is joined for the fork only: afterwards this process's
-  // children (a sanitizer's tracer, say) are born in its own again.
-  UniqueFd own_pidns;
-  if (target.pidns) {
-    own_pidns.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
-    if (!own_pidns) return errno_error("open /proc/self/ns/pid");
-    if (::setns(target.pidns.get(), CLONE_NEWPID) < 0)
-      return errno_error("join pid namespace{}",
-                         errno == EPERM && ::geteuid() != 0
-                             ? " (an unprivileged caller cannot join it yet: no exec in a "
-                               "rootless container)"
-                             : "");
-  }
   CgroupEntry entry;
   if (cg) entry = cgroup_entry(*cg);
   ExecChild child{&spec,
@@ -213,19 +300,14 @@ Result<pid_t> exec(const Store& store, const std::string& id, const ExecOptions&
                   sc ? &*sc : nullptr,
                   sc && filter_early(proc, *sc),
                   entry.self_join ? &*cg : nullptr,
-                  &target};
-  pid_t pid = entry.self_join ? clone_into(0, entry.v2dir.get()) : ::fork();
-  if (pid == 0) {
-    parent_chan.close();
-    exec_child(child, child_chan, opts.preserve_fds);
-  }
-  if (own_pidns) {  // joining one's own active pid namespace cannot fail
-    int fork_errno = errno;
-    (void)::setns(own_pidns.get(), CLONE_NEWPID);
-    errno = fork_errno;
-  }
-  if (pid < 0) return errno_error("fork");
-  child_chan.close();
+                  &target,
+                  bool(userns)};
+  pid_t pid = -1;
+  if (userns)
+    pid = TRY(fork_through_userns(child, userns.get(), entry, parent_chan, child_chan,
+                                  opts.preserve_fds));
+  else
+    pid = TRY(fork_here(child, entry, parent_chan, child_chan, opts.preserve_fds));
   auto r = serve_exec(spec, s, opts, cg ? &*cg : nullptr, entry, pid, parent_chan);
   if (r) r = write_pid_file(opts.pid_file, pid);
   if (!r) {
