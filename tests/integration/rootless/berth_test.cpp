@@ -269,13 +269,17 @@ TEST_F(RootlessBerth, ACommandContainerRunsAsTheUserAndReachesNothingOfOthers) {
   ::mkdir((dir_ / "otherhome").c_str(), 0700);
   std::ofstream(dir_ / "otherhome/notes") << "nobody's\n";
   ASSERT_EQ(::chown((dir_ / "otherhome").c_str(), 65534, 65534), 0);
+  // And one of the user's, for `run` to write in.
+  ::mkdir((dir_ / "home/bound").c_str(), 0755);
+  ASSERT_EQ(::chown((dir_ / "home/bound").c_str(), user_.uid, user_.gid), 0);
   declare("[containers.rl]\npath = \"" + tree_ +
           "\"\ncommand = [\"/bin/sh\", \"-c\", \"id -u; cat /other/secret || echo refused; "
           "touch /other/new || echo refused; ls /otherhome || echo refused; echo x > /mine && "
           "echo mine; exec sleep 1000\"]\n"
           "bind_mounts.\"/other\" = { host_path = \"" +
           (dir_ / "other") + "\" }\nbind_mounts.\"/otherhome\" = { host_path = \"" +
-          (dir_ / "otherhome") + "\" }\n");
+          (dir_ / "otherhome") + "\" }\nbind_mounts.\"/bound\" = { host_path = \"" +
+          (dir_ / "home/bound") + "\", read_only = false }\n");
   auto s = as_user({"start", "rl"});
   ASSERT_EQ(s.status, 0) << s.err << s.out;
   EXPECT_EQ(s.err, "");
@@ -331,11 +335,47 @@ TEST_F(RootlessBerth, ACommandContainerRunsAsTheUserAndReachesNothingOfOthers) {
   auto plan = as_user({"plan"});
   EXPECT_EQ(plan.status, 0) << plan.err;
   EXPECT_EQ(plan.out.find("restart"), std::string::npos) << plan.out;
-  // No exec into it yet: one line saying so.
-  auto run = as_user({"run", "rl", "--", "/bin/true"});
-  EXPECT_EQ(run.status, 125);
-  EXPECT_NE(run.err.find("no exec in a rootless container"), std::string::npos) << run.err;
-  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+
+  // `run` in it: root inside, its exit status passed through.
+  auto id = as_user({"run", "rl", "--", "id", "-u"});
+  EXPECT_EQ(id.status, 0) << id.err;
+  EXPECT_EQ(id.out, "0\n") << id.err;
+  EXPECT_EQ(id.err, "");
+  auto seven = as_user({"run", "rl", "--", "sh", "-c", "exit 7"});
+  EXPECT_EQ(seven.status, 7) << seven.err;
+  EXPECT_EQ(seven.err, "");
+  // In its pid namespace (a small pid there, the init's namespace) and its
+  // user namespace (the init's, with the init's maps), as the user on the host.
+  std::string ns = "/proc/" + std::to_string(pid) + "/ns/";
+  auto in = as_user({"run", "rl", "--", "sh", "-c",
+                     "echo $$; readlink /proc/self/ns/pid; readlink /proc/self/ns/user; cat "
+                     "/proc/self/uid_map; grep ^Uid: /proc/self/status"});
+  ASSERT_EQ(in.status, 0) << in.err;
+  std::istringstream lines(in.out);
+  std::string own_pid, pidns, userns;
+  std::getline(lines, own_pid);
+  std::getline(lines, pidns);
+  std::getline(lines, userns);
+  EXPECT_GT(std::stoi(own_pid), 1) << in.out;
+  EXPECT_LT(std::stoi(own_pid), 100) << in.out;
+  char link[64] = {};
+  EXPECT_GT(::readlink((ns + "pid").c_str(), link, sizeof(link) - 1), 0);
+  EXPECT_EQ(pidns, link) << in.out;
+  std::fill(std::begin(link), std::end(link), 0);
+  EXPECT_GT(::readlink((ns + "user").c_str(), link, sizeof(link) - 1), 0);
+  EXPECT_EQ(userns, link) << in.out;
+  EXPECT_NE(in.out.find(map), std::string::npos) << in.out << map;
+  EXPECT_NE(in.out.find("\nUid:\t0\t0\t0\t0\n"), std::string::npos) << in.out;
+  // What its root writes through `run` in a bind is the user's on the host.
+  auto w = as_user({"run", "rl", "--", "sh", "-c", "echo hi > /bound/f"});
+  EXPECT_EQ(w.status, 0) << w.err;
+  EXPECT_EQ(owner_mode(dir_ / "home/bound/f").substr(0, u.size() + 1), u + " ");
+  EXPECT_EQ(slurp(dir_ / "home/bound/f"), "hi\n");
+  // A command that is not there: one line, and the container runs on.
+  auto none = as_user({"run", "rl", "--", "/no/such"});
+  EXPECT_NE(none.status, 0);
+  EXPECT_EQ(std::count(none.err.begin(), none.err.end(), '\n'), 1) << none.err;
+  EXPECT_TRUE(pid_alive(pid));
 
   auto stop = as_user({"stop", "rl"});
   EXPECT_EQ(stop.status, 0) << stop.err;
@@ -364,6 +404,12 @@ TEST_F(RootlessBerth, ShareHostAndTwoContainersShareTheUsersRange) {
   // The host's /usr, read-only, and its /etc's secrets not there.
   EXPECT_EQ(said("sh", {"0", "refused", "none"}),
             (std::vector<std::string>{"0", "refused", "none"}));
+  // `run` in both, as root inside.
+  for (auto name : {"sh", "rl2"}) {
+    auto id = as_user({"run", name, "--", "id", "-u"});
+    EXPECT_EQ(id.status, 0) << name << ": " << id.err;
+    EXPECT_EQ(id.out, "0\n") << name;
+  }
   auto t = as_user({"terminate", "sh"});
   EXPECT_EQ(t.status, 0) << t.err;
   EXPECT_FALSE(pid_alive(a));
