@@ -30,4 +30,6 @@ fi
 all=$build/all-trees
 mkdir -p "$all"
 printf 'subdirs("%s")\n' "${dirs[@]}" > "$all/CTestTestfile.cmake"
-exec ctest --test-dir "$all" --output-on-failure --timeout 600 "$@"
+# -j: unit tests, fuzz targets and fixtures run side by side; the integration
+# and system tiers are RUN_SERIAL (tests/CMakeLists.txt): each runs alone.
+exec ctest --test-dir "$all" --output-on-failure --timeout 600 -j "$(nproc)" "$@"
