@@ -14,8 +14,9 @@ test=(busybox-static iproute2 procps util-linux crun runc hyperfine nftables tmu
       xz-utils zstd  # the image tests' archives (tests/integration/image)
       dnsmasq-base  # the DNS servers of the resolv_conf tests (tests/integration/manager/net_options_test.cpp)
       zsh man-db  # the generated completion and man pages (tests/integration/cli/docs_test.cpp)
+      uidmap slirp4netns  # a rootless berth's ids and network (tests/integration/rootless)
       systemd)  # the host's systemd, booted over an empty tree (share_host + boot) by the demo and tests
-system=(debootstrap mmdebstrap lxc systemd-container podman containerd uidmap slirp4netns fuse-overlayfs catatonit iptables
+system=(debootstrap mmdebstrap lxc systemd-container podman containerd fuse-overlayfs catatonit iptables
         openssh-client)
 sanitize=(clang-14 libclang-rt-14-dev)  # the ASan+UBSan tree and the libFuzzer targets (scripts/test.sh)
 

@@ -100,10 +100,15 @@ class Validator {
       if (set && !c.invalid_keys.count(k))
         err(c, k, fmt::format("not supported by a rootless berth yet: expected {}", what));
     };
-    not_yet(c.private_network, "private_network",
-            "false (no pasta or slirp4netns network yet: it shares the host's, as with "
-            "private_network = false as root)");
-    not_yet(!c.network_namespace.empty(), "network_namespace", "none");
+    not_yet(!c.network_namespace.empty(), "network_namespace",
+            "none (a named namespace is root's; private_network = true gives it one of its own)");
+    // Its private network is slirp4netns's (manager/slirp.h): no host side.
+    if (c.private_network)
+      for (auto& k : network_keys(c))
+        if (k != "private_network" && k != "forward_ports" && !c.invalid_keys.count(k))
+          err(c, k,
+              "not with a rootless berth: its private network is slirp4netns's (eth0 "
+              "10.0.2.100/24, gateway 10.0.2.2), reached from the host by forward_ports");
     not_yet(!c.image.empty(), "image", "\"path\" or \"share_host = true\"");
     not_yet(c.ephemeral, "ephemeral", "false");
     not_yet(c.boot, "boot", "a command (boot = true is not yet rootless)");
@@ -162,8 +167,9 @@ class Validator {
             fmt::format("{} is also a bind mount", quote(c.tmpfs[i])));
   }
 
-  void network(const Container& c) {
-    // Keys that configure the container's own network namespace.
+  // The keys set of those that configure the container's own network
+  // namespace.
+  static std::vector<std::string> network_keys(const Container& c) {
     std::vector<std::string> net_keys;
     auto note = [&](bool set, const char* k) {
       if (set) net_keys.push_back(k);
@@ -180,7 +186,11 @@ class Validator {
     note(!c.forward_ports.empty(), "forward_ports");
     note(!c.local_mac_address.empty(), "local_mac_address");
     note(c.nat, "nat");
+    return net_keys;
+  }
 
+  void network(const Container& c) {
+    std::vector<std::string> net_keys = network_keys(c);
     // A key that was itself wrong has been reported; do not pile up on it.
     if (c.invalid_keys.count("private_network") || c.invalid_keys.count("network_namespace"))
       return;
@@ -207,9 +217,9 @@ class Validator {
     if (c.host_address6 && c.local_address6 &&
         c.host_address6->address == c.local_address6->address)
       err(c, "local_address6", "same as host_address6");
-    if (!c.forward_ports.empty() && !c.local_address && !c.local_address6)
+    if (!c.forward_ports.empty() && !c.local_address && !c.local_address6 && !opts_.rootless)
       err(c, "forward_ports", "needs a local_address (or local_address6) to forward to");
-    if (c.nat && !c.local_address) err(c, "nat", "needs a local_address");
+    if (c.nat && !c.local_address && !opts_.rootless) err(c, "nat", "needs a local_address");
     for (auto& [name, x] : c.extra_veths) {
       std::string lk = "extra_veths." + name;
       if (!x.host_bridge.empty() && x.host_address)

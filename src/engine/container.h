@@ -44,6 +44,12 @@ struct CreateOptions {
   // being args[0] as found in the container. -1: args[0] itself is PID 1.
   int init_fd = -1;
   std::string init_name = "init";
+  // In-process callers may keep the init's user and network namespaces
+  // (opened while it waits for its id maps: an unprivileged caller may open
+  // them only then, before the init turns non-dumpable), e.g. for
+  // slirp4netns.
+  UniqueFd* userns_out = nullptr;
+  UniqueFd* netns_out = nullptr;
 };
 
 // Creates the container from spec; returns the init's pid once it is blocked

@@ -328,6 +328,11 @@ Result<pid_t> create(const Store& store, const oci::Spec& spec, const CreateOpti
   fifo.reset();
   guard.pid = pid;
   if (plan.ns.new_user && !plan.builder) TRY(write_maps(plan, pid));
+  for (auto [out, ns] : {std::pair{opts.userns_out, "user"}, std::pair{opts.netns_out, "net"}}) {
+    std::string path = fmt::format("/proc/{}/ns/{}", pid, ns);
+    if (out && !(*out = UniqueFd(::open(path.c_str(), O_RDONLY | O_CLOEXEC))))
+      return errno_error("open {}", path);
+  }
   TRY(parent_chan.send(Msg::Go, std::to_string(pid)));
   TRY(send_idmapped_trees(plan, pid, parent_chan));
   if (cg) TRY(finish_cgroup_entry(*cg, entry, pid));

@@ -112,7 +112,8 @@ std::vector<std::string> spec_changes(const decl::Paths& paths, const decl::Cont
   in.terminal = wants_console(c);
   if (auto ids = ids_for_spec(in, paths, c, decls); !ids)
     return {"a uid range that cannot be picked (" + ids.error().message + ")"};
-  if (c.private_network) in.netns_path = "/proc/self/fd/0";  // normalized by comparable()
+  // normalized by comparable(); a rootless berth's is made with the init (slirp.h)
+  if (c.private_network && !in.rootless_maps) in.netns_path = "/proc/self/fd/0";
   auto now = launch_spec(paths, c, in);
   if (!now) return {"a declaration that no longer compiles (" + now.error().message + ")"};
   std::vector<std::string> where;

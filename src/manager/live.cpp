@@ -21,6 +21,7 @@
 #include "manager/resolv.h"
 #include "manager/rootless.h"
 #include "manager/runtime.h"
+#include "manager/slirp.h"
 #include "net/container_network.h"
 
 namespace berth::manager {
@@ -70,6 +71,8 @@ Result<UniqueFd> netns_of(const decl::Paths& paths, const std::string& name, boo
 // The forwards are in the host namespace the monitor built the network in.
 Result<void> update_forwards(const decl::Paths& paths, const decl::Declarations& decls,
                              const decl::Container& c) {
+  if (::geteuid() != 0)  // a rootless berth's are slirp4netns's (slirp.h)
+    return slirp_set_forwards(slirp_socket(RunDir(paths, c.name).dir), c.forward_ports);
   auto host = TRY(netns_of(paths, c.name, false));
   return net::update_forwards(TRY(network_of(c, paths, decls.settings.nat)), host.get());
 }
@@ -195,7 +198,7 @@ std::vector<std::string> live_changes(const decl::Container& running, const decl
   std::vector<std::string> out;
   if (running.resources != now.resources) out.push_back("resources: cgroup limits");
   if (running.forward_ports != now.forward_ports)
-    out.push_back(fmt::format("forward_ports: nftables ({})",
+    out.push_back(fmt::format("forward_ports: {} ({})", ::geteuid() ? "slirp4netns" : "nftables",
                               forward_diff(running.forward_ports, now.forward_ports)));
   if (running.interfaces != now.interfaces)
     out.push_back(

@@ -34,20 +34,13 @@
 #include "manager/private_root.h"
 #include "manager/resolv.h"
 #include "manager/runtime.h"
+#include "manager/slirp.h"
 #include "net/container_network.h"
 #include "net/netns.h"
 
 namespace berth::manager {
 
 namespace {
-
-int g_sigpipe = -1;
-void on_signal(int sig) {
-  int saved = errno;
-  unsigned char b = static_cast<unsigned char>(sig);
-  if (g_sigpipe >= 0) (void)!::write(g_sigpipe, &b, 1);
-  errno = saved;
-}
 
 class Monitor {
  public:
@@ -74,32 +67,11 @@ class Monitor {
  private:
   Result<void> setup() {
     ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-    int sp[2];
-    if (::pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) return errno_error("pipe");
-    sig_r_.reset(sp[0]);
-    sig_w_.reset(sp[1]);
-    g_sigpipe = sig_w_.get();
-    struct sigaction sa = {};
-    sa.sa_handler = on_signal;
-    sa.sa_flags = SA_RESTART;
-    for (int s : {SIGCHLD, SIGTERM, SIGINT}) ::sigaction(s, &sa, nullptr);
-    ::signal(SIGPIPE, SIG_IGN);
-    ::signal(SIGHUP, SIG_IGN);
-
+    auto [sig_r, sig_w] = TRY(catch_signals());
+    sig_r_ = std::move(sig_r), sig_w_ = std::move(sig_w);
     // The container's stdout/stderr (and the engine's messages) come through
     // a pipe so that the log stays bounded.
-    int op[2];
-    if (::pipe2(op, O_CLOEXEC) < 0) return errno_error("pipe");
-    out_r_.reset(op[0]);
-    ::fcntl(out_r_.get(), F_SETFL, O_NONBLOCK);
-    int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) {
-      ::dup2(devnull, 0);
-      if (devnull > 2) ::close(devnull);
-    }
-    ::dup2(op[1], 1);
-    ::dup2(op[1], 2);
-    ::close(op[1]);
+    out_r_ = TRY(output_pipe());
 
     st_.state = "starting";
     st_.monitor_pid = ::getpid();
@@ -132,7 +104,7 @@ class Monitor {
                            "the stub init (stub_init = false runs the command as PID 1)");
     if (c_.share_host) TRY_CTX(decl::prepare_share_host_root(c_, paths_), "prepare the root");
     test_pause_at("monitor-network");
-    if (c_.private_network) TRY(setup_network());
+    if (c_.private_network && !rootless_) TRY(setup_network());
     if (netns_ && uid_base_) TRY_CTX(open_netns_to_userns(netns_.get()), "network");
     test_pause_at("monitor-init");
     ready_deadline_ = monotonic_seconds() + std::chrono::duration<double>(c_.timeout_start).count();
@@ -196,8 +168,14 @@ class Monitor {
     UniqueFd console_master;
     if (console_) co.console_out = &console_master;
     co.console_ctty = !c_.boot;  // a booting init takes its console itself
+    UniqueFd userns, netns;      // a rootless private network's (slirp.h)
+    if (rootless_ && c_.private_network) co.userns_out = &userns, co.netns_out = &netns;
     pid_t pid = TRY_CTX(engine::create(store, spec, co), "create");
     init_ = pid;
+    if (netns)
+      slirp_ = TRY_CTX(Slirp::start(userns.get(), netns.get(), slirp_socket(rd_.dir),
+                                    rd_.dir + "/slirp4netns.log", c_.forward_ports),
+                       "network");
     killed_ = false;
     // systemd in a user namespace manages its own cgroup subtree.
     if (c_.boot && uid_base_ && spec.linux)
@@ -315,7 +293,10 @@ class Monitor {
     int ws;
     pid_t p;
     while ((p = ::waitpid(-1, &ws, WNOHANG)) > 0)
-      if (p == init_) on_init_exit(ws);
+      if (p == init_)
+        on_init_exit(ws);
+      else if (slirp_ && p == slirp_->pid())
+        slirp_->reaped(), log_.note("slirp4netns exited: the container has no network");
   }
 
   void drain_output() {
@@ -422,6 +403,7 @@ class Monitor {
     waiting_exec_ = false;
     drain_output();
     if (console_) console_->drop_master();
+    slirp_.reset();
     if (auto d = engine::destroy(rd_.store(), name_); !d)
       log_.note(fmt::format("clean up the container: {}", d.error().message));
     st_.last_exit = how;
@@ -522,6 +504,7 @@ class Monitor {
       init_ = 0;
       (void)engine::destroy(rd_.store(), name_);
     }
+    slirp_.reset();
     remove_empty_cgroup_parent();
     test_pause_at("monitor-stopping");
     // Reap whatever was reparented to us.
@@ -570,6 +553,7 @@ class Monitor {
   bool nat_all_ = false;
   std::optional<uint32_t> uid_base_;     // of its user namespace, if any
   std::optional<RootlessRun> rootless_;  // a rootless berth's container
+  std::unique_ptr<Slirp> slirp_;         // and its private network
   UniqueFd sig_r_, sig_w_, out_r_, ctl_, notify_, netns_;
   UniqueFd stub_init_;  // berth-init, protected (engine/sealed_exe.h), for command containers
   std::unique_ptr<ConsoleServer> console_;  // boot containers: the console pty

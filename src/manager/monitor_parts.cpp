@@ -2,6 +2,7 @@
 #include "manager/monitor_parts.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/fsuid.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -24,7 +25,44 @@ namespace berth::manager {
 
 namespace {
 constexpr uint64_t kLogRotateBytes = 1 << 20;
+
+int g_sigpipe = -1;
+void on_signal(int sig) {
+  int saved = errno;
+  unsigned char b = static_cast<unsigned char>(sig);
+  if (g_sigpipe >= 0) (void)!::write(g_sigpipe, &b, 1);
+  errno = saved;
+}
 }  // namespace
+
+Result<std::pair<UniqueFd, UniqueFd>> catch_signals() {
+  int sp[2];
+  if (::pipe2(sp, O_CLOEXEC | O_NONBLOCK) < 0) return errno_error("pipe");
+  g_sigpipe = sp[1];
+  struct sigaction sa = {};
+  sa.sa_handler = on_signal;
+  sa.sa_flags = SA_RESTART;
+  for (int s : {SIGCHLD, SIGTERM, SIGINT}) ::sigaction(s, &sa, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
+  return std::pair{UniqueFd(sp[0]), UniqueFd(sp[1])};
+}
+
+Result<UniqueFd> output_pipe() {
+  int op[2];
+  if (::pipe2(op, O_CLOEXEC) < 0) return errno_error("pipe");
+  UniqueFd r(op[0]);
+  ::fcntl(r.get(), F_SETFL, O_NONBLOCK);
+  int devnull = ::open("/dev/null", O_RDONLY);
+  if (devnull >= 0) {
+    ::dup2(devnull, 0);
+    if (devnull > 2) ::close(devnull);
+  }
+  ::dup2(op[1], 1);
+  ::dup2(op[1], 2);
+  ::close(op[1]);
+  return r;
+}
 
 std::string describe_exit(int ws) {
   if (WIFEXITED(ws)) return fmt::format("exited with status {}", WEXITSTATUS(ws));

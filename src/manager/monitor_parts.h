@@ -46,6 +46,13 @@ class LogWriter {
 };
 
 // A non-blocking unix socket bound at path (listening, for SOCK_STREAM).
+// SIGCHLD, SIGTERM and SIGINT as bytes on a non-blocking pipe (its reading
+// and writing ends); SIGPIPE and SIGHUP ignored.
+Result<std::pair<UniqueFd, UniqueFd>> catch_signals();
+// Points stdin at /dev/null and stdout and stderr at a pipe, and returns its
+// reading end (non-blocking).
+Result<UniqueFd> output_pipe();
+
 Result<UniqueFd> bind_unix(const std::string& path, int type);
 
 // Sends msg to $NOTIFY_SOCKET (the monitor run as a Type=notify unit).

@@ -13,6 +13,7 @@
 
 #include "base/files.h"
 #include "base/unique_fd.h"
+#include "manager/slirp.h"
 #include "net/dns.h"
 
 namespace berth::manager {
@@ -122,6 +123,12 @@ ResolvSetup resolv_setup(const decl::Paths& paths, const decl::Container& c) {
     s.content = net::resolv_conf_with(
         host, s.forwarder_listen,
         "berth's DNS forwarder on the host side: NAME.containers, and the host's nameservers");
+    return s;
+  }
+  if (c.private_network && ::geteuid() != 0) {  // a rootless berth's: slirp.h
+    s.action = A::Write;
+    s.content = net::resolv_conf_with(host, {*net::parse_address(kSlirpDns)},
+                                      "slirp4netns's DNS forwarder: the host's nameservers");
     return s;
   }
   if (!text) {

@@ -1,5 +1,6 @@
 // A rootless berth's layout (XDG directories) and what its declarations may
 // say (every container user-namespaced, nothing it cannot do yet).
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <map>
@@ -106,18 +107,47 @@ TEST(RootlessDecl, PrivateUsersNoOrABaseIsRefusedOnItsLine) {
 
 TEST(RootlessDecl, WhatIsNotYetRootlessIsRefusedOnItsKey) {
   auto e = rootless_errors(
-      "[containers.a]\nshare_host = true\ncommand = [\"/bin/true\"]\nprivate_network = true\n"
-      "ephemeral = true\n");
+      "[containers.a]\nshare_host = true\ncommand = [\"/bin/true\"]\nnetwork_namespace = "
+      "\"/run/netns/x\"\nephemeral = true\n");
   ASSERT_EQ(e.size(), 2u);
   EXPECT_TRUE(
-      e[0].starts_with("/h/containers.toml:4: containers.a.private_network: not "
-                       "supported by a rootless berth yet: expected false"))
+      e[0].starts_with("/h/containers.toml:4: containers.a.network_namespace: not "
+                       "supported by a rootless berth yet: expected none"))
       << e[0];
   EXPECT_TRUE(e[1].starts_with("/h/containers.toml:5: containers.a.ephemeral: not supported"))
       << e[1];
   e = rootless_errors("[containers.b]\npath = \"/t\"\nboot = true\n");
   ASSERT_EQ(e.size(), 1u);
   EXPECT_TRUE(e[0].starts_with("/h/containers.toml:3: containers.b.boot: not supported")) << e[0];
+}
+
+TEST(RootlessDecl, APrivateNetworkIsSlirpsWithForwardsAndNoHostSide) {
+  // A private network with forwards: no local_address needed (slirp4netns's).
+  EXPECT_EQ(rootless_errors("[containers.a]\npath = \"/t\"\ncommand = [\"/bin/true\"]\n"
+                            "private_network = true\nforward_ports = [{ host_port = 8080, "
+                            "container_port = 80 }]\n"),
+            std::vector<std::string>{});
+  // As root the same declaration needs one.
+  LoadOptions o;
+  o.check_host = false;
+  auto r = load_documents({{"/h/containers.toml",
+                            "[containers.a]\npath = \"/t\"\ncommand = [\"/bin/true\"]\n"
+                            "private_network = true\nforward_ports = [{ host_port = 8080 }]\n"}},
+                          o);
+  EXPECT_FALSE(r.ok());
+  // Each key of a host side is one line on its own key.
+  auto e = rootless_errors(
+      "[containers.a]\npath = \"/t\"\ncommand = [\"/bin/true\"]\nprivate_network = true\n"
+      "host_address = \"10.1.0.1\"\nlocal_address = \"10.1.0.2\"\nnat = true\n"
+      "macvlans = [\"eth0\"]\n");
+  ASSERT_EQ(e.size(), 4u) << e[0];
+  const char* keys[] = {"host_address", "local_address", "nat", "macvlans"};
+  for (int i = 0; i < 4; ++i)
+    EXPECT_EQ(e[i], fmt::format("/h/containers.toml:{}: containers.a.{}: not with a rootless "
+                                "berth: its private network is slirp4netns's (eth0 "
+                                "10.0.2.100/24, gateway 10.0.2.2), reached from the host by "
+                                "forward_ports",
+                                i + 5, keys[i]));
 }
 
 }  // namespace
