@@ -5,6 +5,7 @@
 #include "cli/berth/commands.h"
 #include "cli/berth/util.h"
 #include "manager/manager.h"
+#include "manager/rootless.h"
 
 namespace berth::cli {
 
@@ -24,6 +25,13 @@ int do_apply(Context& ctx, bool dry_run, int jobs = 0) {
     for (auto& a : actions) std::printf("%s\n", a.text().c_str());
     return 0;
   }
+  // Declared limits that will not hold (a rootless berth without a
+  // delegated cgroup), as `start` says them.
+  for (auto& a : actions)
+    if (a.kind == manager::Action::Kind::Start || a.kind == manager::Action::Kind::Restart)
+      if (auto it = d->containers.find(a.name); it != d->containers.end())
+        if (auto w = manager::limits_warning(it->second); !w.empty())
+          std::fprintf(stderr, "%s\n", w.c_str());
   auto r = manager::apply(paths, *d, actions, "/proc/self/exe", jobs);
   return r ? 0 : 1;
 }

@@ -181,6 +181,19 @@ TEST_F(RootlessBerth, ShareHostAndTwoContainersShareTheUsersRange) {
   auto t = as_user({"terminate", "sh"});
   EXPECT_EQ(t.status, 0) << t.err;
   EXPECT_FALSE(pid_alive(a));
+  // apply says the same of the container it starts.
+  declare(
+      "[containers.sh]\nshare_host = true\ncommand = [\"/bin/sleep\", \"1000\"]\n"
+      "autostart = true\nresources = { pids = 50 }\n[containers.rl2]\npath = \"" +
+      tree_ + "\"\ncommand = [\"/bin/sleep\", \"1000\"]\n");
+  auto ap = as_user({"apply"});
+  EXPECT_EQ(ap.status, 0) << ap.err;
+  EXPECT_EQ(ap.err,
+            "warning: containers.sh: resources (pids) not applied: no delegated cgroup "
+            "for uid " +
+                std::to_string(user_.uid) + "; it runs without limits\n");
+  t = as_user({"terminate", "sh"});
+  EXPECT_EQ(t.status, 0) << t.err;
   auto stop = as_user({"stop", "rl2"});
   EXPECT_EQ(stop.status, 0) << stop.err;
   EXPECT_FALSE(pid_alive(b));

@@ -42,8 +42,12 @@ std::string get_in(const HostNetns& ns, int port) {
 TEST_F(RootlessBerth, APrivateNetworkIsSlirp4netnsWithForwardedPorts) {
   if (sh("command -v slirp4netns >/dev/null").status != 0)
     GTEST_SKIP() << "not installed: slirp4netns";
-  if (::access("/dev/net/tun", F_OK) != 0)
-    GTEST_SKIP() << "no /dev/net/tun (slirp4netns makes the container's tap link)";
+  // The tun driver, as slirp4netns meets it (ENODEV without the module).
+  if (int fd = ::open("/dev/net/tun", O_RDWR | O_CLOEXEC); fd < 0)
+    GTEST_SKIP() << "cannot open /dev/net/tun (" << std::strerror(errno)
+                 << "): slirp4netns makes the container's tap link with it";
+  else
+    ::close(fd);
   netns_ = std::make_unique<HostNetns>();
   ASSERT_GT(netns_->pid, 0) << netns_->why;
   // The host side: loopback, and a server on an address of its own (a
