@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "oci_helpers.h"
@@ -118,6 +119,28 @@ TEST_F(Rootless, AnOrdinaryUserRunsASpecRootlessBundle) {
   EXPECT_EQ(sh("ls -d /sys/fs/cgroup/*/berth/rl1 /sys/fs/cgroup/berth/rl1 2>/dev/null").out, "");
   auto list = as_user({berth_oci(), "--root", dir_ / "state", "list", "-q"});
   EXPECT_EQ(list.out, "");
+
+  // exec by the user into its running container: root inside, in the
+  // container's namespaces, its exit status back.
+  cfg["process"]["args"] = {"/bin/sh", "-c", "exec sleep 1000 >/dev/null 2>&1 </dev/null"};
+  std::ofstream(dir_ / "bundle/config.json") << cfg.dump();
+  std::vector<std::string> oci = {berth_oci(), "--root", dir_ / "state"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), oci.begin(), oci.end());
+    return as_user(args);
+  };
+  auto d = with({"run", "-d", "-b", ".", "rl2"});
+  ASSERT_EQ(d.status, 0) << d.err;
+  auto id = with({"exec", "rl2", "sh", "-c", "id -u; cat /proc/self/uid_map | tr -s ' '"});
+  EXPECT_EQ(id.status, 0) << id.err;
+  EXPECT_EQ(id.out, "0\n 0 " + std::to_string(uid_) + " 1\n") << id.err;
+  auto three = with({"exec", "rl2", "sh", "-c", "exit 3"});
+  EXPECT_EQ(three.status, 3) << three.err;
+  auto none = with({"exec", "rl2", "/no/such"});
+  EXPECT_NE(none.status, 0);
+  EXPECT_EQ(std::count(none.err.begin(), none.err.end(), '\n'), 1) << none.err;
+  auto del = with({"delete", "-f", "rl2"});
+  EXPECT_EQ(del.status, 0) << del.err;
 }
 
 // A limit that cannot hold without a cgroup is refused, not ignored.

@@ -239,9 +239,16 @@ class RootlessBerth : public ::testing::Test {
   // root, needs CAP_SETUID from it), its own HOME and runtime dir
   // (env_extra: more NAME=VALUE, or "-XDG_RUNTIME_DIR" to drop).
   RunResult as_user(const std::vector<std::string>& args, std::vector<std::string> env_extra = {}) {
+    RunOptions o;
+    o.cwd = dir_.path();
+    return run(user_argv(args, env_extra), o);
+  }
+  // The command line as_user runs (absolute programs: PtySession execs it).
+  std::vector<std::string> user_argv(const std::vector<std::string>& args,
+                                     const std::vector<std::string>& env_extra = {}) {
     std::vector<std::string> a;
-    if (netns_) a = {"nsenter", "--net=" + netns_->path(), "--mount=" + netns_->mnt()};
-    a.insert(a.end(), {"setpriv", "--reuid=" + std::to_string(user_.uid),
+    if (netns_) a = {"/usr/bin/nsenter", "--net=" + netns_->path(), "--mount=" + netns_->mnt()};
+    a.insert(a.end(), {"/usr/bin/setpriv", "--reuid=" + std::to_string(user_.uid),
                        "--regid=" + std::to_string(user_.gid), "--init-groups", "--inh-caps=-all",
                        "env", "-i", "PATH=/usr/bin:/bin", "HOME=" + (dir_ / "home")});
     bool drop_xdg =
@@ -251,9 +258,7 @@ class RootlessBerth : public ::testing::Test {
       if (!e.starts_with("-")) a.push_back(e);
     a.push_back(dir_ / "bin/berth");
     a.insert(a.end(), args.begin(), args.end());
-    RunOptions o;
-    o.cwd = dir_.path();
-    return run(a, o);
+    return a;
   }
 
   void declare(const std::string& toml) {
