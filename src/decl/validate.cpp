@@ -111,7 +111,6 @@ class Validator {
               "10.0.2.100/24, gateway 10.0.2.2), reached from the host by forward_ports");
     not_yet(!c.image.empty(), "image", "\"path\" or \"share_host = true\"");
     not_yet(c.ephemeral, "ephemeral", "false");
-    not_yet(c.boot, "boot", "a command (boot = true is not yet rootless)");
   }
 
   void host_checks(const Container& c) {

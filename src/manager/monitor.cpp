@@ -156,6 +156,11 @@ class Monitor {
     auto spec = TRY(launch_spec(paths_, c_, in));
     TRY(write_file_atomic(rd_.spec(), oci::to_json(spec).dump(), 0600, false));
     if (c_.boot) detect_init();
+    if (c_.boot && rootless_ && init_kind_ == decl::InitKind::Systemd)
+      return make_error(
+          "systemd does not boot rootless yet: it needs a cgroup tree of its own, which an "
+          "unprivileged berth has no delegated cgroup for (an init that needs none, as busybox "
+          "init, boots)");
     TRY(prepare_tree(paths_, rd_, c_, spec, uid_base_, log_, &early));
     engine::CreateOptions co;
     co.id = name_;

@@ -129,13 +129,17 @@ TEST_F(ImageTest, InterruptedImportLeavesNothing) {
   std::string a = work_ / "big.tar.zst";
   ASSERT_EQ(sh("tar --zstd -C " + work_ / "big" + " -cf " + a + " .").status, 0);
   std::string cmd = test::berth() + " --root " + root_.path() + " image import big " + a;
+  // Signalled once it is extracting (its temporary is there), not after a
+  // fixed pause: a slow start would meet the signal before its handler.
+  std::string started = " & pid=$!; for i in $(seq 200); do ls -a " + images() +
+                        " 2>/dev/null | grep -q '^.tmp-big-' && break; sleep 0.02; done; ";
   for (const char* sig : {"INT", "TERM"}) {
-    auto r = sh(cmd + " & pid=$!; sleep 0.3; kill -" + sig + " $pid; wait $pid");
+    auto r = sh(cmd + started + "kill -" + sig + " $pid; wait $pid");
     EXPECT_EQ(r.status, 1) << sig << ": " << r.err;
     EXPECT_NE(r.err.find("berth: image import big: interrupted"), std::string::npos) << r.err;
     EXPECT_TRUE(store_entries().empty()) << sig;
   }
-  auto r = sh(cmd + " & pid=$!; sleep 0.3; kill -KILL $pid; wait $pid");
+  auto r = sh(cmd + started + "kill -KILL $pid; wait $pid");
   EXPECT_EQ(r.status, 137);
   auto left = store_entries();
   ASSERT_EQ(left.size(), 1u);
