@@ -143,9 +143,9 @@ void set_32bit_probe(std::function<bool()> probe) {
   probe_32bit() = std::move(probe);
 }
 
-Result<UniqueFd> open_in_root(int root_fd, const std::string& path) {
+Result<UniqueFd> open_in_root(int root_fd, const std::string& path, int flags) {
   struct open_how how = {};
-  how.flags = O_RDONLY | O_CLOEXEC | O_NOCTTY;
+  how.flags = static_cast<uint64_t>(flags) | O_CLOEXEC;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
   size_t skip = path.find_first_not_of('/');
   std::string rel = skip == std::string::npos ? std::string(".") : path.substr(skip);

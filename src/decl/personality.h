@@ -3,6 +3,8 @@
 // as it would on its own machine, and its package manager picks its own arch.
 #pragma once
 
+#include <fcntl.h>
+
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -25,9 +27,11 @@ struct ElfId {
 // not one.
 Result<ElfId> parse_elf_id(const std::string& header);
 
-// Opens path (read-only) with every symlink resolved inside the tree at
-// root_fd, as a chroot would (RESOLVE_IN_ROOT: "/" and ".." stop at the root).
-Result<UniqueFd> open_in_root(int root_fd, const std::string& path);
+// Opens path (read-only, or with flags) with every symlink resolved inside
+// the tree at root_fd, as a chroot would (RESOLVE_IN_ROOT: "/" and ".." stop
+// at the root).
+Result<UniqueFd> open_in_root(int root_fd, const std::string& path,
+                              int flags = O_RDONLY | O_NOCTTY);
 
 // Opens program as the container would see it in root: symlinks (absolute
 // ones too) resolve inside root, and a name without '/' is looked up in the

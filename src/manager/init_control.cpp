@@ -1,7 +1,6 @@
 #include "manager/init_control.h"
 
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -14,6 +13,7 @@
 #include "base/files.h"
 #include "base/parse.h"
 #include "base/unique_fd.h"
+#include "decl/personality.h"
 
 namespace berth::manager {
 
@@ -23,11 +23,8 @@ namespace {
 // with O_PATH and changed through /proc/self/fd: a 0000 flag file cannot be
 // opened for reading by a rootless monitor (no DAC override over it).
 void set_flag(int root_fd, const char* path, mode_t mode) {
-  struct open_how how = {};
-  how.flags = O_PATH | O_CLOEXEC;
-  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
-  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, root_fd, path + 1, &how, sizeof how)));
-  if (fd) (void)::chmod(fmt::format("/proc/self/fd/{}", fd.get()).c_str(), mode);
+  auto fd = decl::open_in_root(root_fd, path, O_PATH);
+  if (fd) (void)::chmod(fmt::format("/proc/self/fd/{}", fd->get()).c_str(), mode);
 }
 
 }  // namespace

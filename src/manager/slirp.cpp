@@ -57,10 +57,10 @@ Result<nlohmann::json> api_call(const std::string& socket, const nlohmann::json&
   return j;
 }
 
-// fd as a descriptor numbered above the ones the child's file actions set
-// (so that dup2 onto 3 and 4 never meets itself and keeps close-on-exec).
-Result<UniqueFd> above(UniqueFd fd) {
-  UniqueFd high(::fcntl(fd.get(), F_DUPFD_CLOEXEC, 10));
+// A copy of fd numbered above the ones the child's file actions set (so
+// that dup2 onto 3..6 never meets itself and keeps close-on-exec).
+Result<UniqueFd> above(int fd) {
+  UniqueFd high(::fcntl(fd, F_DUPFD_CLOEXEC, 10));
   if (!high) return errno_error("fcntl F_DUPFD");
   return high;
 }
@@ -83,12 +83,11 @@ Result<std::unique_ptr<Slirp>> Slirp::start(int userns, int netns, const std::st
                                             const std::vector<decl::PortForward>& forwards) {
   int p[2], q[2];
   if (::pipe2(p, O_CLOEXEC) < 0) return errno_error("pipe");
-  UniqueFd ready_r(p[0]), ready_w = TRY(above(UniqueFd(p[1])));
+  UniqueFd ready_r(p[0]), ready_w = TRY(above(UniqueFd(p[1]).get()));
   if (::pipe2(q, O_CLOEXEC) < 0) return errno_error("pipe");
-  UniqueFd exit_r = TRY(above(UniqueFd(q[0]))), exit_w(q[1]);
+  UniqueFd exit_r = TRY(above(UniqueFd(q[0]).get())), exit_w(q[1]);
   // Its namespaces as its fds 5 and 6, opened by path (--netns-type=path).
-  UniqueFd user = TRY(above(UniqueFd(::fcntl(userns, F_DUPFD_CLOEXEC, 0))));
-  UniqueFd net = TRY(above(UniqueFd(::fcntl(netns, F_DUPFD_CLOEXEC, 0))));
+  UniqueFd user = TRY(above(userns)), net = TRY(above(netns));
   ::unlink(api_socket.c_str());
   std::vector<std::string> args = {"slirp4netns",       "--configure",
                                    "--mtu=65520",       "--disable-host-loopback",
