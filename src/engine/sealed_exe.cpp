@@ -169,23 +169,30 @@ Result<UniqueFd> sealed_copy(int exe, const char* name) {
   return copy;
 }
 
-// Execs fd with argv, the environment and the markers; mount (if >= 0), the
-// overlay fd is inherited, numbered in the environment.
-void exec_fd(int fd, char** argv, const std::string& origin, int mount = -1) {
-  std::string marker = std::string(kMarkerName) + "=" + (origin.empty() ? "1" : origin);
-  std::string mount_marker = std::string(kMountName) + "=" + std::to_string(mount);
+// The environment for exec'ing fd: this one without old markers, plus two
+// slots exec_prepared fills with the markers (pointers into p's strings are
+// taken there, after any move of p); mount (if >= 0), the overlay fd the
+// exec'd process inherits, numbered in the second.
+PreparedExec prepare(int fd, char** argv, const std::string& origin, int mount) {
+  PreparedExec p;
+  p.fd = fd;
+  p.mount = mount;
+  p.argv = argv;
+  p.marker = std::string(kMarkerName) + "=" + (origin.empty() ? "1" : origin);
+  p.mount_marker = std::string(kMountName) + "=" + std::to_string(mount);
   const std::string old_marker = std::string(kMarkerName) + "=",
                     old_mount = std::string(kMountName) + "=";
-  std::vector<char*> env;
   for (char** e = environ; *e; e++) {
     std::string_view v = *e;
-    if (!v.starts_with(old_marker) && !v.starts_with(old_mount)) env.push_back(*e);
+    if (!v.starts_with(old_marker) && !v.starts_with(old_mount)) p.env.push_back(*e);
   }
-  env.push_back(marker.data());
-  if (mount >= 0 && ::fcntl(mount, F_SETFD, 0) == 0) env.push_back(mount_marker.data());
-  env.push_back(nullptr);
-  ::syscall(SYS_execveat, fd, "", argv, env.data(), AT_EMPTY_PATH);
-  if (mount >= 0) ::fcntl(mount, F_SETFD, FD_CLOEXEC);
+  p.env.insert(p.env.end(), {nullptr, nullptr, nullptr});
+  return p;
+}
+
+void exec_fd(int fd, char** argv, const std::string& origin, int mount = -1) {
+  PreparedExec p = prepare(fd, argv, origin, mount);
+  exec_prepared(p);
 }
 }  // namespace
 
@@ -228,9 +235,18 @@ Result<ProtectedExe> open_protected_self() {
   return out;
 }
 
-void exec_protected(const ProtectedExe& exe, char** argv) {
-  exec_fd(exe.exe.get(), argv, g_origin.empty() ? self_path() : g_origin,
-          exe.mount ? exe.mount.get() : -1);
+PreparedExec prepare_exec(const ProtectedExe& exe, char** argv) {
+  return prepare(exe.exe.get(), argv, g_origin.empty() ? self_path() : g_origin,
+                 exe.mount ? exe.mount.get() : -1);
+}
+
+void exec_prepared(PreparedExec& p) {
+  // The mount fd must survive the exec; without it, no marker.
+  bool keep = p.mount >= 0 && ::fcntl(p.mount, F_SETFD, 0) == 0;
+  p.env[p.env.size() - 3] = p.marker.data();
+  p.env[p.env.size() - 2] = keep ? p.mount_marker.data() : nullptr;
+  ::syscall(SYS_execveat, p.fd, "", p.argv, p.env.data(), AT_EMPTY_PATH);
+  if (keep) ::fcntl(p.mount, F_SETFD, FD_CLOEXEC);
 }
 
 void release_exe_mount() {

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "base/result.h"
 #include "base/unique_fd.h"
@@ -26,10 +27,21 @@ struct ProtectedExe {
   UniqueFd mount;
 };
 Result<ProtectedExe> open_protected_self();
-// execveat of a binary from open_protected_self with argv, the environment
-// and the markers that ensure_sealed_exe reads. Returns only if the exec
-// failed.
-void exec_protected(const ProtectedExe& exe, char** argv);
+// The execveat of a binary from open_protected_self with argv, the
+// environment and the markers that ensure_sealed_exe reads, in two steps:
+// prepare_exec allocates what it needs before a fork; exec_prepared, in the
+// child, allocates nothing (a child forked from a threaded process may find
+// the allocator locked by a thread it does not have: ASan's is, in clang 14)
+// and returns only if the exec failed. `exe` and argv must outlive both.
+struct PreparedExec {
+  int fd = -1;
+  int mount = -1;
+  char** argv = nullptr;
+  std::string marker, mount_marker;
+  std::vector<char*> env;
+};
+PreparedExec prepare_exec(const ProtectedExe& exe, char** argv);
+void exec_prepared(PreparedExec& p);
 
 // A process exec'd from the overlay holds that overlay's mount fd (and opens
 // siblings through it) until this call. Closing the last fd of a detached

@@ -173,6 +173,11 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  // The child allocates nothing: a fork copies only this thread, and the
+  // allocator's locks may be held by another (ASan's is never reset).
+  const std::string log = paths.container_log(c.name);
+  std::optional<engine::PreparedExec> exec;
+  if (protected_exe) exec = engine::prepare_exec(*protected_exe, argv.data());
   pid_t child = ::fork();
   if (child < 0) return errno_error("fork");
   if (child == 0) {
@@ -181,7 +186,7 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
     pid_t gc = ::fork();
     if (gc != 0) _exit(gc < 0 ? 1 : 0);
     ::dup2(w.get(), 3);  // dup2 clears close-on-exec
-    int logfd = ::open(paths.container_log(c.name).c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
+    int logfd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0640);
     int devnull = ::open("/dev/null", O_RDWR);
     if (devnull >= 0) ::dup2(devnull, 0);
     if (logfd >= 0) {
@@ -196,7 +201,7 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
         if (fd != exe_fd) ::close(fd);
     // The overlay's mount fd goes to the monitor, which closes it after it
     // has reported (engine::release_exe_mount): our copy's close is cheap.
-    if (exe_fd >= 0) engine::exec_protected(*protected_exe, argv.data());
+    if (exec) engine::exec_prepared(*exec);
     ::execv(self_exe.c_str(), argv.data());
     dprintf(2, "berth: exec %s: %s\n", self_exe.c_str(), strerror(errno));
     _exit(127);

@@ -34,7 +34,9 @@ void set_effective_to_permitted();
 
 // Runs fn in a forked child (for setns, unshare, setfsuid: what must not
 // change the caller); what it returns comes back through a pipe: its text,
-// or its error on one line.
+// or its error on one line. fn allocates in the child: from a threaded
+// process (apply's jobs) that relies on glibc's malloc, which fork leaves
+// usable; clang 14's ASan allocator is not (see engine::PreparedExec).
 Result<std::string> in_child(const std::function<Result<std::string>()>& fn);
 // The same for work that returns nothing.
 Result<void> in_child(const std::function<Result<void>()>& fn);
