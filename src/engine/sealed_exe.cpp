@@ -173,7 +173,7 @@ Result<UniqueFd> sealed_copy(int exe, const char* name) {
 // slots exec_prepared fills with the markers (pointers into p's strings are
 // taken there, after any move of p); mount (if >= 0), the overlay fd the
 // exec'd process inherits, numbered in the second.
-PreparedExec prepare(int fd, char** argv, const std::string& origin, int mount) {
+PreparedExec prepare(int fd, char** argv, char** envp, const std::string& origin, int mount) {
   PreparedExec p;
   p.fd = fd;
   p.mount = mount;
@@ -182,7 +182,7 @@ PreparedExec prepare(int fd, char** argv, const std::string& origin, int mount) 
   p.mount_marker = std::string(kMountName) + "=" + std::to_string(mount);
   const std::string old_marker = std::string(kMarkerName) + "=",
                     old_mount = std::string(kMountName) + "=";
-  for (char** e = environ; *e; e++) {
+  for (char** e = envp; *e; e++) {
     std::string_view v = *e;
     if (!v.starts_with(old_marker) && !v.starts_with(old_mount)) p.env.push_back(*e);
   }
@@ -191,7 +191,7 @@ PreparedExec prepare(int fd, char** argv, const std::string& origin, int mount) 
 }
 
 void exec_fd(int fd, char** argv, const std::string& origin, int mount = -1) {
-  PreparedExec p = prepare(fd, argv, origin, mount);
+  PreparedExec p = prepare(fd, argv, environ, origin, mount);
   exec_prepared(p);
 }
 }  // namespace
@@ -235,8 +235,8 @@ Result<ProtectedExe> open_protected_self() {
   return out;
 }
 
-PreparedExec prepare_exec(const ProtectedExe& exe, char** argv) {
-  return prepare(exe.exe.get(), argv, g_origin.empty() ? self_path() : g_origin,
+PreparedExec prepare_exec(const ProtectedExe& exe, char** argv, char** envp) {
+  return prepare(exe.exe.get(), argv, envp, g_origin.empty() ? self_path() : g_origin,
                  exe.mount ? exe.mount.get() : -1);
 }
 

@@ -32,7 +32,8 @@ Result<ProtectedExe> open_protected_self();
 // prepare_exec allocates what it needs before a fork; exec_prepared, in the
 // child, allocates nothing (a child forked from a threaded process may find
 // the allocator locked by a thread it does not have: ASan's is, in clang 14)
-// and returns only if the exec failed. `exe` and argv must outlive both.
+// and returns only if the exec failed. `exe`, argv and envp (the
+// environment to pass on, without the markers) must outlive both.
 struct PreparedExec {
   int fd = -1;
   int mount = -1;
@@ -40,7 +41,7 @@ struct PreparedExec {
   std::string marker, mount_marker;
   std::vector<char*> env;
 };
-PreparedExec prepare_exec(const ProtectedExe& exe, char** argv);
+PreparedExec prepare_exec(const ProtectedExe& exe, char** argv, char** envp);
 void exec_prepared(PreparedExec& p);
 
 // A process exec'd from the overlay holds that overlay's mount fd (and opens

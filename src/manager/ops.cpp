@@ -118,6 +118,27 @@ std::string human_secs(double s) {
   return fmt::format("{}h {}min", t / 3600, (t % 3600) / 60);
 }
 
+// A monitor's environment: this one with glibc's per-thread cache of freed
+// chunks turned off. Those chunks pin dirty heap pages in every monitor
+// (~60 kB of a supervisor's PSS, measured), and a monitor allocates little
+// once it supervises.
+std::vector<std::string> monitor_environment() {
+  constexpr std::string_view kVar = "GLIBC_TUNABLES=";
+  constexpr std::string_view kNoCache = "glibc.malloc.tcache_count=0";
+  std::vector<std::string> out;
+  bool set = false;
+  for (char** e = environ; *e; e++) {
+    std::string v = *e;
+    if (v.starts_with(kVar)) {
+      v += (v.size() > kVar.size() ? ":" : "") + std::string(kNoCache);
+      set = true;
+    }
+    out.push_back(std::move(v));
+  }
+  if (!set) out.push_back(std::string(kVar) + std::string(kNoCache));
+  return out;
+}
+
 }  // namespace
 
 bool is_running(const decl::Paths& paths, const std::string& name) {
@@ -173,11 +194,15 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
   std::vector<char*> argv;
   for (auto& a : argv_s) argv.push_back(a.data());
   argv.push_back(nullptr);
+  std::vector<std::string> env_s = monitor_environment();
+  std::vector<char*> env;
+  for (auto& e : env_s) env.push_back(e.data());
+  env.push_back(nullptr);
   // The child allocates nothing: a fork copies only this thread, and the
   // allocator's locks may be held by another (ASan's is never reset).
   const std::string log = paths.container_log(c.name);
   std::optional<engine::PreparedExec> exec;
-  if (protected_exe) exec = engine::prepare_exec(*protected_exe, argv.data());
+  if (protected_exe) exec = engine::prepare_exec(*protected_exe, argv.data(), env.data());
   pid_t child = ::fork();
   if (child < 0) return errno_error("fork");
   if (child == 0) {
@@ -202,7 +227,7 @@ Result<StartResult> start(const decl::Paths& paths, const decl::Container& c,
     // The overlay's mount fd goes to the monitor, which closes it after it
     // has reported (engine::release_exe_mount): our copy's close is cheap.
     if (exec) engine::exec_prepared(*exec);
-    ::execv(self_exe.c_str(), argv.data());
+    ::execve(self_exe.c_str(), argv.data(), env.data());
     dprintf(2, "berth: exec %s: %s\n", self_exe.c_str(), strerror(errno));
     _exit(127);
   }
