@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -220,8 +222,10 @@ class Monitor {
     for (;;) {
       if (done_) return exit_code_;
       if (c_.boot) check_execd();
+      // Signals come through a pipe and each wait has its deadline below:
+      // an idle monitor sleeps until something happens (no periodic tick).
       double now = monotonic_seconds();
-      double next = now + 0.5;
+      double next = std::numeric_limits<double>::infinity();
       if (waiting_exec_) next = now + 0.001;  // a check costs ~20 us
       bool watch_halt =
           stopping_ && init_ > 0 && !killed_ && c_.boot && init_kind_ == decl::InitKind::Busybox;
@@ -231,7 +235,8 @@ class Monitor {
       if (resend_at_ > 0) next = std::min(next, resend_at_);
       if (restart_at_ > 0) next = std::min(next, restart_at_);
       if (auto d = dns_ ? dns_->next_deadline() : std::nullopt) next = std::min(next, *d);
-      int timeout = std::max(0, static_cast<int>((next - now) * 1000));
+      int timeout =
+          std::isinf(next) ? -1 : std::max(0, static_cast<int>(std::ceil((next - now) * 1000)));
 
       std::vector<struct pollfd> pfds = {{sig_r_.get(), POLLIN, 0},
                                          {ctl_.get(), POLLIN, 0},
