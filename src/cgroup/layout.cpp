@@ -7,6 +7,7 @@
 
 #include "base/files.h"
 #include "base/mountinfo.h"
+#include "base/table.h"
 #include "cgroup/cgroup.h"
 #include "cgroup/cgroup_internal.h"
 
@@ -28,12 +29,9 @@ std::vector<std::string> split(const std::string& s, char sep) {
   return out;
 }
 
-const std::set<std::string>& known_v1_controllers() {
-  static const std::set<std::string> k = {"cpu",     "cpuacct", "cpuset",   "memory", "devices",
-                                          "freezer", "net_cls", "net_prio", "blkio",  "perf_event",
-                                          "hugetlb", "pids",    "rdma",     "misc",   "debug"};
-  return k;
-}
+constexpr std::string_view kV1Controllers[] = {
+    "cpu",   "cpuacct",    "cpuset",  "memory", "devices", "freezer", "net_cls", "net_prio",
+    "blkio", "perf_event", "hugetlb", "pids",   "rdma",    "misc",    "debug"};
 
 // No double, trailing or "." components; always absolute.
 std::string clean_path(const std::string& p) {
@@ -72,7 +70,7 @@ Layout parse_layout(const std::string& mountinfo, const std::string& unified_con
     }
     std::vector<std::string> ctrls;
     for (auto& opt : split(*(dash + 3), ','))
-      if (known_v1_controllers().count(opt) || opt.rfind("name=", 0) == 0) ctrls.push_back(opt);
+      if (contains(kV1Controllers, opt) || opt.rfind("name=", 0) == 0) ctrls.push_back(opt);
     if (ctrls.empty()) continue;
     l.v1[mount] = ctrls;
     l.roots[mount] = root;

@@ -7,12 +7,14 @@
 #include <map>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
 #include "base/result.h"
+#include "base/table.h"
 
 namespace berth::decl {
 
@@ -104,7 +106,7 @@ enum class ResolvConf {
   Delete
 };
 // The declaration's names ("copy-host") in the enum's order.
-const std::vector<std::pair<std::string, ResolvConf>>& resolv_conf_names();
+std::span<const Named<ResolvConf>> resolv_conf_names();
 std::string_view resolv_conf_name(ResolvConf r);
 
 struct ExtraVeth {

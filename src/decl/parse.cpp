@@ -4,6 +4,7 @@
 // a structure of their own are read in parse_keys.cpp.
 #include <signal.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -227,9 +228,9 @@ void Walker::container(const std::string& name, const Node& n, Declarations& d) 
   }
 }
 
-const std::map<std::string, Walker::Handler>& Walker::handlers() {
-  static const std::map<std::string, Handler>
-      h =
+std::span<const Named<Walker::Handler>> Walker::handlers() {
+  static constexpr Named<Handler>
+      h[] =
           {
               {"path", [](Walker& w, Container& c, const std::string& k,
                           const Node& v) { w.get_abs_path(v, k, c.path); }},
@@ -279,23 +280,21 @@ const std::map<std::string, Walker::Handler>& Walker::handlers() {
                                   const Node& v) { w.get_duration(v, k, c.timeout_stop); }},
               {"restart",
                [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                 static const std::map<std::string, Restart> names = {
+                 static constexpr Named<Restart> names[] = {
                      {"no", Restart::No},
                      {"on-failure", Restart::OnFailure},
                      {"always", Restart::Always}};
-                 auto it = v.kind == Kind::String ? names.find(v.text) : names.end();
-                 if (it == names.end())
-                   return w.expected(v, k, "\"no\", \"on-failure\" or \"always\"");
-                 c.restart = it->second;
+                 const Restart* r = v.kind == Kind::String ? lookup(names, v.text) : nullptr;
+                 if (!r) return w.expected(v, k, "\"no\", \"on-failure\" or \"always\"");
+                 c.restart = *r;
                }},
               {"ready",
                [](Walker& w, Container& c, const std::string& k, const Node& v) {
-                 static const std::map<std::string, Ready> names = {
+                 static constexpr Named<Ready> names[] = {
                      {"auto", Ready::Auto}, {"notify", Ready::Notify}, {"started", Ready::Started}};
-                 auto it = v.kind == Kind::String ? names.find(v.text) : names.end();
-                 if (it == names.end())
-                   return w.expected(v, k, "\"auto\", \"notify\" or \"started\"");
-                 c.ready = it->second;
+                 const Ready* r = v.kind == Kind::String ? lookup(names, v.text) : nullptr;
+                 if (!r) return w.expected(v, k, "\"auto\", \"notify\" or \"started\"");
+                 c.ready = *r;
                }},
               {"resolv_conf",
                [](Walker& w, Container& c, const std::string& k, const Node& v) {
@@ -382,19 +381,17 @@ const std::map<std::string, Walker::Handler>& Walker::handlers() {
   return h;
 }
 
-const std::vector<std::string>& Walker::container_keys() {
-  static const std::vector<std::string> keys = [] {
-    std::vector<std::string> k;
-    for (auto& [name, fn] : handlers()) k.push_back(name);
-    for (auto& r : kResourceKeys) k.push_back("resources." + r);
-    return k;
-  }();
-  return keys;
+std::vector<std::string> Walker::container_keys() {
+  std::vector<std::string> k;
+  for (auto& h : handlers()) k.emplace_back(h.name);
+  std::sort(k.begin(), k.end());
+  for (auto& r : kResourceKeys) k.push_back("resources." + r);
+  return k;
 }
 
 void Walker::field(Container& c, const std::string& k, const std::string& key, const Node& v) {
-  auto& h = handlers();
-  if (auto it = h.find(k); it != h.end()) return it->second(*this, c, key, v);
+  for (auto& h : handlers())
+    if (h.name == k) return h.value(*this, c, key, v);
   c.key_lines.erase(k);
   unknown(v, join_key("containers", c.name), k, container_keys());
 }

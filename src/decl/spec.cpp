@@ -45,13 +45,12 @@ std::string join_path(const std::string& root, const std::string& rel) {
 }
 
 // Devices every container gets (as runc and nspawn allow them).
-const std::vector<oci::DeviceRule>& standard_device_rules() {
-  static const std::vector<oci::DeviceRule> rules = {
+std::vector<oci::DeviceRule> standard_device_rules() {
+  return {
       {true, "c", 1, 3, "rwm"}, {true, "c", 1, 5, "rwm"}, {true, "c", 1, 7, "rwm"},
       {true, "c", 1, 8, "rwm"}, {true, "c", 1, 9, "rwm"}, {true, "c", 5, 0, "rwm"},
       {true, "c", 5, 1, "rwm"}, {true, "c", 5, 2, "rwm"}, {true, "c", 136, std::nullopt, "rwm"},
   };
-  return rules;
 }
 
 // The host's systemd booting over an empty /etc (share_host + boot), as a
@@ -135,47 +134,47 @@ void add_host_part(oci::Spec& s, const Container& c, const SpecContext& ctx) {
 
 }  // namespace
 
-const std::vector<std::string>& shared_host_dirs() {
-  static const std::vector<std::string> dirs = {"usr",   "bin",   "sbin",  "lib",
-                                                "lib64", "lib32", "libx32"};
-  return dirs;
+std::vector<std::string> shared_host_dirs() {
+  static constexpr std::string_view dirs[] = {"usr",   "bin",   "sbin",  "lib",
+                                              "lib64", "lib32", "libx32"};
+  return {std::begin(dirs), std::end(dirs)};
 }
 
-const std::vector<std::string>& default_capabilities() {
-  static const std::vector<std::string> caps = {"CAP_CHOWN",
-                                                "CAP_DAC_OVERRIDE",
-                                                "CAP_DAC_READ_SEARCH",
-                                                "CAP_FOWNER",
-                                                "CAP_FSETID",
-                                                "CAP_IPC_OWNER",
-                                                "CAP_KILL",
-                                                "CAP_LEASE",
-                                                "CAP_LINUX_IMMUTABLE",
-                                                "CAP_MKNOD",
-                                                "CAP_NET_BIND_SERVICE",
-                                                "CAP_NET_BROADCAST",
-                                                "CAP_NET_RAW",
-                                                "CAP_SETFCAP",
-                                                "CAP_SETGID",
-                                                "CAP_SETPCAP",
-                                                "CAP_SETUID",
-                                                "CAP_SYS_ADMIN",
-                                                "CAP_SYS_BOOT",
-                                                "CAP_SYS_CHROOT",
-                                                "CAP_SYS_NICE",
-                                                "CAP_SYS_PTRACE",
-                                                "CAP_SYS_RESOURCE",
-                                                "CAP_AUDIT_CONTROL",
-                                                "CAP_AUDIT_WRITE"};
-  return caps;
+std::vector<std::string> default_capabilities() {
+  static constexpr std::string_view caps[] = {"CAP_CHOWN",
+                                              "CAP_DAC_OVERRIDE",
+                                              "CAP_DAC_READ_SEARCH",
+                                              "CAP_FOWNER",
+                                              "CAP_FSETID",
+                                              "CAP_IPC_OWNER",
+                                              "CAP_KILL",
+                                              "CAP_LEASE",
+                                              "CAP_LINUX_IMMUTABLE",
+                                              "CAP_MKNOD",
+                                              "CAP_NET_BIND_SERVICE",
+                                              "CAP_NET_BROADCAST",
+                                              "CAP_NET_RAW",
+                                              "CAP_SETFCAP",
+                                              "CAP_SETGID",
+                                              "CAP_SETPCAP",
+                                              "CAP_SETUID",
+                                              "CAP_SYS_ADMIN",
+                                              "CAP_SYS_BOOT",
+                                              "CAP_SYS_CHROOT",
+                                              "CAP_SYS_NICE",
+                                              "CAP_SYS_PTRACE",
+                                              "CAP_SYS_RESOURCE",
+                                              "CAP_AUDIT_CONTROL",
+                                              "CAP_AUDIT_WRITE"};
+  return {std::begin(caps), std::end(caps)};
 }
 
-const std::vector<std::string>& command_capabilities() {
-  static const std::vector<std::string> caps = {
+std::vector<std::string> command_capabilities() {
+  static constexpr std::string_view caps[] = {
       "CAP_CHOWN",   "CAP_DAC_OVERRIDE",     "CAP_FOWNER",     "CAP_FSETID",
       "CAP_KILL",    "CAP_NET_BIND_SERVICE", "CAP_SETFCAP",    "CAP_SETGID",
       "CAP_SETPCAP", "CAP_SETUID",           "CAP_SYS_CHROOT", "CAP_AUDIT_WRITE"};
-  return caps;
+  return {std::begin(caps), std::end(caps)};
 }
 
 std::vector<std::string> capabilities_of(const Container& c) {
@@ -204,13 +203,13 @@ std::string host_takeover_reason(const Container& c) {
   // What gives a command container's root the host: mounts over what berth
   // made read-only, kernel modules, raw memory and ports, open_by_handle_at
   // around its root.
-  static const std::vector<std::string> host_caps = {"CAP_SYS_ADMIN", "CAP_SYS_MODULE",
-                                                     "CAP_SYS_RAWIO", "CAP_DAC_READ_SEARCH"};
+  static constexpr std::string_view host_caps[] = {"CAP_SYS_ADMIN", "CAP_SYS_MODULE",
+                                                   "CAP_SYS_RAWIO", "CAP_DAC_READ_SEARCH"};
   std::vector<std::string> given;
   for (auto& cap : host_caps)
     if (std::find(c.additional_capabilities.begin(), c.additional_capabilities.end(), cap) !=
         c.additional_capabilities.end())
-      given.push_back(cap);
+      given.emplace_back(cap);
   if (given.empty()) return "";
   std::string list;
   for (auto& g : given) list += (list.empty() ? "" : ", ") + g;

@@ -50,15 +50,15 @@ struct SpecContext {
 // The directories a share_host container takes read-only from the host, when
 // they exist there; a symlink (Debian 12's /bin -> usr/bin) is mirrored as a
 // symlink instead.
-const std::vector<std::string>& shared_host_dirs();
+std::vector<std::string> shared_host_dirs();
 // systemd-nspawn's default capability set for a system container (booted
 // ones; they run in a user namespace unless private_users = "no").
-const std::vector<std::string>& default_capabilities();
+std::vector<std::string> default_capabilities();
 // The OCI default set a command container gets (podman's: CHOWN,
 // DAC_OVERRIDE, FOWNER, FSETID, KILL, NET_BIND_SERVICE, SETFCAP, SETGID,
 // SETPCAP, SETUID, SYS_CHROOT), plus AUDIT_WRITE (login and sshd's PAM write
 // audit records). No CAP_SYS_ADMIN: every read-only mount stays read-only.
-const std::vector<std::string>& command_capabilities();
+std::vector<std::string> command_capabilities();
 // What c's processes get: the set of its kind, NET_RAW for a command with a
 // network namespace of its own (ping there, never raw packets on the host's
 // links), NET_ADMIN for a booted system with a private network (it manages

@@ -8,6 +8,7 @@
 #include <cmath>
 
 #include "base/parse.h"
+#include "base/table.h"
 #include "decl/decl.h"
 
 namespace berth::decl {
@@ -84,13 +85,12 @@ std::optional<uint64_t> parse_size(std::string_view text) {
 
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
   using namespace std::chrono;
-  static const std::vector<std::pair<std::vector<std::string_view>, double>> units = {
-      {{"us", "usec"}, 0.001},
-      {{"ms", "msec"}, 1},
-      {{"s", "sec", "second", "seconds"}, 1000},
-      {{"m", "min", "minute", "minutes"}, 60000},
-      {{"h", "hr", "hour", "hours"}, 3600000},
-      {{"d", "day", "days"}, 86400000},
+  static constexpr Named<double> units[] = {
+      {"us", 0.001},   {"usec", 0.001},   {"ms", 1},          {"msec", 1},
+      {"s", 1000},     {"sec", 1000},     {"second", 1000},   {"seconds", 1000},
+      {"m", 60000},    {"min", 60000},    {"minute", 60000},  {"minutes", 60000},
+      {"h", 3600000},  {"hr", 3600000},   {"hour", 3600000},  {"hours", 3600000},
+      {"d", 86400000}, {"day", 86400000}, {"days", 86400000},
   };
   double total = 0;
   size_t i = 0;
@@ -113,8 +113,7 @@ std::optional<std::chrono::milliseconds> parse_duration(std::string_view text) {
     std::string_view unit = text.substr(start, i - start);
     double mult = -1;
     if (unit.empty()) mult = 1000;  // a bare number is seconds, as in systemd
-    for (auto& [names, m] : units)
-      if (std::find(names.begin(), names.end(), unit) != names.end()) mult = m;
+    if (const double* m = lookup(units, unit)) mult = *m;
     if (mult < 0) return std::nullopt;
     auto n = parse_double(num);
     if (!n) return std::nullopt;
@@ -138,17 +137,16 @@ std::string_view restart_name(Restart r) {
   return "on-failure";
 }
 
-const std::vector<std::pair<std::string, ResolvConf>>& resolv_conf_names() {
-  static const std::vector<std::pair<std::string, ResolvConf>> names = {
-      {"auto", ResolvConf::Auto},
-      {"off", ResolvConf::Off},
-      {"copy-host", ResolvConf::CopyHost},
-      {"copy-uplink", ResolvConf::CopyUplink},
-      {"replace-host", ResolvConf::ReplaceHost},
-      {"replace-uplink", ResolvConf::ReplaceUplink},
-      {"bind-host", ResolvConf::BindHost},
-      {"bind-uplink", ResolvConf::BindUplink},
-      {"delete", ResolvConf::Delete}};
+std::span<const Named<ResolvConf>> resolv_conf_names() {
+  static constexpr Named<ResolvConf> names[] = {{"auto", ResolvConf::Auto},
+                                                {"off", ResolvConf::Off},
+                                                {"copy-host", ResolvConf::CopyHost},
+                                                {"copy-uplink", ResolvConf::CopyUplink},
+                                                {"replace-host", ResolvConf::ReplaceHost},
+                                                {"replace-uplink", ResolvConf::ReplaceUplink},
+                                                {"bind-host", ResolvConf::BindHost},
+                                                {"bind-uplink", ResolvConf::BindUplink},
+                                                {"delete", ResolvConf::Delete}};
   return names;
 }
 

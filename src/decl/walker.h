@@ -9,9 +9,11 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
+#include "base/table.h"
 #include "decl/decl.h"
 #include "decl/tree.h"
 
@@ -55,10 +57,10 @@ class Walker {
   void image(const std::string& name, const Node& n, Declarations& d);
   // One handler per container key: the schema of a container.
   using Handler = void (*)(Walker&, Container&, const std::string& key, const Node&);
-  static const std::map<std::string, Handler>& handlers();
+  static std::span<const Named<Handler>> handlers();
   // What an unknown key is compared with: every key, and the nested ones by
   // their full name so that a misplaced one ("memory") finds its home.
-  static const std::vector<std::string>& container_keys();
+  static std::vector<std::string> container_keys();
   void field(Container& c, const std::string& k, const std::string& key, const Node& v);
 
   // --- keys with a structure of their own (parse_keys.cpp) ------------------

@@ -2,7 +2,7 @@
 
 #include <sys/mount.h>
 
-#include <map>
+#include "base/table.h"
 
 namespace berth::engine {
 namespace {
@@ -12,65 +12,59 @@ struct Opt {
   unsigned long flag;
 };
 
-const std::map<std::string, Opt>& flag_table() {
-  static const std::map<std::string, Opt> t = {
-      {"ro", {false, MS_RDONLY}},
-      {"rw", {true, MS_RDONLY}},
-      {"nosuid", {false, MS_NOSUID}},
-      {"suid", {true, MS_NOSUID}},
-      {"nodev", {false, MS_NODEV}},
-      {"dev", {true, MS_NODEV}},
-      {"noexec", {false, MS_NOEXEC}},
-      {"exec", {true, MS_NOEXEC}},
-      {"sync", {false, MS_SYNCHRONOUS}},
-      {"async", {true, MS_SYNCHRONOUS}},
-      {"dirsync", {false, MS_DIRSYNC}},
-      {"remount", {false, MS_REMOUNT}},
-      {"mand", {false, MS_MANDLOCK}},
-      {"nomand", {true, MS_MANDLOCK}},
-      {"atime", {true, MS_NOATIME}},
-      {"noatime", {false, MS_NOATIME}},
-      {"diratime", {true, MS_NODIRATIME}},
-      {"nodiratime", {false, MS_NODIRATIME}},
-      {"relatime", {false, MS_RELATIME}},
-      {"norelatime", {true, MS_RELATIME}},
-      {"strictatime", {false, MS_STRICTATIME}},
-      {"nostrictatime", {true, MS_STRICTATIME}},
-      {"lazytime", {false, MS_LAZYTIME}},
-      {"nolazytime", {true, MS_LAZYTIME}},
-      {"silent", {false, MS_SILENT}},
-      {"loud", {true, MS_SILENT}},
-      {"iversion", {false, MS_I_VERSION}},
-      {"noiversion", {true, MS_I_VERSION}},
-  };
-  return t;
-}
+constexpr Named<Opt> kFlags[] = {
+    {"ro", {false, MS_RDONLY}},
+    {"rw", {true, MS_RDONLY}},
+    {"nosuid", {false, MS_NOSUID}},
+    {"suid", {true, MS_NOSUID}},
+    {"nodev", {false, MS_NODEV}},
+    {"dev", {true, MS_NODEV}},
+    {"noexec", {false, MS_NOEXEC}},
+    {"exec", {true, MS_NOEXEC}},
+    {"sync", {false, MS_SYNCHRONOUS}},
+    {"async", {true, MS_SYNCHRONOUS}},
+    {"dirsync", {false, MS_DIRSYNC}},
+    {"remount", {false, MS_REMOUNT}},
+    {"mand", {false, MS_MANDLOCK}},
+    {"nomand", {true, MS_MANDLOCK}},
+    {"atime", {true, MS_NOATIME}},
+    {"noatime", {false, MS_NOATIME}},
+    {"diratime", {true, MS_NODIRATIME}},
+    {"nodiratime", {false, MS_NODIRATIME}},
+    {"relatime", {false, MS_RELATIME}},
+    {"norelatime", {true, MS_RELATIME}},
+    {"strictatime", {false, MS_STRICTATIME}},
+    {"nostrictatime", {true, MS_STRICTATIME}},
+    {"lazytime", {false, MS_LAZYTIME}},
+    {"nolazytime", {true, MS_LAZYTIME}},
+    {"silent", {false, MS_SILENT}},
+    {"loud", {true, MS_SILENT}},
+    {"iversion", {false, MS_I_VERSION}},
+    {"noiversion", {true, MS_I_VERSION}},
+};
 
-const std::map<std::string, unsigned long>& propagation_table() {
-  static const std::map<std::string, unsigned long> t = {
-      {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
-      {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
-      {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
-      {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
-  };
-  return t;
-}
+constexpr Named<unsigned long> kPropagation[] = {
+    {"private", MS_PRIVATE},       {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},         {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},           {"rslave", MS_SLAVE | MS_REC},
+    {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC},
+};
 
 }  // namespace
 
 MountFlags parse_mount_options(const std::vector<std::string>& options) {
   MountFlags m;
   for (const auto& o : options) {
-    if (auto it = flag_table().find(o); it != flag_table().end()) {
-      if (it->second.clear) {
-        m.flags &= ~it->second.flag;
-        m.clear |= it->second.flag;
+    if (const Opt* f = lookup(kFlags, o)) {
+      if (f->clear) {
+        m.flags &= ~f->flag;
+        m.clear |= f->flag;
       } else {
-        m.flags |= it->second.flag;
-        m.clear &= ~it->second.flag;
+        m.flags |= f->flag;
+        m.clear &= ~f->flag;
       }
-    } else if (auto p = propagation_table().find(o); p != propagation_table().end()) {
-      m.propagation = p->second;
+    } else if (const unsigned long* p = lookup(kPropagation, o)) {
+      m.propagation = *p;
     } else if (o == "bind") {
       m.bind = true;
     } else if (o == "rbind") {
@@ -96,8 +90,8 @@ MountFlags parse_mount_options(const std::vector<std::string>& options) {
 
 std::vector<std::string> known_mount_options() {
   std::vector<std::string> out;
-  for (auto& [k, _] : flag_table()) out.push_back(k);
-  for (auto& [k, _] : propagation_table()) out.push_back(k);
+  for (auto& f : kFlags) out.emplace_back(f.name);
+  for (auto& p : kPropagation) out.emplace_back(p.name);
   for (const char* k :
        {"bind", "rbind", "idmap", "ridmap", "nosymfollow", "symfollow", "tmpcopyup"})
     out.push_back(k);

@@ -13,9 +13,8 @@
 #include <unistd.h>
 #include <algorithm>
 
-#include <map>
-
 #include "base/log.h"
+#include "base/table.h"
 
 namespace berth::engine {
 namespace {
@@ -65,37 +64,33 @@ Result<std::vector<cap_value_t>> cap_list(const std::vector<std::string>& names)
   return out;
 }
 
-const std::map<std::string, int>& rlimit_table() {
-  static const std::map<std::string, int> t = {
-      {"RLIMIT_AS", RLIMIT_AS},
-      {"RLIMIT_CORE", RLIMIT_CORE},
-      {"RLIMIT_CPU", RLIMIT_CPU},
-      {"RLIMIT_DATA", RLIMIT_DATA},
-      {"RLIMIT_FSIZE", RLIMIT_FSIZE},
-      {"RLIMIT_LOCKS", RLIMIT_LOCKS},
-      {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
-      {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
-      {"RLIMIT_NICE", RLIMIT_NICE},
-      {"RLIMIT_NOFILE", RLIMIT_NOFILE},
-      {"RLIMIT_NPROC", RLIMIT_NPROC},
-      {"RLIMIT_RSS", RLIMIT_RSS},
-      {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
-      {"RLIMIT_RTTIME", RLIMIT_RTTIME},
-      {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
-      {"RLIMIT_STACK", RLIMIT_STACK},
-  };
-  return t;
-}
+constexpr Named<int> kRlimits[] = {
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
+};
 
 }  // namespace
 
 Result<void> set_rlimits(const std::vector<oci::Rlimit>& rlimits) {
   for (auto& r : rlimits) {
-    auto it = rlimit_table().find(r.type);
-    if (it == rlimit_table().end())
-      return make_error("process.rlimits: unknown type \"{}\"", r.type);
+    const int* resource = lookup(kRlimits, r.type);
+    if (!resource) return make_error("process.rlimits: unknown type \"{}\"", r.type);
     struct rlimit rl = {r.soft, r.hard};
-    if (::setrlimit(it->second, &rl) < 0)
+    if (::setrlimit(*resource, &rl) < 0)
       return errno_error("process.rlimits: set {} to soft {} hard {}", r.type, r.soft, r.hard);
   }
   return ok();
@@ -215,14 +210,14 @@ Result<void> set_io_priority(const oci::IoPriority& p) {
 }
 
 Result<void> set_scheduler(const oci::Scheduler& s) {
-  static const std::map<std::string, int> policies = {
+  static constexpr Named<int> policies[] = {
       {"SCHED_OTHER", SCHED_OTHER}, {"SCHED_FIFO", SCHED_FIFO}, {"SCHED_RR", SCHED_RR},
       {"SCHED_BATCH", SCHED_BATCH}, {"SCHED_IDLE", SCHED_IDLE}, {"SCHED_DEADLINE", SCHED_DEADLINE}};
-  auto it = policies.find(s.policy);
-  if (it == policies.end()) return make_error("process.scheduler.policy: unknown \"{}\"", s.policy);
+  const int* policy = lookup(policies, s.policy);
+  if (!policy) return make_error("process.scheduler.policy: unknown \"{}\"", s.policy);
   SchedAttr attr = {};
   attr.size = sizeof attr;
-  attr.sched_policy = static_cast<uint32_t>(it->second);
+  attr.sched_policy = static_cast<uint32_t>(*policy);
   attr.sched_nice = s.nice.value_or(0);
   attr.sched_priority = static_cast<uint32_t>(s.priority.value_or(0));
   attr.sched_runtime = s.runtime.value_or(0);

@@ -237,6 +237,10 @@ class Monitor {
       if (auto d = dns_ ? dns_->next_deadline() : std::nullopt) next = std::min(next, *d);
       int timeout =
           std::isinf(next) ? -1 : std::max(0, static_cast<int>(std::ceil((next - now) * 1000)));
+      if (timeout < 0 && now - stack_released_at_ >= 1.0) {
+        release_stack_below();  // at most once a second: a chatty container wakes it often
+        stack_released_at_ = now;
+      }
 
       std::vector<struct pollfd> pfds = {{sig_r_.get(), POLLIN, 0},
                                          {ctl_.get(), POLLIN, 0},
@@ -310,7 +314,7 @@ class Monitor {
   }
 
   void drain_output() {
-    char buf[16384];
+    char buf[4096];  // the loop's deepest frame: its stack stays a few pages
     ssize_t n;
     while ((n = ::read(out_r_.get(), buf, sizeof(buf))) > 0)
       log_.write({buf, static_cast<size_t>(n)});
@@ -581,6 +585,7 @@ class Monitor {
   int exit_code_ = 0;
   int backoff_ = 0;
   double ready_deadline_ = 0, kill_at_ = 0, restart_at_ = 0, resend_at_ = 0;
+  double stack_released_at_ = 0;  // monotonic seconds of the last release_stack_below
   std::vector<UniqueFd> waiters_;
 };
 

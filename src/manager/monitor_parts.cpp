@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/fsuid.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -20,6 +21,8 @@
 #include "decl/decl.h"
 #include "manager/console.h"
 #include "manager/private_root.h"
+
+extern "C" void* __libc_stack_end;  // glibc: the top of the main thread's stack
 
 namespace berth::manager {
 
@@ -259,6 +262,19 @@ Result<Declared> load_declared(const decl::Paths& paths, const std::string& name
   // Rootless, nothing is recorded or idmapped: its maps are the caller's.
   if (!d.rootless) d.uid_base = TRY(uid_base_of(paths, d.c, loaded.decls));
   return d;
+}
+
+[[gnu::noinline]] void release_stack_below() {
+  constexpr uintptr_t kPage = 4096, kKeep = 2 * kPage, kSpan = 256 * 1024;
+  // The frame itself, not a local (a sanitizer may keep those elsewhere).
+  auto frame = reinterpret_cast<uintptr_t>(__builtin_frame_address(0));
+  auto stack_end = reinterpret_cast<uintptr_t>(__libc_stack_end);
+  // Only on the main thread's stack, within its first megabytes.
+  if (frame > stack_end || stack_end - frame > 8 * 1024 * 1024) return;
+  uintptr_t top = (frame - kKeep) & ~(kPage - 1);
+  // Nothing is mapped this close below a main thread's stack (the kernel
+  // keeps mmap_base at least 128 MB under it); a hole only makes it ENOMEM.
+  (void)::madvise(reinterpret_cast<void*>(top - kSpan), kSpan, MADV_DONTNEED);
 }
 
 }  // namespace berth::manager

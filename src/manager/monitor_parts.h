@@ -96,4 +96,10 @@ std::optional<bool> has_execd(pid_t pid);
 // stub until its exec.
 std::optional<bool> command_execd(pid_t init);
 
+// A launch runs deep frames (the declaration's parse, the spec, the engine's
+// create), and so does handling an event (a status file written): the stack
+// pages below the caller's frame go back to the kernel (two are kept for the
+// next handlers). The monitor calls it before an idle sleep.
+void release_stack_below();
+
 }  // namespace berth::manager

@@ -14,13 +14,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <map>
 #include <optional>
 #include <set>
 
 #include "base/files.h"
 #include "base/hash.h"
 #include "base/log.h"
+#include "base/table.h"
 #include "base/unique_fd.h"
 #include "seccomp/bpf_stub.h"
 #include "seccomp/seccomp.h"
@@ -66,7 +66,7 @@ Result<uint32_t> parse_action(const std::string& name, std::optional<uint32_t> e
   if (name == "SCMP_ACT_TRACE")
     return with_errno([](uint32_t e) -> uint32_t { return SCMP_ACT_TRACE(e); });
 
-  static const std::map<std::string, uint32_t, std::less<>> plain = {
+  static constexpr Named<uint32_t> plain[] = {
       {"SCMP_ACT_KILL", SCMP_ACT_KILL},
       {"SCMP_ACT_KILL_THREAD", SCMP_ACT_KILL_THREAD},
       {"SCMP_ACT_KILL_PROCESS", SCMP_ACT_KILL_PROCESS},
@@ -75,14 +75,14 @@ Result<uint32_t> parse_action(const std::string& name, std::optional<uint32_t> e
       {"SCMP_ACT_LOG", SCMP_ACT_LOG},
       {"SCMP_ACT_NOTIFY", SCMP_ACT_NOTIFY},
   };
-  auto it = plain.find(name);
-  if (it == plain.end()) return make_error("{}: unknown action \"{}\"", action_field, name);
+  const uint32_t* action = lookup(plain, name);
+  if (!action) return make_error("{}: unknown action \"{}\"", action_field, name);
   if (errno_ret) return make_error("{}: action {} does not take an errno", errno_field, name);
-  return it->second;
+  return *action;
 }
 
 Result<scmp_compare> parse_op(const std::string& op, const std::string& where) {
-  static const std::map<std::string, scmp_compare, std::less<>> ops = {
+  static constexpr Named<scmp_compare> ops[] = {
       {"SCMP_CMP_NE", SCMP_CMP_NE},
       {"SCMP_CMP_LT", SCMP_CMP_LT},
       {"SCMP_CMP_LE", SCMP_CMP_LE},
@@ -92,9 +92,9 @@ Result<scmp_compare> parse_op(const std::string& op, const std::string& where) {
       {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
   };
   if (op.empty()) return make_error("{}.op: is required", where);
-  auto it = ops.find(op);
-  if (it == ops.end()) return make_error("{}.op: unknown operator \"{}\"", where, op);
-  return it->second;
+  const scmp_compare* o = lookup(ops, op);
+  if (!o) return make_error("{}.op: unknown operator \"{}\"", where, op);
+  return *o;
 }
 
 // "SCMP_ARCH_X86_64" -> libseccomp's token (equal to the AUDIT_ARCH_ value).
@@ -121,7 +121,7 @@ bool kernel_has_flag(unsigned long flag) {
 }
 
 Result<unsigned int> parse_flags(const std::vector<std::string>& names) {
-  static const std::map<std::string, unsigned long, std::less<>> known = {
+  static constexpr Named<unsigned long> known[] = {
       {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
       {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
       {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
@@ -129,14 +129,13 @@ Result<unsigned int> parse_flags(const std::vector<std::string>& names) {
   };
   unsigned long flags = 0;
   for (size_t i = 0; i < names.size(); ++i) {
-    auto it = known.find(names[i]);
-    if (it == known.end())
-      return make_error("{}.flags[{}]: unknown flag \"{}\"", kWhere, i, names[i]);
-    if (!kernel_has_flag(it->second)) {
+    const unsigned long* flag = lookup(known, names[i]);
+    if (!flag) return make_error("{}.flags[{}]: unknown flag \"{}\"", kWhere, i, names[i]);
+    if (!kernel_has_flag(*flag)) {
       log::warn("seccomp flag {} is not supported by this kernel, ignoring it", names[i]);
       continue;
     }
-    flags |= it->second;
+    flags |= *flag;
   }
   // Without it a TSYNC failure is reported as a thread id, which cannot be
   // told apart from a listener fd.
