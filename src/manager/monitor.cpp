@@ -235,8 +235,8 @@ class Monitor {
       if (resend_at_ > 0) next = std::min(next, resend_at_);
       if (restart_at_ > 0) next = std::min(next, restart_at_);
       if (auto d = dns_ ? dns_->next_deadline() : std::nullopt) next = std::min(next, *d);
-      int timeout =
-          std::isinf(next) ? -1 : std::max(0, static_cast<int>(std::ceil((next - now) * 1000)));
+      double ms = std::ceil((next - now) * 1000 - 1e-6);  // 1 ms is 1, not ceil(1.0000001)
+      int timeout = std::isinf(next) ? -1 : std::max(0, static_cast<int>(ms));
       if (timeout < 0 && now - stack_released_at_ >= 1.0) {
         release_stack_below();  // at most once a second: a chatty container wakes it often
         stack_released_at_ = now;
