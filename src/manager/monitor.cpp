@@ -137,7 +137,7 @@ class Monitor {
   Result<void> launch() {
     auto r = launch_once();  // then free what it needed: supervising holds little
     release_launch_caches();
-    ::malloc_trim(0);
+    trim_pending_ = true;  // malloc_trim at the first idle sleep, off the start's path
     return r;
   }
 
@@ -237,10 +237,10 @@ class Monitor {
       if (auto d = dns_ ? dns_->next_deadline() : std::nullopt) next = std::min(next, *d);
       double ms = std::ceil((next - now) * 1000 - 1e-6);  // 1 ms is 1, not ceil(1.0000001)
       int timeout = std::isinf(next) ? -1 : std::max(0, static_cast<int>(ms));
-      if (timeout < 0 && now - stack_released_at_ >= 1.0) {
-        release_stack_below();  // at most once a second: a chatty container wakes it often
-        stack_released_at_ = now;
-      }
+      if (timeout < 0 && trim_pending_) ::malloc_trim(0), trim_pending_ = false;
+      // At most once a second: a chatty container wakes it often.
+      if (timeout < 0 && now - stack_released_at_ >= 1.0)
+        release_stack_below(), stack_released_at_ = now;
 
       std::vector<struct pollfd> pfds = {{sig_r_.get(), POLLIN, 0},
                                          {ctl_.get(), POLLIN, 0},
@@ -586,6 +586,7 @@ class Monitor {
   int backoff_ = 0;
   double ready_deadline_ = 0, kill_at_ = 0, restart_at_ = 0, resend_at_ = 0;
   double stack_released_at_ = 0;  // monotonic seconds of the last release_stack_below
+  bool trim_pending_ = false;     // a launch's memory is to go back at the next idle sleep
   std::vector<UniqueFd> waiters_;
 };
 
