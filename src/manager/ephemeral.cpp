@@ -13,6 +13,7 @@
 
 #include <fmt/format.h>
 
+#include "base/clone_vm.h"
 #include "base/files.h"
 #include "base/unique_fd.h"
 #include "decl/spec.h"
@@ -59,6 +60,24 @@ void unmount_all(const std::string& path) {
   }
 }
 
+// The child that holds a new user namespace: it unshares it, says so, and
+// waits for the parent to be done with it. It shares the parent's thread's
+// errno too: only a failed unshare sets it, before the parent reads on.
+struct UsernsChild {
+  int wait_r, unshared_w, theirs[2];  // theirs: the parent's ends, closed here
+};
+
+BERTH_NO_ASAN int hold_new_userns(void* arg) {
+  auto& c = *static_cast<UsernsChild*>(arg);
+  ::close(c.theirs[0]);
+  ::close(c.theirs[1]);
+  if (::unshare(CLONE_NEWUSER) < 0) _exit(1);
+  (void)!::write(c.unshared_w, "u", 1);
+  char b;
+  (void)!::read(c.wait_r, &b, 1);  // until the parent has what it needs
+  _exit(0);
+}
+
 // A user namespace mapping 0..65535 to base.., for mount_setattr: an
 // idmapped mount takes its mapping from any namespace, not necessarily the
 // container's (which does not exist yet).
@@ -68,17 +87,12 @@ Result<UniqueFd> make_userns(uint32_t base) {
   UniqueFd r(sync[0]), w(sync[1]);
   if (::pipe2(done, O_CLOEXEC) < 0) return errno_error("pipe");
   UniqueFd unshared_r(done[0]), unshared_w(done[1]);
-  pid_t pid = ::fork();
-  if (pid < 0) return errno_error("fork");
-  if (pid == 0) {
-    w.reset();
-    unshared_r.reset();
-    if (::unshare(CLONE_NEWUSER) < 0) _exit(1);
-    (void)!::write(unshared_w.get(), "u", 1);
-    char b;
-    (void)!::read(r.get(), &b, 1);  // until the parent has what it needs
-    _exit(0);
-  }
+  // It shares our memory (base/clone_vm.h) and runs beside us: its stack
+  // outlives it (reap() below waits for it).
+  UsernsChild uc{r.get(), unshared_w.get(), {w.get(), unshared_r.get()}};
+  VmStack stack;
+  pid_t pid = clone_vm(hold_new_userns, &uc, stack, false);
+  if (pid < 0) return errno_error("clone");
   r.reset();
   unshared_w.reset();
   auto reap = [&] {

@@ -18,6 +18,7 @@
 
 #include <fmt/format.h>
 
+#include "base/clone_vm.h"
 #include "base/fdpass.h"
 #include "base/files.h"
 #include "base/unique_fd.h"
@@ -81,7 +82,7 @@ struct ChildReport {
   char what[200] = {};
 };
 
-[[noreturn]] void child_fail(int sock, const char* step, int fs) {
+[[noreturn]] BERTH_NO_ASAN void child_fail(int sock, const char* step, int fs) {
   ChildReport rep;
   rep.err = errno;
   int n = std::snprintf(rep.what, sizeof rep.what, "%s", step);
@@ -104,6 +105,32 @@ bool configure(int fs, const std::string& lower, const std::string& upper,
   };
   return set("lowerdir", lower) && set("upperdir", upper) && set("workdir", work) &&
          ::syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, "userxattr", nullptr, 0) == 0;
+}
+
+// What the child that mounts an overlay in a user namespace is given.
+struct OverlayChild {
+  int sock;
+  int userns;
+  std::string lowerdir, upper, work;
+};
+
+BERTH_NO_ASAN int mount_overlay_in_userns(void* arg) {
+  auto& oc = *static_cast<OverlayChild*>(arg);
+  int s = oc.sock;
+  if (::setns(oc.userns, CLONE_NEWUSER) < 0) child_fail(s, "enter the user namespace", -1);
+  if (::unshare(CLONE_NEWNS) < 0) child_fail(s, "unshare a mount namespace", -1);
+  // The raw calls: glibc's would make every thread of the caller's change too.
+  if (::syscall(SYS_setresgid, 0, 0, 0) < 0 || ::syscall(SYS_setresuid, 0, 0, 0) < 0)
+    child_fail(s, "become root", -1);
+  int fs = static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC));
+  if (fs < 0) child_fail(s, "fsopen overlay", -1);
+  if (!configure(fs, oc.lowerdir, oc.upper, oc.work)) child_fail(s, "configure the overlay", fs);
+  if (::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
+    child_fail(s, "create the overlay", fs);
+  int m = static_cast<int>(::syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0));
+  if (m < 0) child_fail(s, "fsmount", fs);
+  ChildReport rep;
+  _exit(send_with_fd(s, &rep, sizeof rep, m) < 0 ? 1 : 0);
 }
 
 }  // namespace
@@ -138,24 +165,12 @@ Result<PendingOverlay> begin_layered_root(const std::string& lower, const std::s
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     return errno_error("socketpair");
   UniqueFd mine(sp[0]), theirs(sp[1]);
-  std::string lowerdir = engine::overlay_escape(lower);
-  pid_t pid = ::fork();
-  if (pid < 0) return errno_error("fork");
-  if (pid == 0) {
-    int s = theirs.get();
-    if (::setns(userns, CLONE_NEWUSER) < 0) child_fail(s, "enter the user namespace", -1);
-    if (::unshare(CLONE_NEWNS) < 0) child_fail(s, "unshare a mount namespace", -1);
-    if (::setresgid(0, 0, 0) < 0 || ::setresuid(0, 0, 0) < 0) child_fail(s, "become root", -1);
-    int fs = static_cast<int>(::syscall(SYS_fsopen, "overlay", FSOPEN_CLOEXEC));
-    if (fs < 0) child_fail(s, "fsopen overlay", -1);
-    if (!configure(fs, lowerdir, upper, work)) child_fail(s, "configure the overlay", fs);
-    if (::syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) < 0)
-      child_fail(s, "create the overlay", fs);
-    int m = static_cast<int>(::syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0));
-    if (m < 0) child_fail(s, "fsmount", fs);
-    ChildReport rep;
-    _exit(send_with_fd(s, &rep, sizeof rep, m) < 0 ? 1 : 0);
-  }
+  OverlayChild oc{theirs.get(), userns, engine::overlay_escape(lower), upper, work};
+  // Its memory is ours until it exits (base/clone_vm.h): nothing copied, and
+  // the report and the mount are in the socket when clone returns.
+  VmStack stack;
+  pid_t pid = clone_vm(mount_overlay_in_userns, &oc, stack, true);
+  if (pid < 0) return errno_error("clone");
   p.pid = pid;
   p.sock = std::move(mine);
   return p;

@@ -20,6 +20,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "base/clone_vm.h"
 #include "base/files.h"
 #include "base/json.h"
 #include "decl/init.h"
@@ -151,12 +152,10 @@ struct MonitorSpawn {
   char** argv = nullptr;
   char** env = nullptr;
   sigset_t mask;  // the caller's signal mask, for the monitor
-  char* stack2 = nullptr;
+  VmStack* stack2 = nullptr;
 };
 
-// Not instrumented: ASan takes their stacks for a thread's gone wild (a
-// warning on the caller's stderr at each _exit).
-__attribute__((no_sanitize("address"))) int monitor_grandchild(void* arg) {
+BERTH_NO_ASAN int monitor_grandchild(void* arg) {
   auto& sp = *static_cast<MonitorSpawn*>(arg);
   // It shares the caller's memory until its exec: no handler of the
   // caller's may run here (signals stay blocked until they are defaults).
@@ -192,37 +191,25 @@ __attribute__((no_sanitize("address"))) int monitor_grandchild(void* arg) {
   _exit(127);
 }
 
-__attribute__((no_sanitize("address"))) int monitor_child(void* arg) {
+BERTH_NO_ASAN int monitor_child(void* arg) {
   auto& sp = *static_cast<MonitorSpawn*>(arg);
   ::setsid();
   if (::chdir("/") < 0) _exit(1);  // pin no mount
-  pid_t gc = ::clone(monitor_grandchild, sp.stack2, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
+  pid_t gc = clone_vm(monitor_grandchild, arg, *sp.stack2, true);
   _exit(gc < 0 ? 1 : 0);  // once the grandchild has exec'd (CLONE_VFORK)
 }
 
 // Starts the monitor as posix_spawn starts a program: a child and a
-// grandchild that share this process's memory (clone with CLONE_VM |
-// CLONE_VFORK, each on a stack of its own) instead of two forks that copy it
-// (milliseconds each for a process of berth's size). The child makes a new
-// session and exits once the grandchild has exec'd the monitor, which init
-// (or a subreaper) then adopts. Returns the child, to be reaped.
+// grandchild that share this process's memory (base/clone_vm.h) instead of
+// two forks that copy it (milliseconds each for a process of berth's size).
+// The child makes a new session and exits once the grandchild has exec'd the
+// monitor, which init (or a subreaper) then adopts. Returns the child, to be
+// reaped.
 Result<pid_t> spawn_monitor(MonitorSpawn& sp) {
-  constexpr size_t kStack = 64 * 1024;
-  void* stacks = ::mmap(nullptr, 2 * kStack, PROT_READ | PROT_WRITE,
-                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
-  if (stacks == MAP_FAILED) return errno_error("mmap");
-  char* base = static_cast<char*>(stacks);
-  sp.stack2 = base + 2 * kStack;  // stacks grow down: each gets its top
-  sigset_t all;
-  ::sigfillset(&all);
-  ::pthread_sigmask(SIG_SETMASK, &all, &sp.mask);
-  pid_t child = ::clone(monitor_child, base + kStack, CLONE_VM | CLONE_VFORK | SIGCHLD, &sp);
-  int saved = errno;
-  ::pthread_sigmask(SIG_SETMASK, &sp.mask, nullptr);
-  // Both children are done with this memory: the child returned after the
-  // grandchild's exec (or failure), and clone returns after the child's exit.
-  ::munmap(stacks, 2 * kStack);
-  errno = saved;
+  VmStack child_stack, grandchild_stack;
+  sp.stack2 = &grandchild_stack;
+  // Both children are done with this memory when it returns (CLONE_VFORK).
+  pid_t child = clone_vm(monitor_child, &sp, child_stack, true, &sp.mask);
   if (child < 0) return errno_error("clone");
   return child;
 }
