@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -61,21 +62,24 @@ void unmount_all(const std::string& path) {
 }
 
 // The child that holds a new user namespace: it unshares it, says so, and
-// waits for the parent to be done with it. It shares the parent's thread's
-// errno too: only a failed unshare sets it, before the parent reads on.
+// waits for the parent to be done with it. It runs beside the parent in its
+// memory and thread-local storage: raw system calls only (no sanitizer's
+// interceptor runs here), and only a failed unshare sets the errno it
+// shares, before the parent reads on.
 struct UsernsChild {
   int wait_r, unshared_w, theirs[2];  // theirs: the parent's ends, closed here
 };
 
 BERTH_NO_ASAN int hold_new_userns(void* arg) {
   auto& c = *static_cast<UsernsChild*>(arg);
-  ::close(c.theirs[0]);
-  ::close(c.theirs[1]);
-  if (::unshare(CLONE_NEWUSER) < 0) _exit(1);
-  (void)!::write(c.unshared_w, "u", 1);
-  char b;
-  (void)!::read(c.wait_r, &b, 1);  // until the parent has what it needs
-  _exit(0);
+  ::syscall(SYS_close, c.theirs[0]);
+  ::syscall(SYS_close, c.theirs[1]);
+  if (::syscall(SYS_unshare, CLONE_NEWUSER) < 0) ::syscall(SYS_exit, 1);
+  char b = 'u';
+  ::syscall(SYS_write, c.unshared_w, &b, 1);
+  ::syscall(SYS_read, c.wait_r, &b, 1);  // until the parent has what it needs
+  ::syscall(SYS_exit, 0);
+  return 0;
 }
 
 // A user namespace mapping 0..65535 to base.., for mount_setattr: an
