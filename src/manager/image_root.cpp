@@ -111,7 +111,7 @@ bool configure(int fs, const std::string& lower, const std::string& upper,
 struct OverlayChild {
   int sock;
   int userns;
-  std::string lowerdir, upper, work;
+  const std::string &lowerdir, &upper, &work;  // the caller's, alive until clone returns
 };
 
 BERTH_NO_ASAN int mount_overlay_in_userns(void* arg) {
@@ -165,7 +165,8 @@ Result<PendingOverlay> begin_layered_root(const std::string& lower, const std::s
   if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
     return errno_error("socketpair");
   UniqueFd mine(sp[0]), theirs(sp[1]);
-  OverlayChild oc{theirs.get(), userns, engine::overlay_escape(lower), upper, work};
+  std::string lowerdir = engine::overlay_escape(lower);
+  OverlayChild oc{theirs.get(), userns, lowerdir, upper, work};
   // Its memory is ours until it exits (base/clone_vm.h): nothing copied, and
   // the report and the mount are in the socket when clone returns.
   VmStack stack;
